@@ -1,0 +1,60 @@
+// Tokens: every hop signs what it sends to the next one, and each token carries its expiry, which is
+// what server-side timeouts and client refresh are computed from. This generator makes unsigned JWTs
+// (alg "none") with sub/aud/exp; SPIFFE-signed tokens plug in through the same interface.
+import type { Clock } from '../core/clock';
+import { realClock } from '../core/clock';
+
+export interface PeerInfo {
+  /** Identity of the peer (SPIFFE ID) when the transport knows it. */
+  id?: string;
+}
+
+export interface GeneratedToken {
+  token: string;
+  /** Epoch milliseconds. */
+  expires: number;
+}
+
+export type TokenGenerator = (peer?: PeerInfo) => GeneratedToken;
+
+const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+
+export function jwtTokenGenerator(opts: { subject: string; lifetimeMs: number; clock?: Clock }): TokenGenerator {
+  const clock = opts.clock ?? realClock;
+  return (peer) => {
+    const expires = clock.now() + opts.lifetimeMs;
+    const claims: Record<string, unknown> = { sub: opts.subject, exp: Math.floor(expires / 1000) };
+    if (peer?.id) claims.aud = [peer.id];
+    return { token: `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(claims)}.`, expires };
+  };
+}
+
+export interface TokenClaims {
+  sub?: string;
+  aud?: string[];
+  exp?: number;
+}
+
+/** Decodes a JWT's claims without verifying it; undefined when it is not a JWT. */
+export function decodeToken(token: string): TokenClaims | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    return JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as TokenClaims;
+  } catch {
+    return undefined;
+  }
+}
+
+/** RFC 3339 with nanoseconds, as Go's RFC3339Nano writes it. */
+export function formatExpires(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
+}
+
+export function parseExpires(s: string): number | undefined {
+  const m = /^(.*?)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(s.trim());
+  if (!m) return undefined;
+  const frac = m[2] ? Number(`0.${m[2]}`) * 1000 : 0;
+  const base = Date.parse(`${m[1]}${m[3]}`);
+  return Number.isNaN(base) ? undefined : base + Math.floor(frac);
+}

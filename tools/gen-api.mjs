@@ -1,0 +1,40 @@
+// Regenerates shared/api/gen from the .proto files with buf + ts-proto (both from npm).
+// `node tools/gen-api.mjs --check` regenerates into a temp dir and fails if the committed code is stale.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const apiDir = join(root, 'shared/api');
+const check = process.argv.includes('--check');
+const out = check ? mkdtempSync(join(tmpdir(), 'nsm-gen-')) : join(apiDir, 'gen');
+
+const files = (dir) =>
+  readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? files(p) : [p];
+  });
+
+try {
+  if (!check) rmSync(out, { recursive: true, force: true });
+  execFileSync(join(root, 'node_modules/.bin/buf'), ['generate', '--output', check ? out : apiDir], {
+    cwd: apiDir,
+    stdio: 'inherit',
+  });
+  if (check) {
+    const fresh = join(out, 'gen');
+    const committed = join(apiDir, 'gen');
+    const a = files(fresh).map((f) => relative(fresh, f)).sort();
+    const b = files(committed).map((f) => relative(committed, f)).sort();
+    const stale = a.filter((f) => !b.includes(f) || readFileSync(join(fresh, f), 'utf8') !== readFileSync(join(committed, f), 'utf8'));
+    const extra = b.filter((f) => !a.includes(f));
+    if (stale.length || extra.length) {
+      console.error(`generated API code is stale: ${[...stale, ...extra].join(', ')}; run npm run gen`);
+      process.exit(1);
+    }
+    console.log('generated API code is up to date');
+  }
+} finally {
+  if (check) rmSync(out, { recursive: true, force: true });
+}
