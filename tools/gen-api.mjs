@@ -1,7 +1,7 @@
 // Regenerates shared/api/gen from the .proto files with buf + ts-proto (both from npm).
 // `node tools/gen-api.mjs --check` regenerates into a temp dir and fails if the committed code is stale.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, cpSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -16,12 +16,21 @@ const files = (dir) =>
     return statSync(p).isDirectory() ? files(p) : [p];
   });
 
+// NetworkService has an RPC named Close, which collides with grpc-js Client.close() in the generated
+// client type. We never use that generated client (see shared/sdk/grpc/clients.ts); this keeps the
+// type-check clean without hand-editing generated code.
+function fixCloseConflict(file) {
+  const text = readFileSync(file, 'utf8');
+  writeFileSync(file, text.replace('export interface NetworkServiceClient extends Client {', 'export interface NetworkServiceClient extends Omit<Client, "close"> {'));
+}
+
 try {
   if (!check) rmSync(out, { recursive: true, force: true });
   execFileSync(join(root, 'node_modules/.bin/buf'), ['generate', '--output', check ? out : apiDir], {
     cwd: apiDir,
     stdio: 'inherit',
   });
+  fixCloseConflict(join(check ? out : apiDir, 'gen/networkservice.ts'));
   if (check) {
     const fresh = join(out, 'gen');
     const committed = join(apiDir, 'gen');

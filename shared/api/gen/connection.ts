@@ -129,7 +129,7 @@ export interface PathSegment {
   name: string;
   id: string;
   token: string;
-  expires: Date | undefined;
+  expires: Timestamp | undefined;
   metrics: { [key: string]: string };
   _unknownFields?: { [key: number]: Uint8Array[] } | undefined;
 }
@@ -448,7 +448,7 @@ export const PathSegment: MessageFns<PathSegment> = {
       writer.uint32(26).string(message.token);
     }
     if (message.expires !== undefined) {
-      Timestamp.encode(toTimestamp(message.expires), writer.uint32(34).fork()).join();
+      Timestamp.encode(message.expires, writer.uint32(34).fork()).join();
     }
     globalThis.Object.entries(message.metrics).forEach(([key, value]: [string, string]) => {
       PathSegment_MetricsEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
@@ -506,7 +506,7 @@ export const PathSegment: MessageFns<PathSegment> = {
               break;
             }
 
-            message.expires = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            message.expires = Timestamp.decode(reader, reader.uint32());
             continue;
           }
           case 5: {
@@ -575,7 +575,7 @@ export const PathSegment: MessageFns<PathSegment> = {
       obj.token = message.token;
     }
     if (message.expires !== undefined) {
-      obj.expires = message.expires.toISOString();
+      obj.expires = fromTimestamp(message.expires).toISOString();
     }
     if (message.metrics) {
       const entries = globalThis.Object.entries(message.metrics) as [string, string][];
@@ -597,7 +597,9 @@ export const PathSegment: MessageFns<PathSegment> = {
     message.name = object.name ?? "";
     message.id = object.id ?? "";
     message.token = object.token ?? "";
-    message.expires = object.expires ?? undefined;
+    message.expires = (object.expires !== undefined && object.expires !== null)
+      ? Timestamp.fromPartial(object.expires)
+      : undefined;
     message.metrics = (globalThis.Object.entries(object.metrics ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
         if (value !== undefined) {
@@ -1586,13 +1588,24 @@ function fromTimestamp(t: Timestamp): Date {
   return new globalThis.Date(millis);
 }
 
-function fromJsonTimestamp(o: any): Date {
+const timestampFractionRegex = /:\d{2}\.\d+/;
+
+function fromJsonTimestamp(o: any): Timestamp {
   if (o instanceof globalThis.Date) {
-    return o;
+    return toTimestamp(o);
   } else if (typeof o === "string") {
-    return new globalThis.Date(o);
+    // Date only keeps milliseconds, and parses longer fractions in an engine-specific way,
+    // so parse the fractional seconds ourselves and give Date only the whole seconds
+    const fraction = timestampFractionRegex.exec(o);
+    if (fraction === null) {
+      return toTimestamp(new globalThis.Date(o));
+    }
+    const fractionNanos = Number(fraction[0].slice(4, 13).padEnd(9, "0"));
+    const wholeSeconds = new globalThis.Date(o.replace(fraction[0], fraction[0].slice(0, 3)));
+    const timestamp = toTimestamp(new globalThis.Date(wholeSeconds.getTime() + Math.trunc(fractionNanos / 1_000_000)));
+    return { ...timestamp, nanos: (timestamp.nanos ?? 0) + (fractionNanos % 1_000_000) };
   } else {
-    return fromTimestamp(Timestamp.fromJSON(o));
+    return Timestamp.fromJSON(o);
   }
 }
 

@@ -171,7 +171,7 @@ export interface NetworkServiceServer extends UntypedServiceImplementation {
   close: handleUnaryCall<Connection, Empty>;
 }
 
-export interface NetworkServiceClient extends Client {
+export interface NetworkServiceClient extends Omit<Client, "close"> {
   request(
     request: NetworkServiceRequest,
     callback: (error: ServiceError | null, response: Connection) => void,

@@ -93,8 +93,8 @@ export interface NetworkServiceEndpoint {
   networkServiceNames: string[];
   networkServiceLabels: { [key: string]: NetworkServiceLabels };
   url: string;
-  expirationTime: Date | undefined;
-  initialRegistrationTime: Date | undefined;
+  expirationTime: Timestamp | undefined;
+  initialRegistrationTime: Timestamp | undefined;
   pathIds: string[];
   _unknownFields?: { [key: number]: Uint8Array[] } | undefined;
 }
@@ -1249,10 +1249,10 @@ export const NetworkServiceEndpoint: MessageFns<NetworkServiceEndpoint> = {
       writer.uint32(34).string(message.url);
     }
     if (message.expirationTime !== undefined) {
-      Timestamp.encode(toTimestamp(message.expirationTime), writer.uint32(42).fork()).join();
+      Timestamp.encode(message.expirationTime, writer.uint32(42).fork()).join();
     }
     if (message.initialRegistrationTime !== undefined) {
-      Timestamp.encode(toTimestamp(message.initialRegistrationTime), writer.uint32(50).fork()).join();
+      Timestamp.encode(message.initialRegistrationTime, writer.uint32(50).fork()).join();
     }
     for (const v of message.pathIds) {
       writer.uint32(58).string(v!);
@@ -1321,7 +1321,7 @@ export const NetworkServiceEndpoint: MessageFns<NetworkServiceEndpoint> = {
               break;
             }
 
-            message.expirationTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            message.expirationTime = Timestamp.decode(reader, reader.uint32());
             continue;
           }
           case 6: {
@@ -1329,7 +1329,7 @@ export const NetworkServiceEndpoint: MessageFns<NetworkServiceEndpoint> = {
               break;
             }
 
-            message.initialRegistrationTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            message.initialRegistrationTime = Timestamp.decode(reader, reader.uint32());
             continue;
           }
           case 7: {
@@ -1435,10 +1435,10 @@ export const NetworkServiceEndpoint: MessageFns<NetworkServiceEndpoint> = {
       obj.url = message.url;
     }
     if (message.expirationTime !== undefined) {
-      obj.expirationTime = message.expirationTime.toISOString();
+      obj.expirationTime = fromTimestamp(message.expirationTime).toISOString();
     }
     if (message.initialRegistrationTime !== undefined) {
-      obj.initialRegistrationTime = message.initialRegistrationTime.toISOString();
+      obj.initialRegistrationTime = fromTimestamp(message.initialRegistrationTime).toISOString();
     }
     if (message.pathIds?.length) {
       obj.pathIds = message.pathIds;
@@ -1464,8 +1464,13 @@ export const NetworkServiceEndpoint: MessageFns<NetworkServiceEndpoint> = {
         {},
       );
     message.url = object.url ?? "";
-    message.expirationTime = object.expirationTime ?? undefined;
-    message.initialRegistrationTime = object.initialRegistrationTime ?? undefined;
+    message.expirationTime = (object.expirationTime !== undefined && object.expirationTime !== null)
+      ? Timestamp.fromPartial(object.expirationTime)
+      : undefined;
+    message.initialRegistrationTime =
+      (object.initialRegistrationTime !== undefined && object.initialRegistrationTime !== null)
+        ? Timestamp.fromPartial(object.initialRegistrationTime)
+        : undefined;
     message.pathIds = object.pathIds?.map((e) => e) || [];
     return message;
   },
@@ -2219,13 +2224,24 @@ function fromTimestamp(t: Timestamp): Date {
   return new globalThis.Date(millis);
 }
 
-function fromJsonTimestamp(o: any): Date {
+const timestampFractionRegex = /:\d{2}\.\d+/;
+
+function fromJsonTimestamp(o: any): Timestamp {
   if (o instanceof globalThis.Date) {
-    return o;
+    return toTimestamp(o);
   } else if (typeof o === "string") {
-    return new globalThis.Date(o);
+    // Date only keeps milliseconds, and parses longer fractions in an engine-specific way,
+    // so parse the fractional seconds ourselves and give Date only the whole seconds
+    const fraction = timestampFractionRegex.exec(o);
+    if (fraction === null) {
+      return toTimestamp(new globalThis.Date(o));
+    }
+    const fractionNanos = Number(fraction[0].slice(4, 13).padEnd(9, "0"));
+    const wholeSeconds = new globalThis.Date(o.replace(fraction[0], fraction[0].slice(0, 3)));
+    const timestamp = toTimestamp(new globalThis.Date(wholeSeconds.getTime() + Math.trunc(fractionNanos / 1_000_000)));
+    return { ...timestamp, nanos: (timestamp.nanos ?? 0) + (fractionNanos % 1_000_000) };
   } else {
-    return fromTimestamp(Timestamp.fromJSON(o));
+    return Timestamp.fromJSON(o);
   }
 }
 

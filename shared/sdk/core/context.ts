@@ -73,19 +73,23 @@ export class Context {
   }
 
   /**
-   * A context with no cancellation from this one but the same remaining time budget and, optionally,
-   * some of its values. Used for work that must outlive the call that started it (cleanup after a
-   * failed request, timer-driven events).
+   * Same values and the same remaining time budget, but not cancelled with this one. Used for work
+   * that must outlive the call that started it (cleanup after a failed request).
    */
-  detached(keep: Key<unknown>[] = []): { ctx: Context; cancel: () => void } {
-    let ctx = Context.background();
-    for (const k of keep) {
-      const v = this.get(k);
-      if (v !== undefined) ctx = ctx.with(k, v);
-    }
-    const left = this.remaining();
-    if (left === undefined) return { ctx, cancel: () => undefined };
-    return ctx.withTimeout(Math.max(left, 0));
+  detached(now = Date.now()): { ctx: Context; cancel: () => void } {
+    const ac = new AbortController();
+    const left = this.remaining(now);
+    const ctx = new Context(ac.signal, left === undefined ? undefined : now + Math.max(left, 0), undefined, undefined, this);
+    if (left === undefined) return { ctx, cancel: () => ac.abort(new Error('context cancelled')) };
+    const timer = setTimeout(() => ac.abort(new Error('deadline exceeded')), Math.max(left, 0));
+    timer.unref?.();
+    return {
+      ctx,
+      cancel: () => {
+        clearTimeout(timer);
+        ac.abort(new Error('context cancelled'));
+      },
+    };
   }
 }
 

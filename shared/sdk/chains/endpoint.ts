@@ -1,0 +1,61 @@
+// The endpoint server chain (sdk.md §5.1): the head every NSE, forwarder and nsmgr shares, followed by
+// the product's own elements. The order is fixed here and nowhere else.
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../core/clock';
+import { realClock } from '../core/clock';
+import { chain, handler, NetworkServiceElement, NetworkServiceHandler } from '../core/networkservice';
+import { metadata } from '../core/metadata';
+import { Begin, beginServer } from '../elements/begin';
+import { MonitorServer, monitor } from '../elements/monitor';
+import { timeout } from '../elements/timeout';
+import { trimPathServer } from '../elements/trimpath';
+import { updatePath } from '../elements/updatepath';
+import { updateToken } from '../elements/updatetoken';
+import { validate } from '../elements/validate';
+import { monitorRegistration, networkServiceRegistration } from '../grpc/services';
+import type { ServiceRegistration } from '../grpc/server';
+import type { TokenGenerator } from '../token';
+
+export interface EndpointOptions {
+  name?: string;
+  tokens: TokenGenerator;
+  clock?: Clock;
+  /** Checks the path's tokens; none by default. */
+  authorize?: NetworkServiceElement;
+  additional?: NetworkServiceElement[];
+}
+
+export interface Endpoint {
+  readonly name: string;
+  readonly handler: NetworkServiceHandler;
+  readonly monitor: MonitorServer;
+  readonly begin: Begin;
+  services(): ServiceRegistration[];
+}
+
+export function endpoint(opts: EndpointOptions): Endpoint {
+  const name = opts.name ?? `endpoint-${randomUUID()}`;
+  const clock = opts.clock ?? realClock;
+  const monitorServer = new MonitorServer();
+  const begin = beginServer();
+  const elements: NetworkServiceElement[] = [
+    validate(),
+    updatePath(name),
+    begin,
+    updateToken(opts.tokens),
+    opts.authorize ?? {},
+    metadata(),
+    timeout(clock),
+    monitor(monitorServer),
+    trimPathServer(),
+    ...(opts.additional ?? []),
+  ];
+  const h = handler(chain(...elements));
+  return {
+    name,
+    handler: h,
+    monitor: monitorServer,
+    begin,
+    services: () => [networkServiceRegistration(h), monitorRegistration(monitorServer)],
+  };
+}

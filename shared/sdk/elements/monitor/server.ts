@@ -1,0 +1,69 @@
+// The MonitorConnections server of one hop: the last published state of every connection, and the
+// subscribers with their selectors. Every subscriber first gets INITIAL_STATE_TRANSFER (even empty).
+import { Connection, ConnectionEvent, ConnectionEventType, MonitorScopeSelector } from '@nsm/api';
+import type { Context } from '../../core/context';
+import { clone } from '../../core/conn';
+import { matchesSelector } from './selector';
+
+type Send = (ev: ConnectionEvent) => Promise<void>;
+
+interface Subscriber {
+  selector: MonitorScopeSelector;
+  send: Send;
+  /** Each subscriber's events go out in order without one slow reader blocking the others. */
+  queue: Promise<void>;
+  fail(err: unknown): void;
+}
+
+export class MonitorServer {
+  private readonly connections = new Map<string, Connection>();
+  private readonly subscribers = new Set<Subscriber>();
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  snapshot(): Connection[] {
+    return [...this.connections.values()].map(clone);
+  }
+
+  publish(type: ConnectionEventType, conns: Connection[]): void {
+    if (type === ConnectionEventType.INITIAL_STATE_TRANSFER) return;
+    for (const c of conns) {
+      if (type === ConnectionEventType.DELETE) this.connections.delete(c.id);
+      else this.connections.set(c.id, clone(c));
+    }
+    for (const sub of this.subscribers) {
+      const matching = conns.filter((c) => matchesSelector(c, sub.selector));
+      if (matching.length === 0) continue;
+      const ev: ConnectionEvent = { type, connections: Object.fromEntries(matching.map((c) => [c.id, clone(c)])) };
+      sub.queue = sub.queue.then(() => sub.send(ev)).catch((err) => sub.fail(err));
+    }
+  }
+
+  /** Serves one subscriber until `ctx` ends or sending fails. */
+  async serve(ctx: Context, selector: MonitorScopeSelector, send: Send): Promise<void> {
+    let fail!: (err: unknown) => void;
+    const failed = new Promise<void>((resolve) => (fail = () => resolve()));
+    const initial = this.snapshot().filter((c) => matchesSelector(c, selector));
+    const sub: Subscriber = {
+      selector,
+      send,
+      fail,
+      queue: send({
+        type: ConnectionEventType.INITIAL_STATE_TRANSFER,
+        connections: Object.fromEntries(initial.map((c) => [c.id, c])),
+      }).catch((err) => fail(err)),
+    };
+    this.subscribers.add(sub);
+    try {
+      await Promise.race([failed, new Promise<void>((r) => ctx.signal.addEventListener('abort', () => r(), { once: true }))]);
+    } finally {
+      this.subscribers.delete(sub);
+    }
+  }
+}

@@ -1,0 +1,20 @@
+// A plain grpc-js Client for NetworkService and MonitorConnection. The generated client class is not
+// used because the NetworkService RPC "Close" would shadow grpc-js Client.close().
+import * as grpc from '@grpc/grpc-js';
+import { Connection, ConnectionEvent, MonitorConnectionService, MonitorScopeSelector, NetworkServiceRequest, NetworkServiceService } from '@nsm/api';
+
+const req = NetworkServiceService.request;
+const cls = NetworkServiceService.close;
+const mon = MonitorConnectionService.monitorConnections;
+
+export class NetworkServiceGrpcClient extends grpc.Client {
+  request(msg: NetworkServiceRequest, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Connection) => void): grpc.ClientUnaryCall {
+    return this.makeUnaryRequest(req.path, req.requestSerialize, req.responseDeserialize, msg, md, opts, cb);
+  }
+  closeConnection(msg: Connection, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: object) => void): grpc.ClientUnaryCall {
+    return this.makeUnaryRequest(cls.path, cls.requestSerialize, cls.responseDeserialize, msg, md, opts, cb);
+  }
+  monitorConnections(sel: MonitorScopeSelector, md: grpc.Metadata, opts: grpc.CallOptions = {}): grpc.ClientReadableStream<ConnectionEvent> {
+    return this.makeServerStreamRequest(mon.path, mon.requestSerialize, mon.responseDeserialize, sel, md, opts);
+  }
+}

@@ -1,0 +1,17 @@
+// Helpers for tests: temp socket paths and a started endpoint.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Connection, Mechanism, NetworkServiceRequest } from '@nsm/api';
+
+export function tempDir(prefix = 'nsm-test-'): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function newRequest(partial: Partial<Connection> = {}, prefs: Partial<Mechanism>[] = []): NetworkServiceRequest {
+  return {
+    connection: Connection.fromPartial({ networkService: 'my-service', ...partial }),
+    mechanismPreferences: prefs.map((p) => Mechanism.fromPartial(p)),
+  };
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs the host tools the forwarders and their tests drive: Open vSwitch (userspace datapath),
+# iproute2, ethtool, iperf3, tcpdump, nsenter.
+#
+# Idempotent: does nothing when every tool is already there, and runs `apt-get update` only when
+# something has to be installed. The openvswitch-switch package's own system service is never
+# started: our forwarder runs its own ovsdb-server/ovs-vswitchd per instance (see shared/sdk-ovs),
+# and a system-wide pair would hold /var/run/openvswitch and confuse tests that look for leftovers.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-host-deps: must run as root" >&2
+  exit 1
+fi
+
+# command that must exist -> Debian package that provides it
+declare -A NEED=(
+  [ovs-vsctl]=openvswitch-switch
+  [ovs-vswitchd]=openvswitch-switch
+  [ovsdb-server]=openvswitch-switch
+  [ovsdb-tool]=openvswitch-switch
+  [ovs-ofctl]=openvswitch-switch
+  [ip]=iproute2
+  [ethtool]=ethtool
+  [iperf3]=iperf3
+  [tcpdump]=tcpdump
+  [nsenter]=util-linux
+  [ping]=iputils-ping
+)
+
+missing=()
+for cmd in "${!NEED[@]}"; do
+  # sbin directories are not always on a non-login PATH.
+  if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1; then
+    missing+=("${NEED[$cmd]}")
+  fi
+done
+[ -f /usr/share/openvswitch/vswitch.ovsschema ] || missing+=(openvswitch-switch)
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-host-deps: all present"
+  exit 0
+fi
+
+# De-duplicate the package list.
+mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
+echo "install-host-deps: installing ${pkgs[*]}"
+
+# policy-rc.d exiting 101 tells invoke-rc.d/deb-systemd-invoke not to start services during the
+# install. Create it only if the host has none, and remove only what we created.
+POLICY=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$POLICY" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$POLICY"
+  chmod 755 "$POLICY"
+  created_policy=1
+fi
+cleanup() { if [ "$created_policy" = 1 ]; then rm -f "$POLICY"; fi; }
+trap cleanup EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${pkgs[@]}"
+
+# Belt and braces: on hosts with systemd, keep the system OVS service from starting at boot.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  systemctl disable --now openvswitch-switch.service >/dev/null 2>&1 || true
+fi
+echo "install-host-deps: done"
