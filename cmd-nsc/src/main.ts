@@ -1,0 +1,13 @@
+// cmd-nsc: asks the local nsmgr for each configured network service, keeps the connections alive
+// (refresh, heal) and closes them on SIGTERM.
+import { runCommand } from '@nsm/sdk/cmd/run';
+import { startClient } from './client';
+import { schema } from './config';
+
+void runCommand({
+  name: 'cmd-nsc',
+  description: 'Network Service Client: requests network services from the local nsmgr and keeps them up',
+  schema,
+  helpFooter: 'Network service URL: kernel://<service>[/<interface>][?label=value&...], e.g. kernel://icmp-responder/nsm-1',
+  start: startClient,
+});

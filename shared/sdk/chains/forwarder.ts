@@ -1,0 +1,54 @@
+// The forwarder chain (sdk.md §5.7): the endpoint head, endpoint discovery through the local nsmgr's
+// registry, the dataplane's server elements, then a client chain (no refresh) toward the endpoint or
+// the remote nsmgr, with a fresh mechanism preference list filtered by the next hop's class.
+import type { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
+import type { Clock } from '../core/clock';
+import type { NetworkServiceElement } from '../core/networkservice';
+import type { RegistryHandler } from '../core/registry';
+import { connectServer } from '../elements/connect/server';
+import { discover } from '../elements/discover';
+import { filterMechanisms } from '../elements/filtermechanisms';
+import { mechanismTranslation } from '../elements/mechanismtranslation';
+import type { TokenGenerator } from '../token';
+import { client } from './client';
+import { endpoint, Endpoint } from './endpoint';
+
+export interface ForwarderDataplane {
+  /** Server-side elements, after discovery (cross-connect, then the mechanisms server). */
+  server: NetworkServiceElement[];
+  /** Client-side elements: each offers its mechanism and sets it up once selected. */
+  client: NetworkServiceElement[];
+}
+
+export interface ForwarderOptions {
+  name: string;
+  tokens: TokenGenerator;
+  clock?: Clock;
+  /** Registry clients pointed at the local nsmgr. */
+  ns: RegistryHandler<NetworkService>;
+  nse: RegistryHandler<NetworkServiceEndpoint>;
+  dataplane: ForwarderDataplane;
+  dialTimeoutMs?: number;
+}
+
+export function forwarder(opts: ForwarderOptions): Endpoint {
+  return endpoint({
+    name: opts.name,
+    tokens: opts.tokens,
+    clock: opts.clock,
+    additional: [
+      discover({ ns: opts.ns, nse: opts.nse, clock: opts.clock }),
+      ...opts.dataplane.server,
+      connectServer(
+        client({
+          name: opts.name,
+          tokens: opts.tokens,
+          clock: opts.clock,
+          refresh: false,
+          dialTimeoutMs: opts.dialTimeoutMs,
+          additional: [mechanismTranslation(), ...opts.dataplane.client, filterMechanisms()],
+        }),
+      ),
+    ],
+  });
+}

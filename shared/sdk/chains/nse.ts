@@ -1,0 +1,36 @@
+// An endpoint that terminates connections (cmd-nse-icmp-responder, sdk.md §5.9): point-to-point
+// addresses from its prefix, and the KERNEL mechanism with its own namespace and interface name.
+import { MechanismType } from '@nsm/api';
+import type { Clock } from '../core/clock';
+import type { NetworkServiceElement } from '../core/networkservice';
+import { point2pointIpam } from '../elements/ipam/point2point';
+import { kernelMechanismServer } from '../elements/kernel';
+import { mechanisms } from '../elements/mechanisms';
+import type { TokenGenerator } from '../token';
+import { endpoint, Endpoint } from './endpoint';
+
+export interface NseOptions {
+  name: string;
+  tokens: TokenGenerator;
+  clock?: Clock;
+  cidrPrefixes: string[];
+  netnsUrl?: string;
+  /** Extra elements after IPAM and before the mechanism (e.g. DNS configs). */
+  additional?: NetworkServiceElement[];
+}
+
+export function icmpResponderEndpoint(opts: NseOptions): Endpoint {
+  return endpoint({
+    name: opts.name,
+    tokens: opts.tokens,
+    clock: opts.clock,
+    additional: [
+      point2pointIpam(opts.cidrPrefixes),
+      ...(opts.additional ?? []),
+      mechanisms({
+        [MechanismType.KERNEL]: kernelMechanismServer({ netnsUrl: opts.netnsUrl }),
+        [MechanismType.NOOP]: {},
+      }),
+    ],
+  });
+}

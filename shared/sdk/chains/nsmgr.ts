@@ -1,0 +1,37 @@
+// The nsmgr's NetworkService chain (sdk.md §5.3): the endpoint head, node labels, forwarder selection,
+// then a client chain (no refresh: only the NSC refreshes) to the chosen forwarder.
+import type { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
+import type { Clock } from '../core/clock';
+import type { RegistryHandler } from '../core/registry';
+import { clientInfo } from '../elements/clientinfo';
+import { connectServer } from '../elements/connect/server';
+import { discoverForwarder } from '../elements/discoverforwarder';
+import type { TokenGenerator } from '../token';
+import { client } from './client';
+import { endpoint, Endpoint } from './endpoint';
+
+export interface NsmgrOptions {
+  name: string;
+  tokens: TokenGenerator;
+  clock?: Clock;
+  /** NetworkService registry as the nsmgr sees it (local or through the central registry). */
+  ns: RegistryHandler<NetworkService>;
+  /** The nsmgr's local endpoint store: forwarders of this node. */
+  localNse: RegistryHandler<NetworkServiceEndpoint>;
+  forwarderServiceName?: string;
+  dialTimeoutMs?: number;
+  labels?: Record<string, string>;
+}
+
+export function nsmgr(opts: NsmgrOptions): Endpoint {
+  return endpoint({
+    name: opts.name,
+    tokens: opts.tokens,
+    clock: opts.clock,
+    additional: [
+      clientInfo(opts.labels),
+      discoverForwarder({ ns: opts.ns, localNse: opts.localNse, serviceName: opts.forwarderServiceName, clock: opts.clock }),
+      connectServer(client({ name: opts.name, tokens: opts.tokens, clock: opts.clock, refresh: false, dialTimeoutMs: opts.dialTimeoutMs })),
+    ],
+  });
+}

@@ -1,0 +1,120 @@
+// point2pointipam (sdk.md §3.23): each connection gets two host addresses from the endpoint's prefix:
+// the lower one for the endpoint side, the next for the client side, and a route to each other.
+// The pair stays the same across refreshes; Close returns both to the pool.
+import { Route } from '@nsm/api';
+import { createKey } from '../../core/context';
+import { StatusError, Code } from '../../core/errors';
+import { serverMeta } from '../../core/metadata';
+import type { NetworkServiceElement } from '../../core/networkservice';
+import { addressOf, contains, hostPrefix, parsePrefix, Prefix } from './cidr';
+
+interface Lease {
+  pool: Prefix;
+  dst: bigint;
+  src: bigint;
+}
+
+export function point2pointIpam(prefixes: string[]): NetworkServiceElement & { leased(): number } {
+  if (prefixes.length === 0) throw new Error('point2point IPAM needs one or more prefixes');
+  const pools = prefixes.map(parsePrefix);
+  const used = new Map<Prefix, Set<bigint>>(pools.map((p) => [p, new Set<bigint>()]));
+  const leaseKey = createKey<Lease[]>('ipam.p2p');
+  let count = 0;
+
+  const allocate = (pool: Prefix, excluded: Prefix[]): [bigint, bigint] | undefined => {
+    const taken = used.get(pool)!;
+    const got: bigint[] = [];
+    for (let n = pool.start; n <= pool.end && got.length < 2; n++) {
+      if (taken.has(n) || excluded.some((x) => contains(x, pool.v6, n))) continue;
+      got.push(n);
+    }
+    if (got.length < 2) return undefined;
+    got.forEach((n) => taken.add(n));
+    return [got[0], got[1]];
+  };
+  const release = (l: Lease) => {
+    used.get(l.pool)!.delete(l.dst);
+    used.get(l.pool)!.delete(l.src);
+    count--;
+  };
+
+  return {
+    leased: () => count,
+    async request(ctx, req, next) {
+      const conn = req.connection!;
+      const ctxt = (conn.context ??= { ipContext: undefined, dnsContext: undefined, ethernetContext: undefined, extraContext: {}, MTU: 0 });
+      const ip = (ctxt.ipContext ??= {
+        srcIpAddrs: [], dstIpAddrs: [], srcIpRequired: false, dstIpRequired: false, srcRoutes: [], dstRoutes: [],
+        excludedPrefixes: [], ipNeighbors: [], extraPrefixRequest: [], extraPrefixes: [], policies: [],
+      });
+      const excluded = ip.excludedPrefixes.flatMap((p) => {
+        try {
+          return [parsePrefix(p)];
+        } catch {
+          return [];
+        }
+      });
+      const meta = serverMeta(ctx);
+      let leases = meta.get(leaseKey);
+      // A lease that became excluded is given up and replaced.
+      if (leases?.some((l) => excluded.some((x) => contains(x, l.pool.v6, l.dst) || contains(x, l.pool.v6, l.src)))) {
+        for (const l of leases) {
+          const drop = [hostPrefix(l.pool.v6, l.src), hostPrefix(l.pool.v6, l.dst)];
+          ip.srcIpAddrs = ip.srcIpAddrs.filter((a) => !drop.includes(a));
+          ip.dstIpAddrs = ip.dstIpAddrs.filter((a) => !drop.includes(a));
+          ip.srcRoutes = ip.srcRoutes.filter((r) => !drop.includes(r.prefix));
+          ip.dstRoutes = ip.dstRoutes.filter((r) => !drop.includes(r.prefix));
+          release(l);
+        }
+        leases = undefined;
+        meta.delete(leaseKey);
+      }
+      const fresh = !leases;
+      if (!leases) {
+        leases = [];
+        // One pair per address family; the first pool of a family that has room wins.
+        for (const v6 of [false, true]) {
+          const familyPools = pools.filter((p) => p.v6 === v6);
+          if (familyPools.length === 0) continue;
+          let got: Lease | undefined;
+          for (const pool of familyPools) {
+            const pair = allocate(pool, excluded);
+            if (pair) {
+              got = { pool, dst: pair[0], src: pair[1] };
+              count++;
+              break;
+            }
+          }
+          if (!got) {
+            leases.forEach(release);
+            throw new StatusError(Code.RESOURCE_EXHAUSTED, `IP pool ${familyPools.map((p) => p.text).join(', ')} is exhausted`);
+          }
+          leases.push(got);
+        }
+      }
+      for (const l of leases) {
+        const src = hostPrefix(l.pool.v6, l.src);
+        const dst = hostPrefix(l.pool.v6, l.dst);
+        if (!ip.srcIpAddrs.includes(src)) ip.srcIpAddrs.push(src);
+        if (!ip.dstIpAddrs.includes(dst)) ip.dstIpAddrs.push(dst);
+        if (!ip.srcRoutes.some((r) => r.prefix === dst)) ip.srcRoutes.push(Route.fromPartial({ prefix: dst }));
+        if (!ip.dstRoutes.some((r) => r.prefix === src)) ip.dstRoutes.push(Route.fromPartial({ prefix: src }));
+      }
+      try {
+        const out = await next.request(ctx, req);
+        meta.set(leaseKey, leases);
+        return out;
+      } catch (err) {
+        if (fresh) leases.forEach(release);
+        throw err;
+      }
+    },
+    async close(ctx, conn, next) {
+      const leases = serverMeta(ctx).take(leaseKey);
+      leases?.forEach(release);
+      return next.close(ctx, conn);
+    },
+  };
+}
+
+export { addressOf };

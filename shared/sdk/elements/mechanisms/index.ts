@@ -1,0 +1,46 @@
+// mechanisms server (sdk.md §3.22): picks the first preferred mechanism this hop supports and can set
+// up, and hands the call to that mechanism's element. A refresh must keep the agreed mechanism.
+import type { Mechanism } from '@nsm/api';
+import { clone } from '../../core/conn';
+import { Code, StatusError } from '../../core/errors';
+import type { NetworkServiceElement } from '../../core/networkservice';
+
+export function mechanisms(byType: Record<string, NetworkServiceElement>): NetworkServiceElement {
+  const supported = Object.keys(byType);
+  const elementFor = (m: Mechanism | undefined) => (m ? byType[m.type] : undefined);
+  return {
+    async request(ctx, req, next) {
+      const current = req.connection?.mechanism;
+      if (current && current.type) {
+        const el = elementFor(current);
+        if (!el) throw new StatusError(Code.INVALID_ARGUMENT, `unsupported mechanism ${current.type} (this hop supports ${supported.join(', ')})`);
+        return el.request ? el.request(ctx, req, next) : next.request(ctx, req);
+      }
+      const usable = req.mechanismPreferences.filter((m) => byType[m.type]);
+      if (usable.length === 0) {
+        const offered = req.mechanismPreferences.map((m) => `${m.cls}/${m.type}`).join(', ') || 'none';
+        throw new StatusError(Code.INVALID_ARGUMENT, `cannot support any of the requested mechanisms: offered ${offered}; this hop supports ${supported.join(', ')}`);
+      }
+      const errors: string[] = [];
+      let lastErr: unknown;
+      for (const pref of usable) {
+        const attempt = clone(req);
+        attempt.connection!.mechanism = clone(pref);
+        const el = byType[pref.type];
+        try {
+          return await (el.request ? el.request(ctx, attempt, next) : next.request(ctx, attempt));
+        } catch (err) {
+          lastErr = err;
+          errors.push(`${pref.type}: ${(err as Error).message}`);
+        }
+      }
+      if (usable.length === 1) throw lastErr;
+      throw new StatusError(StatusError.from(lastErr).code, `all mechanisms failed: ${errors.join('; ')}`);
+    },
+    async close(ctx, conn, next) {
+      const el = elementFor(conn.mechanism);
+      if (!el) return next.close(ctx, conn);
+      return el.close ? el.close(ctx, conn, next) : next.close(ctx, conn);
+    },
+  };
+}

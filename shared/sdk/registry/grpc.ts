@@ -1,0 +1,191 @@
+// The gRPC boundary of both registries. Servers map the wire's Query{record, watch} and
+// Response{record, deleted} onto the generic FindQuery/FindResult of the chains; clients do the
+// reverse and are themselves RegistryHandlers (cancellation through ctx.signal, deadline from ctx).
+import * as grpc from '@grpc/grpc-js';
+import {
+  NetworkService,
+  NetworkServiceEndpoint,
+  NetworkServiceEndpointQuery,
+  NetworkServiceEndpointRegistryClient,
+  NetworkServiceEndpointRegistryService,
+  NetworkServiceEndpointResponse,
+  NetworkServiceQuery,
+  NetworkServiceRegistryClient,
+  NetworkServiceRegistryService,
+  NetworkServiceResponse,
+} from '@nsm/api';
+import type { Context } from '../core/context';
+import { Code, StatusError } from '../core/errors';
+import type { FindQuery, FindResult, FindSink, RegistryHandler } from '../core/registry';
+import { contextOf, streamWriter, toServiceError, unary } from '../grpc/boundary';
+import { channelOptions } from '../grpc/clients';
+import type { ServiceRegistration } from '../grpc/server';
+import { dialTarget } from '../grpc/urls';
+import { nsKind, nseKind, RecordKind } from './kinds';
+
+interface Wire<T extends { name: string }, Q, R> {
+  service: string;
+  kind: RecordKind<T>;
+  definition: grpc.ServiceDefinition;
+  toQuery(q: FindQuery<T>): Q;
+  fromQuery(q: Q): FindQuery<T>;
+  toResponse(r: FindResult<T>): R;
+  fromResponse(r: R): FindResult<T>;
+}
+
+const nsWire: Wire<NetworkService, NetworkServiceQuery, NetworkServiceResponse> = {
+  service: 'registry.NetworkServiceRegistry',
+  kind: nsKind,
+  definition: NetworkServiceRegistryService as unknown as grpc.ServiceDefinition,
+  toQuery: (q) => ({ networkService: q.item, watch: q.watch }),
+  fromQuery: (q) => ({ item: q.networkService ?? nsKind.empty(), watch: q.watch }),
+  toResponse: (r) => ({ networkService: r.item, deleted: r.deleted }),
+  fromResponse: (r) => ({ item: r.networkService ?? nsKind.empty(), deleted: r.deleted }),
+};
+
+const nseWire: Wire<NetworkServiceEndpoint, NetworkServiceEndpointQuery, NetworkServiceEndpointResponse> = {
+  service: 'registry.NetworkServiceEndpointRegistry',
+  kind: nseKind,
+  definition: NetworkServiceEndpointRegistryService as unknown as grpc.ServiceDefinition,
+  toQuery: (q) => ({ networkServiceEndpoint: q.item, watch: q.watch }),
+  fromQuery: (q) => ({ item: q.networkServiceEndpoint ?? nseKind.empty(), watch: q.watch }),
+  toResponse: (r) => ({ networkServiceEndpoint: r.item, deleted: r.deleted }),
+  fromResponse: (r) => ({ item: r.networkServiceEndpoint ?? nseKind.empty(), deleted: r.deleted }),
+};
+
+/** Counts Find calls in progress per service, for leak checks. */
+export interface RegistryServiceStats {
+  activeFinds: number;
+}
+
+function serviceOf<T extends { name: string }, Q, R>(w: Wire<T, Q, R>, h: RegistryHandler<T>, stats: RegistryServiceStats): ServiceRegistration {
+  const short = w.service.split('.')[1];
+  return {
+    name: w.service,
+    definition: w.definition,
+    implementation: {
+      register: unary<T, T>(`${short}/Register`, (ctx, item) => h.register(ctx, item)),
+      unregister: unary<T, object>(`${short}/Unregister`, async (ctx, item) => {
+        await h.unregister(ctx, item);
+        return {};
+      }),
+      find: (call: grpc.ServerWritableStream<Q, R>) => {
+        const ctx = contextOf(call);
+        const write = streamWriter(call);
+        stats.activeFinds++;
+        Promise.resolve()
+          .then(() => h.find(ctx, w.fromQuery(call.request), (r) => write(w.toResponse(r))))
+          .then(
+            () => {
+              if (!call.cancelled) call.end();
+            },
+            (err) => {
+              if (call.cancelled) return;
+              call.destroy(Object.assign(new Error(String(err)), toServiceError(err, `${short}/Find`)));
+            },
+          )
+          .finally(() => stats.activeFinds--);
+      },
+    },
+  };
+}
+
+/** Both registry services over the given handlers, ready for startServer. */
+export function registryServices(
+  ns: RegistryHandler<NetworkService>,
+  nse: RegistryHandler<NetworkServiceEndpoint>,
+  stats: { ns: RegistryServiceStats; nse: RegistryServiceStats } = { ns: { activeFinds: 0 }, nse: { activeFinds: 0 } },
+): ServiceRegistration[] {
+  return [serviceOf(nsWire, ns, stats.ns), serviceOf(nseWire, nse, stats.nse)];
+}
+
+export interface RegistryClient<T> extends RegistryHandler<T> {
+  readonly url: string;
+  /** Closes the gRPC channel; calls in progress fail. */
+  close(): void;
+}
+
+type GenericClient = grpc.Client & {
+  register(req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void): grpc.ClientUnaryCall;
+  unregister(req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void): grpc.ClientUnaryCall;
+  find(req: unknown, md: grpc.Metadata, opts: grpc.CallOptions): grpc.ClientReadableStream<unknown>;
+};
+
+const callOptions = (ctx: Context): grpc.CallOptions => (ctx.deadline !== undefined ? { deadline: ctx.deadline } : {});
+const statusOf = (err: grpc.ServiceError) => new StatusError(err.code, err.details || err.message, { cause: err });
+
+function unaryCall<Res>(ctx: Context, start: (md: grpc.Metadata, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    if (ctx.done) return reject(new StatusError(Code.CANCELLED, 'context cancelled before the call'));
+    const onAbort = () => call.cancel();
+    const call = start(new grpc.Metadata(), callOptions(ctx), (err, res) => {
+      ctx.signal.removeEventListener('abort', onAbort);
+      if (err) reject(statusOf(err));
+      else resolve(res as Res);
+    });
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function clientOf<T extends { name: string }, Q, R>(
+  w: Wire<T, Q, R>,
+  ctor: new (address: string, creds: grpc.ChannelCredentials, opts?: grpc.ClientOptions) => grpc.Client,
+  url: string,
+): RegistryClient<T> {
+  const c = new ctor(dialTarget(url), grpc.credentials.createInsecure(), channelOptions) as GenericClient;
+  return {
+    url,
+    close: () => c.close(),
+    register: (ctx, item) => unaryCall<T>(ctx, (md, o, cb) => c.register(item, md, o, cb)),
+    unregister: async (ctx, item) => {
+      await unaryCall<object>(ctx, (md, o, cb) => c.unregister(item, md, o, cb));
+    },
+    find: (ctx, query, sink: FindSink<T>) =>
+      new Promise<void>((resolve, reject) => {
+        if (ctx.done) return resolve();
+        const stream = c.find(w.toQuery(query), new grpc.Metadata(), callOptions(ctx));
+        let pending: Promise<void> = Promise.resolve();
+        let settled = false;
+        const onAbort = () => stream.cancel();
+        const settle = (err?: unknown) => {
+          if (settled) return;
+          settled = true;
+          ctx.signal.removeEventListener('abort', onAbort);
+          if (err === undefined || ctx.done) resolve();
+          else reject(err);
+        };
+        ctx.signal.addEventListener('abort', onAbort, { once: true });
+        stream.on('data', (msg: R) => {
+          let p: void | Promise<void>;
+          try {
+            p = sink(w.fromResponse(msg));
+          } catch (err) {
+            stream.cancel();
+            return settle(err);
+          }
+          if (p && typeof (p as Promise<void>).then === 'function') {
+            stream.pause();
+            pending = (p as Promise<void>).then(
+              () => void stream.resume(),
+              (err) => {
+                stream.cancel();
+                settle(err);
+              },
+            );
+          }
+        });
+        stream.on('error', (err: grpc.ServiceError) => void pending.then(() => settle(statusOf(err))));
+        stream.on('end', () => void pending.then(() => settle()));
+      }),
+  };
+}
+
+/** A NetworkService registry client over grpc-js (insecure credentials, like the other clients). */
+export function nsRegistryClient(url: string): RegistryClient<NetworkService> {
+  return clientOf(nsWire, NetworkServiceRegistryClient as never, url);
+}
+
+/** A NetworkServiceEndpoint registry client over grpc-js. */
+export function nseRegistryClient(url: string): RegistryClient<NetworkServiceEndpoint> {
+  return clientOf(nseWire, NetworkServiceEndpointRegistryClient as never, url);
+}

@@ -1,0 +1,31 @@
+// Bundles every cmd-*/src/main.ts into cmd-*/dist/<cmd>.js: one file that runs with plain `node`,
+// no node_modules beside it (that is what each image ships).
+import { build } from 'esbuild';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const only = process.argv.slice(2);
+const cmds = readdirSync(root)
+  .filter((d) => d.startsWith('cmd-') && existsSync(join(root, d, 'src/main.ts')))
+  .filter((d) => only.length === 0 || only.includes(d));
+
+const started = Date.now();
+await Promise.all(
+  cmds.map((cmd) =>
+    build({
+      entryPoints: [join(root, cmd, 'src/main.ts')],
+      outfile: join(root, cmd, 'dist', `${cmd}.js`),
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      sourcemap: 'linked',
+      tsconfig: join(root, 'tsconfig.json'),
+      logLevel: 'warning',
+      legalComments: 'none',
+      banner: { js: '#!/usr/bin/env node' },
+    }),
+  ),
+);
+console.log(`bundled ${cmds.length} command(s) in ${Date.now() - started} ms: ${cmds.join(', ')}`);
