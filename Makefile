@@ -37,7 +37,7 @@ bench: deps host-deps build
 
 # The README's main command: a local mesh (Kernel2Kernel) in network namespaces, until Ctrl-C.
 demo: deps host-deps build
-	node dist-local/local.js demo
+	./bin/nsm-local demo
 
 images:
 	@for c in $(CMDS); do \

@@ -28,4 +28,19 @@ await Promise.all(
     }),
   ),
 );
+// The local runtime (not an image): nsm-local, used by `make demo` and the examples.
+if (only.length === 0 || only.includes('local')) {
+  await build({
+    entryPoints: [join(root, 'local/main.ts')],
+    outfile: join(root, 'dist-local', 'nsm-local.js'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: 'linked',
+    tsconfig: join(root, 'tsconfig.json'),
+    logLevel: 'warning',
+    legalComments: 'none',
+  });
+}
 console.log(`bundled ${cmds.length} command(s) in ${Date.now() - started} ms: ${cmds.join(', ')}`);

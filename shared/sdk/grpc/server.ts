@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation } from './health';
 import { bindTarget, parseUrl } from './urls';
 
 export interface StartedServer {

@@ -175,7 +175,9 @@ function clientOf<T extends { name: string }, Q, R>(
           }
         });
         stream.on('error', (err: grpc.ServiceError) => void pending.then(() => settle(statusOf(err))));
-        stream.on('end', () => void pending.then(() => settle()));
+        // A watch only ends when the caller cancels it; a server that ends one has gone away.
+        const ended = () => (query.watch ? new StatusError(Code.UNAVAILABLE, `watch on ${url} ended by the server`) : undefined);
+        stream.on('end', () => void pending.then(() => settle(ended())));
       }),
   };
 }

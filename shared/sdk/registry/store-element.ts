@@ -23,6 +23,8 @@ export interface StoreElement<T extends { name: string }> extends RegistryElemen
   readonly watchers: number;
   /** Whether the shared store watch is open. */
   readonly storeWatchOpen: boolean;
+  /** Ends every watch Find (they resolve, so their streams end cleanly); later watches end at once. */
+  close(): void;
 }
 
 class Subscriber<T extends { name: string }> {
@@ -77,6 +79,7 @@ export function storeElement<T extends { name: string }>(kind: RecordKind<T>, st
   const maxBacklog = opts.maxBacklog ?? 10_000;
   const subs = new Set<Subscriber<T>>();
   let shared: { ac: AbortController; ready: Promise<void> } | undefined;
+  const closer = new AbortController();
 
   const subscribe = async (sub: Subscriber<T>) => {
     subs.add(sub);
@@ -116,6 +119,7 @@ export function storeElement<T extends { name: string }>(kind: RecordKind<T>, st
     get storeWatchOpen() {
       return shared !== undefined;
     },
+    close: () => closer.abort(new StatusError(Code.UNAVAILABLE, 'registry is stopping')),
     async register(ctx, item, next) {
       const out = await next.register(ctx, item);
       return store.put(out);
@@ -130,7 +134,7 @@ export function storeElement<T extends { name: string }>(kind: RecordKind<T>, st
         return next.find(ctx, query, sink);
       }
       const sub = new Subscriber(kind, query.item, maxBacklog);
-      const { ctx: inner, cancel } = ctx.withCancel();
+      const { ctx: inner, cancel } = ctx.withSignal(closer.signal).withCancel();
       const fail = (err: unknown): never => {
         cancel(err);
         throw err;

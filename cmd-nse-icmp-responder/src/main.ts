@@ -1,0 +1,59 @@
+// cmd-nse-icmp-responder: an endpoint that hands each client a point-to-point address pair and asks
+// for a kernel interface in its own namespace. The kernel answers the pings; there is no ICMP code.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NetworkService, NetworkServiceEndpoint, NetworkServiceLabels } from '@nsm/api';
+import { icmpResponderEndpoint } from '@nsm/sdk/chains/nse';
+import { runCommand } from '@nsm/sdk/cmd/run';
+import { Context } from '@nsm/sdk/core/context';
+import { dnsContext, parseDnsConfigs } from '@nsm/sdk/elements/dnscontext';
+import { onIdle } from '@nsm/sdk/elements/onidle';
+import { startServer } from '@nsm/sdk/grpc/server';
+import { log } from '@nsm/sdk/log';
+import { registrationClient } from '@nsm/sdk/registry/chains';
+import { jwtTokenGenerator } from '@nsm/sdk/token';
+import { schema } from './config';
+
+void runCommand({
+  name: 'cmd-nse-icmp-responder',
+  description: 'Network Service Endpoint for tests and demos: point-to-point addresses and a kernel interface per client',
+  schema,
+  async start(cfg, ctx) {
+    if (!['ETHERNET', 'IP'].includes(cfg.payload)) throw new Error(`NSM_PAYLOAD must be ETHERNET or IP, not "${cfg.payload}"`);
+    const dns = parseDnsConfigs(cfg.dnsConfigs);
+    const tmp = cfg.listenOn ? undefined : mkdtempSync(join(tmpdir(), `${cfg.name}-`));
+    const listenOn = cfg.listenOn || `unix://${join(tmp!, 'listen.on')}`;
+    const tokens = jwtTokenGenerator({ subject: `spiffe://nsm.local/nse/${cfg.name}`, lifetimeMs: cfg.maxTokenLifetime });
+    let retire: () => void = () => undefined;
+    const nse = icmpResponderEndpoint({
+      name: cfg.name,
+      tokens,
+      cidrPrefixes: cfg.cidrPrefix,
+      additional: [onIdle(cfg.idleTimeout, () => retire()), dnsContext(dns)],
+    });
+    const server = await startServer([listenOn], nse.services());
+    const registry = registrationClient({ url: cfg.connectTo });
+    const regCtx = Context.background();
+    if (cfg.registerService) {
+      for (const name of cfg.serviceNames) await registry.ns.register(regCtx, NetworkService.fromPartial({ name, payload: cfg.payload }));
+    }
+    const labels: Record<string, NetworkServiceLabels> = Object.fromEntries(cfg.serviceNames.map((s) => [s, { labels: { ...cfg.labels } }]));
+    const registered = await registry.nse.register(
+      regCtx,
+      NetworkServiceEndpoint.fromPartial({ name: cfg.name, networkServiceNames: cfg.serviceNames, networkServiceLabels: labels, url: listenOn }),
+    );
+    log.info({ name: registered.name, services: cfg.serviceNames, url: listenOn }, 'endpoint registered');
+    const stop = async () => {
+      await registry.close().catch((err) => log.warn({ err: String(err) }, 'unregister failed'));
+      await server.stop();
+      if (tmp) rmSync(tmp, { recursive: true, force: true });
+    };
+    retire = () => {
+      log.info('idle timeout reached; endpoint retires');
+      void stop().then(() => process.exit(0));
+    };
+    void ctx;
+    return stop;
+  },
+});

@@ -1,0 +1,39 @@
+// cmd-nsmgr: the per-node manager. Serves the NetworkService API to local clients and remote
+// forwarders, chooses a local forwarder for each connection, and is the registry for the node's
+// endpoints and forwarders (relaying to the central registry).
+import { nsmgr } from '@nsm/sdk/chains/nsmgr';
+import { runCommand } from '@nsm/sdk/cmd/run';
+import { startServer } from '@nsm/sdk/grpc/server';
+import { clientInfoLabels } from '@nsm/sdk/elements/clientinfo';
+import { nsmgrRegistry } from '@nsm/sdk/registry/chains';
+import { jwtTokenGenerator } from '@nsm/sdk/token';
+import { log } from '@nsm/sdk/log';
+import { schema } from './config';
+import { publicUrl } from './publicurl';
+
+void runCommand({
+  name: 'cmd-nsmgr',
+  description: 'Network Service Manager: one per node; connects local clients to network services through a local forwarder',
+  schema,
+  helpFooter: 'Also read: NODE_NAME, POD_NAME, CLUSTER_NAME (labels nodeName, podName, clusterName added to requests and registrations).',
+  async start(cfg) {
+    const url = publicUrl(cfg.listenOn);
+    const tokens = jwtTokenGenerator({ subject: `spiffe://nsm.local/nsmgr/${cfg.name}`, lifetimeMs: cfg.maxTokenLifetime });
+    const registry = nsmgrRegistry({ nsmgrUrl: url, registryUrl: cfg.registryUrl || undefined, expiryMs: cfg.expirePeriod });
+    const mgr = nsmgr({
+      name: cfg.name,
+      tokens,
+      ns: registry.ns,
+      localNse: registry.localNse,
+      forwarderServiceName: cfg.forwarderNetworkServiceName,
+      dialTimeoutMs: cfg.dialTimeout,
+      labels: clientInfoLabels(),
+    });
+    const server = await startServer(cfg.listenOn, [...mgr.services(), ...registry.services()]);
+    log.info({ urls: server.urls, publicUrl: url, registry: cfg.registryUrl || '(local only)' }, 'nsmgr serving');
+    return async () => {
+      await server.stop();
+      await registry.close();
+    };
+  },
+});

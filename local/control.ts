@@ -1,0 +1,65 @@
+// The daemon's control API: small JSON-over-HTTP on a unix socket, used by the nsm-local CLI.
+import { createServer, request, Server } from 'node:http';
+import { existsSync, unlinkSync } from 'node:fs';
+import type { LocalMesh } from './mesh';
+import { parseTopology } from './topology';
+
+export function serveControl(mesh: LocalMesh, socket: string, onDown: () => void): Promise<Server> {
+  if (existsSync(socket)) unlinkSync(socket);
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://local');
+    const reply = (code: number, v: unknown) => {
+      res.writeHead(code, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(v));
+    };
+    try {
+      if (req.method === 'GET' && url.pathname === '/status') return reply(200, mesh.status());
+      if (req.method === 'POST' && url.pathname === '/apply') {
+        await mesh.apply(parseTopology(body));
+        return reply(200, mesh.status());
+      }
+      const pod = /^\/pods\/([^/]+)\/delete$/.exec(url.pathname);
+      if (req.method === 'POST' && pod) {
+        await mesh.deletePod(pod[1]);
+        return reply(200, { deleted: pod[1] });
+      }
+      const sig = /^\/procs\/([^/]+)\/signal$/.exec(url.pathname);
+      if (req.method === 'POST' && sig) {
+        const signal = (url.searchParams.get('signal') ?? 'SIGKILL') as NodeJS.Signals;
+        if (!mesh.supervisor.signal(sig[1], signal)) return reply(404, { error: `no running process "${sig[1]}" (have: ${mesh.supervisor.names().join(', ')})` });
+        return reply(200, { signalled: sig[1], signal });
+      }
+      if (req.method === 'POST' && url.pathname === '/down') {
+        await mesh.down();
+        reply(200, { down: true });
+        return onDown();
+      }
+      reply(404, { error: `unknown request ${req.method} ${url.pathname}` });
+    } catch (err) {
+      reply(400, { error: (err as Error).message });
+    }
+  });
+  return new Promise((resolve) => server.listen(socket, () => resolve(server)));
+}
+
+export function call(socket: string, method: string, path: string, body = ''): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socket, method, path, headers: { 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        try {
+          resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) });
+        } catch {
+          resolve({ status: res.statusCode ?? 0, json: { raw: text } });
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

@@ -1,0 +1,132 @@
+// nsm-local: runs NSM on this machine the way Kubernetes would, with network namespaces for nodes and
+// pods. A background daemon supervises the processes; the CLI talks to it like kubectl to a cluster.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { call, serveControl } from './control';
+import { runDemo } from './demo';
+import { cleanupMesh, LocalMesh } from './mesh';
+import { meshPaths } from './paths';
+
+const program = new Command('nsm-local')
+  .description('Run a local Network Service Mesh in network namespaces (nodes and pods), supervised like a kubelet would')
+  .option('--mesh <name>', 'name of the mesh: prefix of its namespaces and folder under $NSM_LOCAL_DIR (default /tmp/nsm-local) [env NSM_LOCAL_MESH]', process.env.NSM_LOCAL_MESH ?? 'nsm');
+
+const paths = () => meshPaths(program.opts().mesh);
+const log = (msg: string, fields?: object) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
+
+async function ensureDaemon(): Promise<void> {
+  const p = paths();
+  if (existsSync(p.control) && (await call(p.control, 'GET', '/status').catch(() => undefined))) return;
+  mkdirSync(p.root, { recursive: true });
+  const out = openSync(join(p.root, 'daemon.log'), 'a');
+  const child = spawn(process.execPath, [process.argv[1], '--mesh', p.mesh, 'daemon'], { detached: true, stdio: ['ignore', out, out] });
+  child.unref();
+  const deadline = Date.now() + 10_000;
+  while (!(existsSync(p.control) && (await call(p.control, 'GET', '/status').catch(() => undefined)))) {
+    if (Date.now() > deadline) throw new Error(`the nsm-local daemon did not start; see ${join(p.root, 'daemon.log')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function mustCall(method: string, path: string, body?: string) {
+  const r = await call(paths().control, method, path, body).catch(() => {
+    throw new Error(`mesh "${paths().mesh}" is not running (start it with: nsm-local up)`);
+  });
+  if (r.status >= 300) throw new Error(r.json.error ?? `HTTP ${r.status}`);
+  return r.json;
+}
+
+const readInput = (file: string) => (file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8'));
+
+program
+  .command('up')
+  .description('start the mesh daemon with nodes (registry, and per node an nsmgr and a forwarder); apply -f pods if given')
+  .option('--nodes <n>', 'number of nodes (node1..nodeN)', '1')
+  .option('-f, --file <file>', 'topology YAML (nodes, pods, env); - for stdin')
+  .action(async (o: { nodes: string; file?: string }) => {
+    await ensureDaemon();
+    const nodes = Array.from({ length: Number(o.nodes) }, (_, i) => `node${i + 1}`);
+    const yaml = o.file ? readInput(o.file) : '';
+    const body = yaml.includes('nodes:') ? yaml : `nodes: [${nodes.join(', ')}]\n${yaml}`;
+    console.log(JSON.stringify(await mustCall('POST', '/apply', body), null, 2));
+  });
+
+program
+  .command('apply')
+  .description('add the pods of a topology YAML to the running mesh')
+  .requiredOption('-f, --file <file>', 'topology YAML; - for stdin')
+  .action(async (o: { file: string }) => console.log(JSON.stringify(await mustCall('POST', '/apply', readInput(o.file)), null, 2)));
+
+program
+  .command('delete <pod>')
+  .description('delete a pod: SIGTERM its process, then remove its namespace')
+  .action(async (pod: string) => console.log(JSON.stringify(await mustCall('POST', `/pods/${pod}/delete`))));
+
+program
+  .command('kill <name>')
+  .description('signal a process (pod, nsmgr-<node>, forwarder-<node>, registry); it is restarted like a container')
+  .option('-s, --signal <sig>', 'signal', 'SIGKILL')
+  .action(async (name: string, o: { signal: string }) => {
+    console.log(JSON.stringify(await mustCall('POST', `/procs/${name}/signal?signal=${o.signal}`)));
+  });
+
+program
+  .command('status')
+  .description('show nodes, pods and processes')
+  .action(async () => console.log(JSON.stringify(await mustCall('GET', '/status'), null, 2)));
+
+program
+  .command('exec <name> [cmd...]')
+  .description('run a command inside a pod or node namespace (like kubectl exec)')
+  .allowUnknownOption()
+  .action((name: string, cmd: string[]) => {
+    const child = spawn('ip', ['netns', 'exec', paths().netns(name), ...cmd], { stdio: 'inherit' });
+    child.on('exit', (code) => process.exit(code ?? 1));
+  });
+
+program
+  .command('logs <name>')
+  .description('print the log of a process (pod, nsmgr-<node>, forwarder-<node>, registry)')
+  .action((name: string) => {
+    process.stdout.write(readFileSync(join(paths().logs, `${name}.log`), 'utf8'));
+  });
+
+program
+  .command('down')
+  .description('stop everything and remove all namespaces, links and files of the mesh')
+  .action(async () => {
+    const p = paths();
+    const r = existsSync(p.control) ? await call(p.control, 'POST', '/down').catch(() => undefined) : undefined;
+    if (!r) await cleanupMesh(p);
+    console.log(JSON.stringify({ down: p.mesh }));
+  });
+
+program
+  .command('demo')
+  .description('bring up Kernel2Kernel, show the client interface, ping both ways, keep running until Ctrl-C, then clean up')
+  .action(async () => runDemo(paths(), log));
+
+program
+  .command('daemon', { hidden: true })
+  .action(async () => {
+    const p = paths();
+    const mesh = new LocalMesh(p, log);
+    let stopping = false;
+    const stop = async () => {
+      if (stopping) return;
+      stopping = true;
+      await mesh.down().catch((e) => log('down failed', { err: String(e) }));
+      process.exit(0);
+    };
+    await serveControl(mesh, p.control, () => setTimeout(() => process.exit(0), 50));
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    log('nsm-local daemon ready', { mesh: p.mesh, control: p.control });
+  });
+
+program.parseAsync().catch((err) => {
+  process.stderr.write(`nsm-local: ${(err as Error).message}\n`);
+  process.exit(1);
+});

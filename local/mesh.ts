@@ -1,0 +1,176 @@
+// A local mesh: the fabric, the registry, one nsmgr and forwarder per node, and pods, all supervised.
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { bundlePath, MeshPaths } from './paths';
+import { attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, nodeIp } from './host';
+import { Supervisor } from './supervisor';
+import type { NodeSpec, PodSpec, Topology } from './topology';
+
+export const REGISTRY_PORT = 5002;
+export const NSMGR_PORT = 5001;
+
+type Log = (msg: string, fields?: object) => void;
+
+export class LocalMesh {
+  readonly supervisor: Supervisor;
+  private readonly nodes = new Map<string, { spec: NodeSpec; ip: string }>();
+  private readonly pods = new Map<string, PodSpec>();
+  private topology: Topology = { nodes: [], pods: [], nsmgrEnv: {}, forwarderEnv: {}, registryEnv: {} };
+  private fabricUp = false;
+
+  constructor(
+    readonly paths: MeshPaths,
+    private readonly log: Log,
+  ) {
+    this.supervisor = new Supervisor(log);
+  }
+
+  get registryUrl(): string {
+    return `tcp://${FABRIC_IP}:${REGISTRY_PORT}`;
+  }
+
+  async apply(t: Partial<Topology>): Promise<void> {
+    this.topology = {
+      nodes: t.nodes ?? this.topology.nodes,
+      pods: t.pods ?? [],
+      nsmgrEnv: { ...this.topology.nsmgrEnv, ...t.nsmgrEnv },
+      forwarderEnv: { ...this.topology.forwarderEnv, ...t.forwarderEnv },
+      registryEnv: { ...this.topology.registryEnv, ...t.registryEnv },
+    };
+    mkdirSync(this.paths.logs, { recursive: true });
+    if (!this.fabricUp) {
+      await createFabric(this.paths.netns('fabric'));
+      this.fabricUp = true;
+      this.supervisor.start({
+        name: 'registry',
+        netns: this.paths.netns('fabric'),
+        argv: [process.execPath, bundlePath('cmd-registry-k8s')],
+        env: { REGISTRY_K8S_LISTEN_ON: `${this.registryUrl},unix://${join(this.paths.root, 'registry.sock')}`, REGISTRY_K8S_STORE: 'memory', ...this.topology.registryEnv },
+        logFile: join(this.paths.logs, 'registry.log'),
+      });
+      // Readiness is probed over the unix socket: this process is not on the fabric network.
+      await waitForGrpc(this.paths.netns('fabric'), `unix://${join(this.paths.root, 'registry.sock')}`, 'registry');
+    }
+    for (const n of this.topology.nodes) if (!this.nodes.has(n.name)) await this.addNode(n);
+    for (const p of t.pods ?? []) if (!this.pods.has(p.name)) await this.addPod(p);
+  }
+
+  private async addNode(spec: NodeSpec): Promise<void> {
+    const ns = this.paths.netns(spec.name);
+    const ip = nodeIp(this.nodes.size + 1);
+    await createNetns(ns);
+    await attachNode(this.paths.netns('fabric'), ns, spec.name, ip);
+    mkdirSync(this.paths.nodeDir(spec.name), { recursive: true });
+    this.nodes.set(spec.name, { spec, ip });
+    const nsmSocket = `unix://${this.paths.nsmSocket(spec.name)}`;
+    this.supervisor.start({
+      name: `nsmgr-${spec.name}`,
+      netns: ns,
+      argv: [process.execPath, bundlePath('cmd-nsmgr')],
+      env: {
+        NSM_NAME: `nsmgr-${spec.name}`,
+        NSM_LISTEN_ON: `${nsmSocket},tcp://${ip}:${NSMGR_PORT}`,
+        NSM_REGISTRY_URL: this.registryUrl,
+        NODE_NAME: spec.name,
+        ...this.topology.nsmgrEnv,
+        ...spec.env,
+      },
+      logFile: join(this.paths.logs, `nsmgr-${spec.name}.log`),
+    });
+    this.supervisor.start({
+      name: `forwarder-${spec.name}`,
+      netns: ns,
+      argv: [process.execPath, bundlePath('cmd-forwarder-ovs')],
+      env: {
+        NSM_NAME: `forwarder-${spec.name}`,
+        NSM_CONNECT_TO: nsmSocket,
+        NSM_LISTEN_ON: `unix://${join(this.paths.nodeDir(spec.name), 'forwarder.sock')}`,
+        NSM_TUNNEL_IP: ip,
+        NSM_OVS_RUN_DIR: join(this.paths.nodeDir(spec.name), 'ovs'),
+        NODE_NAME: spec.name,
+        ...this.topology.forwarderEnv,
+      },
+      logFile: join(this.paths.logs, `forwarder-${spec.name}.log`),
+    });
+    await waitForGrpc(ns, nsmSocket, `nsmgr-${spec.name}`);
+    await waitForGrpc(ns, `unix://${join(this.paths.nodeDir(spec.name), 'forwarder.sock')}`, `forwarder-${spec.name}`, 30_000);
+  }
+
+  async addPod(spec: PodSpec): Promise<void> {
+    const node = this.nodes.get(spec.node);
+    if (!node) throw new Error(`pod ${spec.name}: node "${spec.node}" does not exist (nodes: ${[...this.nodes.keys()].join(', ')})`);
+    if (this.pods.has(spec.name)) throw new Error(`pod ${spec.name} already exists`);
+    const ns = this.paths.netns(spec.name);
+    await createNetns(ns);
+    mkdirSync(this.paths.podDir(spec.name), { recursive: true });
+    this.pods.set(spec.name, spec);
+    const cmd = `cmd-${spec.command}`;
+    const env: Record<string, string> = {
+      NSM_NAME: spec.name,
+      NSM_CONNECT_TO: `unix://${this.paths.nsmSocket(spec.node)}`,
+      ...(spec.command === 'nse-icmp-responder' ? { NSM_LISTEN_ON: `unix://${join(this.paths.podDir(spec.name), 'nse.sock')}` } : {}),
+      ...spec.env,
+    };
+    this.supervisor.start({ name: spec.name, netns: ns, argv: [process.execPath, bundlePath(cmd)], env, logFile: join(this.paths.logs, `${spec.name}.log`) });
+  }
+
+  /** Deletes a pod as Kubernetes would: SIGTERM, grace period, then its namespace goes away. */
+  async deletePod(name: string): Promise<void> {
+    if (!this.pods.has(name)) throw new Error(`pod ${name} does not exist`);
+    await this.supervisor.stop(name);
+    await deleteNetns(this.paths.netns(name));
+    rmSync(this.paths.podDir(name), { recursive: true, force: true });
+    this.pods.delete(name);
+  }
+
+  status() {
+    return {
+      mesh: this.paths.mesh,
+      registry: this.registryUrl,
+      nodes: [...this.nodes.entries()].map(([name, n]) => ({ name, ip: n.ip, netns: this.paths.netns(name), nsmSocket: this.paths.nsmSocket(name) })),
+      pods: [...this.pods.values()].map((p) => ({ ...p, netns: this.paths.netns(p.name) })),
+      processes: this.supervisor.status(),
+    };
+  }
+
+  /** Stops everything in dependency order and removes every namespace and file of this mesh. */
+  async down(): Promise<void> {
+    await Promise.all([...this.pods.keys()].map((p) => this.supervisor.stop(p)));
+    await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`forwarder-${n}`)));
+    await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`nsmgr-${n}`)));
+    await this.supervisor.stop('registry');
+    await cleanupMesh(this.paths);
+    this.pods.clear();
+    this.nodes.clear();
+    this.fabricUp = false;
+  }
+}
+
+/** Removes whatever a mesh of this name left behind, also after a crash of its daemon. */
+export async function cleanupMesh(paths: MeshPaths): Promise<void> {
+  const prefix = `${paths.mesh}-`;
+  const mine = (await netnsList()).filter((n) => n.startsWith(prefix));
+  // Pods first, so that nothing is left using a node's sockets; the fabric last.
+  const order = (n: string) => (n === `${prefix}fabric` ? 2 : n.includes('node') ? 1 : 0);
+  for (const ns of mine.sort((a, b) => order(a) - order(b))) await deleteNetns(ns);
+  if (existsSync(paths.root)) rmSync(paths.root, { recursive: true, force: true });
+}
+
+/** Waits until a component answers gRPC on its URL (a readiness probe). */
+export async function waitForGrpc(_netns: string, url: string, what: string, timeoutMs = 20_000): Promise<void> {
+  const target = url.startsWith('tcp://') ? url.slice(6) : url;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const client = new grpc.Client(target, grpc.credentials.createInsecure());
+    try {
+      await new Promise<void>((resolve, reject) => client.waitForReady(Math.min(deadline, Date.now() + 1000), (err) => (err ? reject(err) : resolve())));
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${what} did not become ready on ${url} within ${timeoutMs} ms`);
+    } finally {
+      client.close();
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

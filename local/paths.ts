@@ -1,0 +1,35 @@
+// Where a local mesh keeps its sockets, logs and state, and how its namespaces are named.
+import { join, resolve } from 'node:path';
+
+export interface MeshPaths {
+  mesh: string;
+  root: string;
+  control: string;
+  logs: string;
+  nodeDir(node: string): string;
+  podDir(pod: string): string;
+  nsmSocket(node: string): string;
+  netns(name: string): string;
+}
+
+export function meshPaths(mesh: string, base = process.env.NSM_LOCAL_DIR ?? '/tmp/nsm-local'): MeshPaths {
+  const root = resolve(base, mesh);
+  return {
+    mesh,
+    root,
+    control: join(root, 'control.sock'),
+    logs: join(root, 'logs'),
+    nodeDir: (node) => join(root, 'nodes', node),
+    podDir: (pod) => join(root, 'pods', pod),
+    // The hostPath an NSM pod mounts: one per node.
+    nsmSocket: (node) => join(root, 'nodes', node, 'nsm.io.sock'),
+    netns: (name) => `${mesh}-${name}`,
+  };
+}
+
+/** The repository root, found from this bundle's location (dist-local/ or local/). */
+export function repoRoot(): string {
+  return resolve(__dirname, '..');
+}
+
+export const bundlePath = (cmd: string) => join(repoRoot(), cmd, 'dist', `${cmd}.js`);

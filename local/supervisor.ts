@@ -1,0 +1,125 @@
+// Runs each component as a process inside its network namespace and restarts it when it dies, as a
+// kubelet does with restartPolicy Always. A process group stands in for a container: when the main
+// process dies or is killed, whatever it started (ovsdb-server, wireguard-go) dies with it.
+import { spawn, ChildProcess } from 'node:child_process';
+import { openSync, closeSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface ProcessSpec {
+  name: string;
+  netns: string;
+  argv: string[];
+  env: Record<string, string>;
+  logFile: string;
+}
+
+interface Running {
+  spec: ProcessSpec;
+  child?: ChildProcess;
+  restarts: number;
+  startedAt: number;
+  stopping: boolean;
+  exited?: Promise<void>;
+  timer?: NodeJS.Timeout;
+}
+
+export interface ProcessStatus {
+  name: string;
+  netns: string;
+  pid?: number;
+  restarts: number;
+  running: boolean;
+}
+
+const killGroup = (pid: number, signal: NodeJS.Signals) => {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* already gone */
+  }
+};
+
+export class Supervisor {
+  private readonly procs = new Map<string, Running>();
+
+  constructor(private readonly log: (msg: string, fields?: object) => void) {}
+
+  start(spec: ProcessSpec): void {
+    if (this.procs.has(spec.name)) throw new Error(`${spec.name} is already running`);
+    const r: Running = { spec, restarts: 0, startedAt: 0, stopping: false };
+    this.procs.set(spec.name, r);
+    this.launch(r);
+  }
+
+  private launch(r: Running): void {
+    mkdirSync(dirname(r.spec.logFile), { recursive: true });
+    const fd = openSync(r.spec.logFile, 'a');
+    const child = spawn('ip', ['netns', 'exec', r.spec.netns, ...r.spec.argv], {
+      env: { ...process.env, ...r.spec.env },
+      stdio: ['ignore', fd, fd],
+      detached: true,
+    });
+    closeSync(fd);
+    r.child = child;
+    r.startedAt = Date.now();
+    r.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        // The rest of the "container" goes with its main process.
+        if (child.pid) killGroup(child.pid, 'SIGKILL');
+        r.child = undefined;
+        if (!r.stopping) {
+          const uptime = Date.now() - r.startedAt;
+          const delay = uptime > 10_000 ? 200 : Math.min(5000, 200 * 2 ** Math.min(r.restarts, 5));
+          r.restarts++;
+          this.log('process exited; restarting', { name: r.spec.name, code, signal, delayMs: delay });
+          r.timer = setTimeout(() => !r.stopping && this.launch(r), delay);
+        }
+        resolve();
+      });
+      child.once('error', (err) => this.log('spawn failed', { name: r.spec.name, err: String(err) }));
+    });
+  }
+
+  /** Sends a signal to a component's whole process group; it is restarted unless stopped. */
+  signal(name: string, signal: NodeJS.Signals = 'SIGKILL'): boolean {
+    const r = this.procs.get(name);
+    if (!r?.child?.pid) return false;
+    if (signal === 'SIGKILL') killGroup(r.child.pid, signal);
+    else r.child.kill(signal);
+    return true;
+  }
+
+  /** Stops a component for good: SIGTERM, then SIGKILL after the grace period. */
+  async stop(name: string, graceMs = 10_000): Promise<void> {
+    const r = this.procs.get(name);
+    if (!r) return;
+    r.stopping = true;
+    clearTimeout(r.timer);
+    if (r.child?.pid) {
+      const pid = r.child.pid;
+      r.child.kill('SIGTERM');
+      const force = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
+      await r.exited;
+      clearTimeout(force);
+    }
+    this.procs.delete(name);
+  }
+
+  has(name: string): boolean {
+    return this.procs.has(name);
+  }
+
+  status(): ProcessStatus[] {
+    return [...this.procs.values()].map((r) => ({
+      name: r.spec.name,
+      netns: r.spec.netns,
+      pid: r.child?.pid,
+      restarts: r.restarts,
+      running: !!r.child,
+    }));
+  }
+
+  names(): string[] {
+    return [...this.procs.keys()];
+  }
+}

@@ -1,0 +1,66 @@
+// What a local mesh runs: nodes (each with an nsmgr and a forwarder, like DaemonSets), one registry,
+// and pods (a network namespace with one NSM process in it). Read from YAML like a manifest.
+import { parse } from 'yaml';
+
+export type PodCommand = 'nsc' | 'nse-icmp-responder';
+
+export interface PodSpec {
+  name: string;
+  node: string;
+  command: PodCommand;
+  env: Record<string, string>;
+}
+
+export interface NodeSpec {
+  name: string;
+  /** Forwarder flavour; only OVS runs on this machine. */
+  forwarder: 'ovs';
+  env: Record<string, string>;
+}
+
+export interface Topology {
+  nodes: NodeSpec[];
+  pods: PodSpec[];
+  /** Extra env for every nsmgr / forwarder / the registry. */
+  nsmgrEnv: Record<string, string>;
+  forwarderEnv: Record<string, string>;
+  registryEnv: Record<string, string>;
+}
+
+const NAME = /^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$/;
+const COMMANDS: PodCommand[] = ['nsc', 'nse-icmp-responder'];
+
+function strMap(v: unknown, where: string): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`${where} must be a map of strings`);
+  return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)]));
+}
+
+export function parseTopology(text: string): Partial<Topology> {
+  const doc = (parse(text) ?? {}) as Record<string, unknown>;
+  const out: Partial<Topology> = {};
+  if (doc.nodes !== undefined) {
+    if (!Array.isArray(doc.nodes)) throw new Error('nodes must be a list');
+    out.nodes = doc.nodes.map((n, i) => {
+      const o = typeof n === 'string' ? { name: n } : (n as Record<string, unknown>);
+      const name = String(o.name ?? '');
+      if (!NAME.test(name)) throw new Error(`nodes[${i}].name "${name}" must be lower-case letters, digits and dashes (max 24)`);
+      return { name, forwarder: 'ovs', env: strMap(o.env, `nodes[${i}].env`) };
+    });
+  }
+  if (doc.pods !== undefined) {
+    if (!Array.isArray(doc.pods)) throw new Error('pods must be a list');
+    out.pods = doc.pods.map((p, i) => {
+      const o = p as Record<string, unknown>;
+      const name = String(o.name ?? '');
+      if (!NAME.test(name)) throw new Error(`pods[${i}].name "${name}" must be lower-case letters, digits and dashes (max 24)`);
+      const command = String(o.command ?? '') as PodCommand;
+      if (!COMMANDS.includes(command)) throw new Error(`pods[${i}].command must be one of ${COMMANDS.join(', ')}`);
+      return { name, node: String(o.node ?? 'node1'), command, env: strMap(o.env, `pods[${i}].env`) };
+    });
+  }
+  out.nsmgrEnv = strMap(doc.nsmgrEnv, 'nsmgrEnv');
+  out.forwarderEnv = strMap(doc.forwarderEnv, 'forwarderEnv');
+  out.registryEnv = strMap(doc.registryEnv, 'registryEnv');
+  return out;
+}

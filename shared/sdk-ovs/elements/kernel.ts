@@ -1,0 +1,104 @@
+// KERNEL mechanism in the OVS forwarder: a veth pair per side, the pod end (named as the mechanism
+// asks) in the pod's namespace with its addresses and routes, the host end an OVS port.
+// Server side (toward the client) acts after the downstream answered, so the IP context is known;
+// client side (toward the endpoint) acts when the endpoint has answered with its namespace and name.
+import { Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/api';
+import { clone } from '@nsm/sdk/core/conn';
+import type { Context } from '@nsm/sdk/core/context';
+import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
+import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { applyIpContext, createVethPair, deleteLink, disableOffloads, hostIfName, netnsFromUrl } from '@nsm/sdk-kernel';
+import { log } from '@nsm/sdk/log';
+import type { Connection } from '@nsm/api';
+import { ipSpecFor, Side } from './connectioncontext';
+import { clientPortKey, EXT_CONN, EXT_SIDE, OvsBridge, PortRecord, serverPortKey } from './state';
+
+async function plugVeth(br: OvsBridge, conn: Connection, mech: Mechanism, side: Side, connId: string): Promise<PortRecord> {
+  const url = mech.parameters[Param.inodeURL];
+  const podName = mech.parameters[Param.name];
+  if (!url) throw new StatusError(Code.INVALID_ARGUMENT, `KERNEL mechanism of the ${side === 'src' ? 'client' : 'endpoint'} side has no ${Param.inodeURL} parameter`);
+  if (!podName) throw new StatusError(Code.INVALID_ARGUMENT, `KERNEL mechanism of the ${side === 'src' ? 'client' : 'endpoint'} side has no ${Param.name} parameter`);
+  const netns = netnsFromUrl(url);
+  const hostName = hostIfName(connId, side);
+  const pair = await createVethPair({ hostName, peerName: podName, peerNetns: netns, mtu: conn.context?.MTU || undefined });
+  const release = async () => {
+    await br.ovs.delPorts(br.bridge, [hostName]).catch((e) => log.warn({ port: hostName, err: String(e) }, 'removing OVS port failed'));
+    await deleteLink(undefined, hostName);
+  };
+  try {
+    if (!pair.existed) {
+      const spec = ipSpecFor(side, conn.context);
+      // An Ethernet payload with no addresses still gets an interface that is up.
+      await applyIpContext(netns, podName, conn.payload === Payload.ETHERNET && !spec.addrs?.length ? { up: true } : spec);
+      // TCP through the userspace datapath stalls unless the pod end stops offloading (perf-notes).
+      await disableOffloads(netns, podName);
+    }
+    const ports = await br.ovs.addPorts(br.bridge, [{ name: hostName, externalIds: { [EXT_CONN]: connId, [EXT_SIDE]: side } }]);
+    return { name: hostName, ofport: ports[hostName], release };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+/** Undoes downstream when this side cannot be made, so nothing is left half-made. */
+async function undo(ctx: Context, next: { close(ctx: Context, c: Connection): Promise<void> }, conn: Connection) {
+  const { ctx: c, cancel } = ctx.detached();
+  await next.close(c, clone(conn)).catch(() => undefined);
+  cancel();
+}
+
+export function kernelServer(br: OvsBridge): NetworkServiceElement {
+  return {
+    async request(ctx, req, next) {
+      const out = await next.request(ctx, req);
+      const meta = serverMeta(ctx);
+      if (meta.get(serverPortKey)) return out;
+      try {
+        meta.set(serverPortKey, await plugVeth(br, out, out.mechanism!, 'src', out.id));
+      } catch (err) {
+        await undo(ctx, next, out);
+        throw err;
+      }
+      return out;
+    },
+    async close(ctx, conn, next) {
+      const port = serverMeta(ctx).take(serverPortKey);
+      try {
+        await next.close(ctx, conn);
+      } finally {
+        await port?.release();
+      }
+    },
+  };
+}
+
+export function kernelClient(br: OvsBridge): NetworkServiceElement {
+  return {
+    async request(ctx, req, next) {
+      if (!req.mechanismPreferences.some((m) => m.type === MechanismType.KERNEL)) {
+        req.mechanismPreferences.push(Mechanism.fromPartial({ cls: MechanismClass.LOCAL, type: MechanismType.KERNEL, parameters: {} }));
+      }
+      const out = await next.request(ctx, req);
+      if (out.mechanism?.type !== MechanismType.KERNEL) return out;
+      const meta = clientMeta(ctx);
+      if (meta.get(clientPortKey)) return out;
+      try {
+        meta.set(clientPortKey, await plugVeth(br, out, out.mechanism, 'dst', out.id));
+      } catch (err) {
+        await undo(ctx, next, out);
+        throw err;
+      }
+      return out;
+    },
+    async close(ctx, conn, next) {
+      const port = clientMeta(ctx).take(clientPortKey);
+      try {
+        await next.close(ctx, conn);
+      } finally {
+        await port?.release();
+      }
+    },
+  };
+}
