@@ -1,0 +1,147 @@
+// Real host effects (root): namespaces, veth pairs, addresses. Everything made here lives in
+// namespaces named with a per-run random prefix and is removed in afterAll.
+import { ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exec } from './exec';
+import { applyIpContext } from './ipcontext';
+import { deleteLink, getMac, linkExists, listLinks, setMac } from './link';
+import { Netns, netnsFromPath, netnsFromUrl } from './netns';
+import { TEMP_IF_PREFIX } from './names';
+import { ensureHostDeps, isRoot, TestNetnsSet } from './testhost';
+import { createVethPair } from './veth';
+import { disableOffloads } from './ethtool';
+
+const describeHost = isRoot() ? describe : describe.skip;
+
+describeHost('sdk-kernel on the host', () => {
+  const nets = new TestNetnsSet();
+  let node: Netns;
+  let podA: Netns;
+  let podB: Netns;
+  /** A process inside podB, so podB can also be reached as /proc/<pid>/ns/net (the nsenter path). */
+  let sleeper: ChildProcess | undefined;
+  let podBByPid: Netns;
+
+  beforeAll(async () => {
+    await ensureHostDeps();
+    node = await nets.add('node');
+    podA = await nets.add('a');
+    podB = await nets.add('b');
+    sleeper = spawn('ip', ['netns', 'exec', podB.name!, 'sleep', '600'], { stdio: 'ignore' });
+    const want = `net:[${statSync(podB.path).ino}]`;
+    for (let i = 0; i < 200; i++) {
+      try {
+        if (readlinkSync(`/proc/${sleeper.pid}/ns/net`) === want) break;
+      } catch {
+        // not started yet
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    podBByPid = netnsFromUrl(`file:///proc/${sleeper.pid}/ns/net`);
+  }, 300_000);
+
+  afterAll(async () => {
+    sleeper?.kill('SIGKILL');
+    await nets.cleanup();
+  });
+
+  const names = async (ns: Netns) => (await listLinks(ns)).map((l) => l.name).sort();
+
+  it('resolves netns URLs and rejects what is not one', () => {
+    expect(netnsFromUrl(`file://${podA.path}`)).toMatchObject({ path: podA.path, name: podA.name });
+    expect(podBByPid.name).toBeUndefined();
+    expect(() => netnsFromUrl('file:///var/run/netns/nsm-no-such-ns')).toThrow('netns file:///var/run/netns/nsm-no-such-ns does not exist');
+    expect(() => netnsFromUrl('inode://4/4026532')).toThrow(/must be a file:\/\/ URL/);
+    const plain = join(tmpdir(), `nsm-not-a-netns-${process.pid}`);
+    writeFileSync(plain, '');
+    try {
+      expect(() => netnsFromPath(plain)).toThrow(/is not a network namespace/);
+    } finally {
+      rmSync(plain, { force: true });
+    }
+    expect(() => netnsFromUrl('file:///proc/self/ns/mnt')).toThrow(/not a network namespace/);
+  });
+
+  it('creates a veth pair into a pod, configures both ends (IPv4+IPv6) and pings', async () => {
+    // Host end in podA (named: `ip -n`), peer in podB reached through /proc/<pid>/ns/net (nsenter).
+    const pair = await createVethPair({ hostName: 'veth-a', hostNetns: podA, peerName: 'nsm-1', peerNetns: podBByPid, mtu: 9000 });
+    expect(pair.existed).toBe(false);
+    expect(await names(podB)).toEqual(['lo', 'nsm-1']);
+    expect((await listLinks(podB)).find((l) => l.name === 'nsm-1')).toMatchObject({ mtu: 9000, up: true, kind: 'veth' });
+
+    await applyIpContext(podA, 'veth-a', { addrs: ['172.16.1.100/32', 'fd00:16::100/128'], routes: [{ prefix: '172.16.1.101/32' }, { prefix: 'fd00:16::101/128' }] });
+    await applyIpContext(podBByPid, 'nsm-1', { addrs: ['172.16.1.101/32', 'fd00:16::101/128'], routes: [{ prefix: '172.16.1.100/32', via: '' }, { prefix: 'fd00:16::100/128' }] });
+    // Applying the same context again is a no-op, not a "File exists" failure.
+    await applyIpContext(podBByPid, 'nsm-1', { addrs: ['172.16.1.101/32'], routes: [{ prefix: '172.16.1.100/32' }] });
+
+    await exec(['ip', 'netns', 'exec', podB.name!, 'ping', '-c', '2', '-i', '0.2', '-W', '2', '172.16.1.100']);
+    await exec(['ip', 'netns', 'exec', podA.name!, 'ping', '-c', '2', '-i', '0.2', '-W', '2', 'fd00:16::101']);
+
+    await setMac(podBByPid, 'nsm-1', '02:aa:bb:cc:dd:01');
+    expect(await getMac(podB, 'nsm-1')).toBe('02:aa:bb:cc:dd:01');
+
+    await disableOffloads(podBByPid, 'nsm-1');
+    const { stdout } = await exec(['nsenter', `--net=${podB.path}`, 'ethtool', '-k', 'nsm-1']);
+    expect(stdout).toMatch(/tx-checksumming: off/);
+    expect(stdout).toMatch(/tcp-segmentation-offload: off/);
+    expect(stdout).toMatch(/generic-segmentation-offload: off/);
+
+    // Creating the same pair again (a restarted forwarder) is recognised, not an error.
+    expect((await createVethPair({ hostName: 'veth-a', hostNetns: podA, peerName: 'nsm-1', peerNetns: podB })).existed).toBe(true);
+
+    await deleteLink(podA, 'veth-a');
+    await deleteLink(podA, 'veth-a'); // idempotent
+    expect(await linkExists(podA, 'veth-a')).toBe(false);
+    expect(await names(podB)).toEqual(['lo']);
+  });
+
+  it('works with the /proc/<pid>/fd/<n> form NSM hands a forwarder', async () => {
+    const fd = openSync(podA.path, 'r');
+    try {
+      const ns = netnsFromUrl(`file:///proc/${process.pid}/fd/${fd}`);
+      await createVethPair({ hostName: 'veth-fd', hostNetns: node, peerName: 'nsm-fd', peerNetns: ns });
+      await applyIpContext(ns, 'nsm-fd', { addrs: ['10.251.0.1/24'] });
+      expect((await listLinks(podA)).map((l) => l.name)).toContain('nsm-fd');
+      await deleteLink(node, 'veth-fd');
+      expect(await names(podA)).toEqual(['lo']);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('reports a name already taken in the pod and leaves nothing behind', async () => {
+    await exec(['ip', '-n', podB.name!, 'link', 'add', 'nsm-1', 'type', 'veth', 'peer', 'name', 'other']);
+    try {
+      await expect(createVethPair({ hostName: 'veth-x', hostNetns: node, peerName: 'nsm-1', peerNetns: podB })).rejects.toThrow(
+        `interface nsm-1 already exists in netns ${podB.label}`,
+      );
+      expect(await linkExists(node, 'veth-x')).toBe(false);
+      expect((await names(podB)).filter((n) => n.startsWith(TEMP_IF_PREFIX))).toEqual([]);
+      expect(await names(podB)).toEqual(['lo', 'nsm-1', 'other']);
+    } finally {
+      await deleteLink(podB, 'nsm-1');
+    }
+  });
+
+  it('reports a host-side name already taken and creates nothing in the pod', async () => {
+    await exec(['ip', '-n', node.name!, 'link', 'add', 'veth-y', 'type', 'veth', 'peer', 'name', 'veth-y2']);
+    try {
+      await expect(createVethPair({ hostName: 'veth-y', hostNetns: node, peerName: 'nsm-1', peerNetns: podA })).rejects.toThrow(
+        `interface veth-y already exists in netns ${node.label}`,
+      );
+      expect(await names(podA)).toEqual(['lo']);
+    } finally {
+      await deleteLink(node, 'veth-y');
+    }
+  });
+
+  it('reports a namespace that has gone', async () => {
+    const gone = await nets.add('gone');
+    await exec(['ip', 'netns', 'del', gone.name!]);
+    await expect(createVethPair({ hostName: 'veth-z', hostNetns: node, peerName: 'nsm-1', peerNetns: gone })).rejects.toThrow(/does not exist/);
+    expect(await linkExists(node, 'veth-z')).toBe(false);
+    await deleteLink(gone, 'nsm-1'); // a link in a vanished namespace is already deleted
+  });
+});

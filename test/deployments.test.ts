@@ -1,0 +1,195 @@
+// deployments-k8s: every kustomize base and overlay builds offline with `kubectl kustomize`, every
+// rendered object validates (see k8s-schema.ts for what that covers), the CRD copies equal
+// shared/sdk-k8s/crds, and sample NetworkService / NetworkServiceEndpoint objects validate against
+// the CRDs' own openAPIV3Schema.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { checkStructural, parseAll, validateObject, validateOpenApi } from './k8s-schema';
+
+const root = join(__dirname, '..');
+const dk = join(root, 'deployments-k8s');
+const kubectl = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => existsSync(p)) ?? (spawnSync('which', ['kubectl']).stdout?.toString().trim() || '');
+
+function kustomizations(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) out.push(...kustomizations(p));
+    else if (e === 'kustomization.yaml') out.push(dir);
+  }
+  return out.sort();
+}
+const dirs = kustomizations(dk).map((d) => relative(dk, d));
+const rendered = new Map<string, Record<string, any>[]>();
+function render(dir: string) {
+  let objs = rendered.get(dir);
+  if (!objs) {
+    objs = parseAll(execFileSync(kubectl, ['kustomize', join(dk, dir)], { encoding: 'utf8' }));
+    rendered.set(dir, objs);
+  }
+  return objs;
+}
+
+const makefile = readFileSync(join(root, 'Makefile'), 'utf8');
+const CMDS = /^CMDS\s*:=\s*(.*)$/m.exec(makefile)![1].trim().split(/\s+/);
+const REGISTRY = /^REGISTRY\s*\?=\s*(.*)$/m.exec(makefile)![1].trim();
+
+test('kubectl is installed (needed to build the kustomizations)', () => {
+  expect(kubectl).not.toBe('');
+});
+
+test('the expected bases and overlays exist', () => {
+  for (const d of ['apps/nsmgr', 'apps/forwarder-ovs', 'apps/forwarder-vpp', 'apps/registry-k8s', 'apps/admission-webhook-k8s', 'apps/nsc-kernel', 'apps/nse-kernel', 'examples/basic', 'examples/use-cases/Kernel2Kernel']) expect(dirs).toContain(d);
+});
+
+describe.each(dirs)('%s', (dir) => {
+  test('builds with kubectl kustomize and every object validates', () => {
+    const objs = render(dir);
+    expect(objs.length).toBeGreaterThan(0);
+    const errors = objs.flatMap((o) => validateObject(o));
+    expect(errors).toEqual([]);
+  });
+
+  test(`NSM images are ${REGISTRY}/<cmd>:<tag> for a cmd of the Makefile's images target`, () => {
+    for (const o of render(dir)) {
+      const spec = o.spec?.template?.spec;
+      for (const c of [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])]) {
+        if (!c.image.startsWith(`${REGISTRY}/`)) continue;
+        const m = /^[^/]+\/[^/]+\/([^:@]+):([\w][\w.-]*)$/.exec(c.image);
+        expect(m).not.toBeNull();
+        expect(CMDS).toContain(m![1]);
+      }
+      for (const e of spec?.containers?.flatMap((c: any) => c.env ?? []) ?? []) {
+        if (e.name !== 'NSM_CONTAINER_IMAGES' && e.name !== 'NSM_INIT_CONTAINER_IMAGES') continue;
+        for (const img of (e.value as string).split(',').filter(Boolean)) expect(CMDS).toContain(/\/([^/:@]+)[:@]/.exec(img)![1]);
+      }
+    }
+  });
+});
+
+test('the basic overlay puts every namespaced object (and the RBAC subjects) into nsm-system', () => {
+  const objs = render('examples/basic');
+  const clusterScoped = new Set(['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Namespace']);
+  for (const o of objs) if (!clusterScoped.has(o.kind)) expect(`${o.kind}/${o.metadata.name} ${o.metadata.namespace}`).toBe(`${o.kind}/${o.metadata.name} nsm-system`);
+  for (const o of objs.filter((x) => x.kind === 'ClusterRoleBinding')) for (const s of o.subjects) expect(s.namespace).toBe('nsm-system');
+  const kinds = objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+  expect(kinds).toEqual(
+    expect.arrayContaining(['DaemonSet/nsmgr', 'DaemonSet/forwarder-vpp', 'Deployment/registry-k8s', 'Service/registry', 'Deployment/admission-webhook-k8s', 'Service/admission-webhook-svc', 'CustomResourceDefinition/networkservices.networkservicemesh.io', 'CustomResourceDefinition/networkserviceendpoints.networkservicemesh.io']),
+  );
+});
+
+test('Kernel2Kernel: client and endpoint get their service URL, CIDR and co-location', () => {
+  const objs = render('examples/use-cases/Kernel2Kernel');
+  const nsc = objs.find((o) => o.metadata.name === 'nsc-kernel')!;
+  const nse = objs.find((o) => o.metadata.name === 'nse-kernel')!;
+  const env = (o: any, c: string) => Object.fromEntries(o.spec.template.spec.containers.find((x: any) => x.name === c).env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+  expect(env(nsc, 'nsc').NSM_NETWORK_SERVICES).toBe('kernel://icmp-responder/nsm-1');
+  expect(env(nsc, 'nsc').SPIFFE_ENDPOINT_SOCKET).toBe('unix:///run/spire/sockets/agent.sock');
+  expect(env(nse, 'nse').NSM_CIDR_PREFIX).toBe('172.16.1.100/31');
+  expect(nsc.spec.template.spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels).toEqual({ app: 'nse-kernel' });
+});
+
+describe('CRDs', () => {
+  const shared = join(root, 'shared', 'sdk-k8s', 'crds');
+  const copies = join(dk, 'apps', 'registry-k8s');
+
+  test('apps/registry-k8s holds byte-for-byte copies of shared/sdk-k8s/crds/*.yaml', () => {
+    if (!existsSync(shared)) {
+      console.log(`skipping the CRD copy check: ${shared} does not exist yet`);
+      return;
+    }
+    const files = readdirSync(shared).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThan(0);
+    const kustomization = readFileSync(join(copies, 'kustomization.yaml'), 'utf8');
+    for (const f of files) {
+      const hint = `deployments-k8s/apps/registry-k8s/${f} differs from shared/sdk-k8s/crds/${f}: run cp shared/sdk-k8s/crds/*.yaml deployments-k8s/apps/registry-k8s/`;
+      expect({ file: f, same: existsSync(join(copies, f)) && readFileSync(join(copies, f)).equals(readFileSync(join(shared, f))) ? true : hint }).toEqual({ file: f, same: true });
+      expect(kustomization).toMatch(new RegExp(`^\\s*-\\s*${f.replace('.', '\\.')}\\s*$`, 'm'));
+    }
+  });
+
+  const crds = () => render('apps/registry-k8s').filter((o) => o.kind === 'CustomResourceDefinition');
+  const schemaOf = (kind: string) => {
+    const crd = crds().find((c) => c.spec.names.kind === kind)!;
+    expect(crd).toBeDefined();
+    const v = crd.spec.versions.find((x: any) => x.served && x.storage);
+    return { crd, version: v.name as string, schema: v.schema.openAPIV3Schema };
+  };
+  const check = (kind: string, obj: any) => {
+    const { crd, version, schema } = schemaOf(kind);
+    const errors: string[] = [];
+    if (obj.apiVersion !== `${crd.spec.group}/${version}`) errors.push(`apiVersion ${obj.apiVersion}`);
+    if (obj.kind !== crd.spec.names.kind) errors.push(`kind ${obj.kind}`);
+    const { metadata, apiVersion: _a, kind: _k, ...rest } = obj;
+    if (!metadata?.name) errors.push('metadata.name');
+    validateOpenApi(rest, schema, kind, errors);
+    return errors;
+  };
+
+  test('CRD names, scope and structural schemas (components.md §2)', () => {
+    const byKind = Object.fromEntries(crds().map((c) => [c.spec.names.kind, c]));
+    expect(byKind.NetworkService.metadata.name).toBe('networkservices.networkservicemesh.io');
+    expect(byKind.NetworkService.spec.names).toMatchObject({ listKind: 'NetworkServiceList', plural: 'networkservices', singular: 'networkservice', shortNames: ['netsvc', 'netsvcs'] });
+    expect(byKind.NetworkServiceEndpoint.metadata.name).toBe('networkserviceendpoints.networkservicemesh.io');
+    expect(byKind.NetworkServiceEndpoint.spec.names).toMatchObject({ listKind: 'NetworkServiceEndpointList', plural: 'networkserviceendpoints', singular: 'networkserviceendpoint', shortNames: ['nse', 'nses'] });
+    for (const c of crds()) {
+      expect(c.spec.scope).toBe('Namespaced');
+      expect(c.spec.group).toBe('networkservicemesh.io');
+      const errors: string[] = [];
+      for (const v of c.spec.versions) checkStructural(v.schema.openAPIV3Schema, c.metadata.name, errors);
+      expect(errors).toEqual([]);
+    }
+  });
+
+  test('sample NetworkService and NetworkServiceEndpoint validate against the CRD schemas', () => {
+    const ns = {
+      apiVersion: 'networkservicemesh.io/v1',
+      kind: 'NetworkService',
+      metadata: { name: 'autoscale-icmp-responder' },
+      spec: {
+        name: 'autoscale-icmp-responder',
+        payload: 'ETHERNET',
+        matches: [
+          { source_selector: {}, fallthrough: true, routes: [{ destination_selector: { app: 'nse-icmp-responder', nodeName: '{{.nodeName}}' } }] },
+          { source_selector: {}, routes: [{ destination_selector: { app: 'icmp-responder-supplier' }, weight: 1 }], metadata: { labels: { p2p: 'true' } } },
+        ],
+      },
+    };
+    const nse = {
+      apiVersion: 'networkservicemesh.io/v1',
+      kind: 'NetworkServiceEndpoint',
+      metadata: { name: 'nse-kernel-5d8f7c-abcde', namespace: 'nsm-system' },
+      spec: {
+        name: 'nse-kernel-5d8f7c-abcde',
+        network_service_names: ['icmp-responder'],
+        network_service_labels: { 'icmp-responder': { labels: { app: 'nse-kernel', nodeName: 'kind-worker' } } },
+        url: 'tcp://10.244.1.4:5001',
+        expiration_time: { seconds: 1767225600, nanos: 123000000 },
+      },
+    };
+    expect(check('NetworkService', ns)).toEqual([]);
+    expect(check('NetworkServiceEndpoint', nse)).toEqual([]);
+    // The validator is not vacuous: wrongly typed known fields are caught.
+    expect(check('NetworkService', { ...ns, spec: { ...ns.spec, matches: 'all' } })).not.toEqual([]);
+    expect(check('NetworkServiceEndpoint', { ...nse, spec: { ...nse.spec, expiration_time: { seconds: 'soon' } } })).not.toEqual([]);
+    expect(check('NetworkServiceEndpoint', { ...nse, spec: { ...nse.spec, network_service_names: 'icmp-responder' } })).not.toEqual([]);
+    expect(check('NetworkServiceEndpoint', { ...nse, bogus: 1 })).not.toEqual([]);
+  });
+});
+
+test('the object validator is not vacuous', () => {
+  const dep = render('apps/nsc-kernel').find((o) => o.kind === 'Deployment')!;
+  const bad = structuredClone(dep);
+  bad.spec.template.spec.containers[0].imagePullPolicy = 'Sometimes';
+  bad.spec.template.spec.containers[0].ports = [{ containerPort: '5001' }];
+  bad.spec.template.spec.containers[0].volumeMount = [];
+  bad.spec.template.spec.containers[0].volumeMounts.push({ name: 'nope', mountPath: '/x' });
+  delete bad.spec.selector;
+  const errors = validateObject(bad).join('\n');
+  expect(errors).toMatch(/imagePullPolicy="Sometimes"/);
+  expect(errors).toMatch(/containerPort: want number/);
+  expect(errors).toMatch(/unknown field "volumeMount"/);
+  expect(errors).toMatch(/undeclared volume nope/);
+  expect(errors).toMatch(/missing required field "selector"/);
+});
