@@ -33,7 +33,7 @@ test: deps host-deps gen-check typecheck build
 	npx jest --ci
 
 bench: deps host-deps build
-	node --import=./tools/register-ts.mjs bench/run.ts
+	node --import=./tools/register-ts.mjs bench/run.ts $(BENCH)
 
 # The README's main command: a local mesh (Kernel2Kernel) in network namespaces, until Ctrl-C.
 demo: deps host-deps build

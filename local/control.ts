@@ -23,7 +23,7 @@ export function serveControl(mesh: LocalMesh, socket: string, onDown: () => void
       }
       const pod = /^\/pods\/([^/]+)\/delete$/.exec(url.pathname);
       if (req.method === 'POST' && pod) {
-        await mesh.deletePod(pod[1]);
+        await mesh.deletePod(pod[1], { force: url.searchParams.get('force') === 'true' });
         return reply(200, { deleted: pod[1] });
       }
       const sig = /^\/procs\/([^/]+)\/signal$/.exec(url.pathname);

@@ -61,8 +61,11 @@ program
 
 program
   .command('delete <pod>')
-  .description('delete a pod: SIGTERM its process, then remove its namespace')
-  .action(async (pod: string) => console.log(JSON.stringify(await mustCall('POST', `/pods/${pod}/delete`))));
+  .description('delete a pod: SIGTERM its process (SIGKILL with --force), then remove its namespace')
+  .option('--force', 'kill at once, like kubectl delete --grace-period=0 --force')
+  .action(async (pod: string, o: { force?: boolean }) => {
+    console.log(JSON.stringify(await mustCall('POST', `/pods/${pod}/delete?force=${!!o.force}`)));
+  });
 
 program
   .command('kill <name>')

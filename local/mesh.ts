@@ -90,6 +90,7 @@ export class LocalMesh {
         NSM_OVS_RUN_DIR: join(this.paths.nodeDir(spec.name), 'ovs'),
         NODE_NAME: spec.name,
         ...this.topology.forwarderEnv,
+        ...spec.forwarderEnv,
       },
       logFile: join(this.paths.logs, `forwarder-${spec.name}.log`),
     });
@@ -116,9 +117,10 @@ export class LocalMesh {
   }
 
   /** Deletes a pod as Kubernetes would: SIGTERM, grace period, then its namespace goes away. */
-  async deletePod(name: string): Promise<void> {
+  async deletePod(name: string, opts: { force?: boolean } = {}): Promise<void> {
     if (!this.pods.has(name)) throw new Error(`pod ${name} does not exist`);
-    await this.supervisor.stop(name);
+    // --force is `kubectl delete --grace-period=0 --force`: SIGKILL, no chance to close anything.
+    await this.supervisor.stop(name, opts.force ? 0 : 10_000);
     await deleteNetns(this.paths.netns(name));
     rmSync(this.paths.podDir(name), { recursive: true, force: true });
     this.pods.delete(name);

@@ -97,7 +97,8 @@ export class Supervisor {
     clearTimeout(r.timer);
     if (r.child?.pid) {
       const pid = r.child.pid;
-      r.child.kill('SIGTERM');
+      if (graceMs <= 0) killGroup(pid, 'SIGKILL');
+      else r.child.kill('SIGTERM');
       const force = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
       await r.exited;
       clearTimeout(force);

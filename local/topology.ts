@@ -16,6 +16,8 @@ export interface NodeSpec {
   /** Forwarder flavour; only OVS runs on this machine. */
   forwarder: 'ovs';
   env: Record<string, string>;
+  /** Extra env for this node's forwarder only (after the topology-wide forwarderEnv). */
+  forwarderEnv?: Record<string, string>;
 }
 
 export interface Topology {
@@ -45,7 +47,7 @@ export function parseTopology(text: string): Partial<Topology> {
       const o = typeof n === 'string' ? { name: n } : (n as Record<string, unknown>);
       const name = String(o.name ?? '');
       if (!NAME.test(name)) throw new Error(`nodes[${i}].name "${name}" must be lower-case letters, digits and dashes (max 24)`);
-      return { name, forwarder: 'ovs', env: strMap(o.env, `nodes[${i}].env`) };
+      return { name, forwarder: 'ovs', env: strMap(o.env, `nodes[${i}].env`), forwarderEnv: strMap(o.forwarderEnv, `nodes[${i}].forwarderEnv`) };
     });
   }
   if (doc.pods !== undefined) {

@@ -38,7 +38,8 @@ describe('Markdown examples', () => {
       const runSteps = async (owner: Example, steps: string[], phase: string) => {
         for (const [n, step] of steps.entries()) {
           const r = await shell.step(step, STEP_BUDGET_MS);
-          timings.push(`${owner.id} ${phase} step ${n + 1}: ${r.ok ? 'ok' : 'FAILED'} after ${r.attempts} attempt(s), ${r.ms} ms`);
+          const note = /healed in \d+ ms/.exec(r.output)?.[0];
+          timings.push(`${owner.id} ${phase} step ${n + 1}: ${r.ok ? 'ok' : 'FAILED'} after ${r.attempts} attempt(s), ${r.ms} ms${note ? ` (${note})` : ''}`);
           if (!r.ok) {
             failures.push(`${owner.id} ${phase} step ${n + 1} failed after ${r.attempts} attempts:\n$ ${step}\n${r.output.slice(-3000)}`);
             return false;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 // A request-scoped, immutable context: cancellation, an optional deadline and typed values.
 // Elements never share mutable request state through globals; they derive a new context instead.
 
@@ -22,7 +23,10 @@ export class Context {
   ) {}
 
   static background(): Context {
-    return new Context(new AbortController().signal, undefined, undefined, undefined, undefined);
+    const ac = new AbortController();
+    // Many concurrent calls may listen on one long-lived context; that is not a leak.
+    setMaxListeners(0, ac.signal);
+    return new Context(ac.signal, undefined, undefined, undefined, undefined);
   }
 
   get<T>(key: Key<T>): T | undefined {

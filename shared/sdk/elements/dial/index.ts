@@ -1,50 +1,58 @@
-// dial (sdk.md §3.17): keeps one gRPC connection per NSM connection to the next hop named by the
-// client URL. When the next hop changes, the old one is sent a Close first. Unlike v1.1.1 a healthy
-// channel to the same URL is reused across refreshes instead of being re-dialled every time.
+// dial (sdk.md §3.17): the gRPC connection to the next hop named by the client URL. When the next hop
+// changes, the old one is sent a Close first. Channels are shared per URL (grpc/pool.ts) rather than
+// dialled per connection and per Request as in v1.1.1.
 import { createKey } from '../../core/context';
 import { clientMeta } from '../../core/metadata';
 import type { NetworkServiceElement } from '../../core/networkservice';
-import { NsmConnection } from '../../grpc/clients';
+import type { NsmConnection } from '../../grpc/clients';
+import { ChannelPool, Lease } from '../../grpc/pool';
 import { clientUrlKey } from '../clienturl';
 import { log } from '../../log';
 
 export const clientConnKey = createKey<NsmConnection>('dial.clientConn');
+const leaseKey = createKey<Lease>('dial.lease');
 
-export function dial(opts: { dialTimeoutMs?: number } = {}): NetworkServiceElement {
+export function dial(opts: { dialTimeoutMs?: number; pool?: ChannelPool } = {}): NetworkServiceElement {
+  const pool = opts.pool ?? new ChannelPool();
+  const attach = (meta: ReturnType<typeof clientMeta>, url: string) => {
+    const lease = pool.acquire(url);
+    meta.set(leaseKey, lease);
+    meta.set(clientConnKey, lease.conn);
+    return lease;
+  };
+  const detach = (meta: ReturnType<typeof clientMeta>) => {
+    meta.take(leaseKey)?.release();
+    meta.delete(clientConnKey);
+  };
   return {
     async request(ctx, req, next) {
       const url = ctx.get(clientUrlKey);
       if (!url) return next.request(ctx, req);
       const meta = clientMeta(ctx);
-      let cc = meta.get(clientConnKey);
-      if (cc && cc.url !== url) {
+      let lease = meta.get(leaseKey);
+      if (lease && lease.conn.url !== url) {
         // The next hop changed (reselect): release the old one's state before moving on.
-        const old = cc;
         const { ctx: closeCtx, cancel } = ctx.detached();
         try {
-          await old.ready(closeCtx, opts.dialTimeoutMs);
-          await next.close(closeCtx.with(clientUrlKey, old.url), structuredClone(req.connection!));
+          await lease.conn.ready(closeCtx, opts.dialTimeoutMs);
+          await next.close(closeCtx.with(clientUrlKey, lease.conn.url), structuredClone(req.connection!));
         } catch (err) {
-          log.debug({ url: old.url, err: String(err) }, 'closing on the previous next hop failed');
+          log.debug({ url: lease.conn.url, err: String(err) }, 'closing on the previous next hop failed');
         } finally {
           cancel();
-          old.close();
+          detach(meta);
         }
-        cc = undefined;
+        lease = undefined;
       }
-      if (cc && cc.broken) {
-        cc.close();
-        cc = undefined;
+      if (lease && lease.conn.broken) {
+        detach(meta);
+        lease = undefined;
       }
-      if (!cc) {
-        cc = new NsmConnection(url);
-        meta.set(clientConnKey, cc);
-      }
+      lease ??= attach(meta, url);
       try {
-        await cc.ready(ctx, opts.dialTimeoutMs);
+        await lease.conn.ready(ctx, opts.dialTimeoutMs);
       } catch (err) {
-        meta.delete(clientConnKey);
-        cc.close();
+        detach(meta);
         throw err;
       }
       return next.request(ctx, req);
@@ -52,19 +60,17 @@ export function dial(opts: { dialTimeoutMs?: number } = {}): NetworkServiceEleme
     async close(ctx, conn, next) {
       const url = ctx.get(clientUrlKey);
       const meta = clientMeta(ctx);
-      let cc = meta.get(clientConnKey);
-      if (!url && !cc) return next.close(ctx, conn);
-      if (!cc || (url && cc.url !== url)) {
-        cc?.close();
-        cc = new NsmConnection(url!);
-        meta.set(clientConnKey, cc);
+      let lease = meta.get(leaseKey);
+      if (!url && !lease) return next.close(ctx, conn);
+      if (!lease || (url && lease.conn.url !== url)) {
+        detach(meta);
+        lease = attach(meta, url!);
       }
       try {
-        await cc.ready(ctx, opts.dialTimeoutMs).catch(() => undefined);
+        await lease.conn.ready(ctx, opts.dialTimeoutMs).catch(() => undefined);
         return await next.close(ctx, conn);
       } finally {
-        meta.delete(clientConnKey);
-        cc.close();
+        detach(meta);
       }
     },
   };
