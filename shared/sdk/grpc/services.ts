@@ -36,7 +36,7 @@ export function monitorRegistration(m: MonitorServer): ServiceRegistration {
         const ctx = contextOf(call);
         m.serve(ctx, call.request, streamWriter(call)).then(
           () => call.end(),
-          (err) => call.destroy(Object.assign(new Error(String(err)), toServiceError(err, 'MonitorConnections'))),
+          (err) => call.emit('error', Object.assign(new Error(String(err)), toServiceError(err, 'MonitorConnections'))),
         );
       },
     },

@@ -17,7 +17,7 @@ import {
 import type { Context } from '../core/context';
 import { Code, StatusError } from '../core/errors';
 import type { FindQuery, FindResult, FindSink, RegistryHandler } from '../core/registry';
-import { contextOf, streamWriter, toServiceError, unary } from '../grpc/boundary';
+import { contextOf, toServiceError, unary } from '../grpc/boundary';
 import { channelOptions } from '../grpc/clients';
 import type { ServiceRegistration } from '../grpc/server';
 import { dialTarget } from '../grpc/urls';
@@ -58,6 +58,33 @@ export interface RegistryServiceStats {
   activeFinds: number;
 }
 
+/**
+ * Writes to a server stream, waiting for the transport when it is full. Unlike waiting for 'drain'
+ * alone, a write also settles when the call is cancelled meanwhile, so a Find whose client went away
+ * while its buffer was full ends instead of hanging.
+ */
+function writer<R>(call: grpc.ServerWritableStream<unknown, R>, signal: AbortSignal): (msg: R) => Promise<void> {
+  const gone = () => new StatusError(Code.CANCELLED, 'stream closed');
+  return (msg) =>
+    new Promise<void>((resolve, reject) => {
+      if (call.cancelled || call.destroyed || signal.aborted) return reject(gone());
+      if (call.write(msg)) return resolve();
+      const done = (err?: StatusError) => {
+        call.off('drain', onDrain);
+        call.off('close', onClose);
+        signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = () => done();
+      const onClose = () => done(gone());
+      const onAbort = () => done(gone());
+      call.on('drain', onDrain);
+      call.on('close', onClose);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+}
+
 function serviceOf<T extends { name: string }, Q, R>(w: Wire<T, Q, R>, h: RegistryHandler<T>, stats: RegistryServiceStats): ServiceRegistration {
   const short = w.service.split('.')[1];
   return {
@@ -71,7 +98,7 @@ function serviceOf<T extends { name: string }, Q, R>(w: Wire<T, Q, R>, h: Regist
       }),
       find: (call: grpc.ServerWritableStream<Q, R>) => {
         const ctx = contextOf(call);
-        const write = streamWriter(call);
+        const write = writer(call, ctx.signal);
         stats.activeFinds++;
         Promise.resolve()
           .then(() => h.find(ctx, w.fromQuery(call.request), (r) => write(w.toResponse(r))))
@@ -81,7 +108,8 @@ function serviceOf<T extends { name: string }, Q, R>(w: Wire<T, Q, R>, h: Regist
             },
             (err) => {
               if (call.cancelled) return;
-              call.destroy(Object.assign(new Error(String(err)), toServiceError(err, `${short}/Find`)));
+              // emit('error') sends the status; destroy() would drop it and leave the client waiting.
+              call.emit('error', Object.assign(new Error(String(err)), toServiceError(err, `${short}/Find`)));
             },
           )
           .finally(() => stats.activeFinds--);
@@ -118,11 +146,17 @@ function unaryCall<Res>(ctx: Context, start: (md: grpc.Metadata, o: grpc.CallOpt
   return new Promise((resolve, reject) => {
     if (ctx.done) return reject(new StatusError(Code.CANCELLED, 'context cancelled before the call'));
     const onAbort = () => call.cancel();
-    const call = start(new grpc.Metadata(), callOptions(ctx), (err, res) => {
-      ctx.signal.removeEventListener('abort', onAbort);
-      if (err) reject(statusOf(err));
-      else resolve(res as Res);
-    });
+    let call: grpc.ClientUnaryCall;
+    try {
+      call = start(new grpc.Metadata(), callOptions(ctx), (err, res) => {
+        ctx.signal.removeEventListener('abort', onAbort);
+        if (err) reject(statusOf(err));
+        else resolve(res as Res);
+      });
+    } catch (err) {
+      // grpc-js throws at once on a closed channel.
+      return reject(new StatusError(Code.UNAVAILABLE, (err as Error).message, { cause: err }));
+    }
     ctx.signal.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -143,7 +177,12 @@ function clientOf<T extends { name: string }, Q, R>(
     find: (ctx, query, sink: FindSink<T>) =>
       new Promise<void>((resolve, reject) => {
         if (ctx.done) return resolve();
-        const stream = c.find(w.toQuery(query), new grpc.Metadata(), callOptions(ctx));
+        let stream: grpc.ClientReadableStream<unknown>;
+        try {
+          stream = c.find(w.toQuery(query), new grpc.Metadata(), callOptions(ctx));
+        } catch (err) {
+          return reject(new StatusError(Code.UNAVAILABLE, (err as Error).message, { cause: err }));
+        }
         let pending: Promise<void> = Promise.resolve();
         let settled = false;
         const onAbort = () => stream.cancel();

@@ -120,7 +120,7 @@ export const nseKind: RecordKind<NetworkServiceEndpoint> = {
     if (empty) throw invalidArgument('network_service_endpoint is empty: it needs at least a url and network_service_names');
     checkName('network_service_endpoint.name', nse.name, false);
     if (!nse.url) throw invalidArgument('network_service_endpoint.url must not be empty');
-    if (badText.test(nse.url) || !/^[a-z][a-z0-9+.-]*:/i.test(nse.url))
+    if (badText.test(nse.url) || !(/^[a-z][a-z0-9+.-]*:/i.test(nse.url) || /^[^/:]+:\d+$/.test(nse.url)))
       throw invalidArgument(`network_service_endpoint.url "${nse.url}" is not a URL (want unix:///path or tcp://host:port)`);
     (nse.networkServiceNames ?? []).forEach((n, i) => checkName(`network_service_endpoint.network_service_names[${i}]`, n, true));
     for (const [svc, l] of Object.entries(nse.networkServiceLabels ?? {})) {

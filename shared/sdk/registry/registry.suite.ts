@@ -122,7 +122,7 @@ export function describeRegistry(title: string, makeFixture: () => Promise<Regis
       const a = uniq('nse-a');
       const b = uniq('nse-b');
       const w = watch(nse, NetworkServiceEndpoint.fromPartial({ networkServiceNames: [svc] }));
-      await eventually('the watch to be served', () => reg.nseStore.watchers === 1);
+      await eventually('the watch to be served', () => reg.nseStore.streaming === 1);
       try {
         await nse.register(ctx, endpoint(a, [svc]));
         await eventually('a', () => w.seen.length === 1);
@@ -159,7 +159,7 @@ export function describeRegistry(title: string, makeFixture: () => Promise<Regis
     test('NetworkService watchers see deletions', async () => {
       const svc = uniq('svc-del');
       const w = watch(ns, NetworkService.fromPartial({ name: svc }));
-      await eventually('the watch to be served', () => reg.nsStore.watchers === 1);
+      await eventually('the watch to be served', () => reg.nsStore.streaming === 1);
       try {
         await ns.register(ctx, NetworkService.fromPartial({ name: svc, payload: 'ETHERNET' }));
         await ns.unregister(ctx, NetworkService.fromPartial({ name: svc }));
@@ -265,7 +265,7 @@ export function describeRegistry(title: string, makeFixture: () => Promise<Regis
       const base = f.backendWatches();
       const ws = Array.from({ length: 5 }, (_, i) => watch(nse, NetworkServiceEndpoint.fromPartial({ networkServiceNames: [`svc-leak-${i}`] })));
       const nsw = watch(ns, NetworkService.fromPartial({}));
-      await eventually('watches served', () => reg.nseStore.watchers === 5 && reg.nsStore.watchers === 1);
+      await eventually('watches served', () => reg.nseStore.watchers === 5 && reg.nsStore.streaming === 1);
       expect(reg.stats.nse.activeFinds).toBe(5);
       expect(reg.nseStore.storeWatchOpen).toBe(true);
       for (const w of [...ws, nsw]) expect(await w.stop()).toBeUndefined();

@@ -19,8 +19,10 @@ export interface StoreElementOptions {
 
 export interface StoreElement<T extends { name: string }> extends RegistryElement<T> {
   readonly store: RegistryStore<T>;
-  /** Watch Finds being served. */
+  /** Watch Finds being served (including those still sending their initial matches). */
   readonly watchers: number;
+  /** Watch Finds past their initial matches: every later change reaches them. */
+  readonly streaming: number;
   /** Whether the shared store watch is open. */
   readonly storeWatchOpen: boolean;
   /** Ends every watch Find (they resolve, so their streams end cleanly); later watches end at once. */
@@ -78,6 +80,7 @@ const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1
 export function storeElement<T extends { name: string }>(kind: RecordKind<T>, store: RegistryStore<T>, opts: StoreElementOptions = {}): StoreElement<T> {
   const maxBacklog = opts.maxBacklog ?? 10_000;
   const subs = new Set<Subscriber<T>>();
+  let streaming = 0;
   let shared: { ac: AbortController; ready: Promise<void> } | undefined;
   const closer = new AbortController();
 
@@ -107,7 +110,9 @@ export function storeElement<T extends { name: string }>(kind: RecordKind<T>, st
   };
 
   const snapshot = async (query: T, sink: FindSink<T>) => {
-    const items = (await store.list()).filter((x) => kind.matches(query, x)).sort(byName);
+    // Names match exactly, so a query by name reads one record instead of listing them all.
+    const candidates = query.name ? [await store.get(query.name)].filter((x): x is T => x !== undefined) : await store.list();
+    const items = candidates.filter((x) => kind.matches(query, x)).sort(byName);
     for (const item of items) await sink({ item, deleted: false });
   };
 
@@ -115,6 +120,9 @@ export function storeElement<T extends { name: string }>(kind: RecordKind<T>, st
     store,
     get watchers() {
       return subs.size;
+    },
+    get streaming() {
+      return streaming;
     },
     get storeWatchOpen() {
       return shared !== undefined;
@@ -135,6 +143,7 @@ export function storeElement<T extends { name: string }>(kind: RecordKind<T>, st
       }
       const sub = new Subscriber(kind, query.item, maxBacklog);
       const { ctx: inner, cancel } = ctx.withSignal(closer.signal).withCancel();
+      let counted = false;
       const fail = (err: unknown): never => {
         cancel(err);
         throw err;
@@ -142,8 +151,11 @@ export function storeElement<T extends { name: string }>(kind: RecordKind<T>, st
       try {
         await subscribe(sub);
         await snapshot(query.item, sink);
+        streaming++;
+        counted = true;
         await Promise.all([sub.pump(inner, sink).catch(fail), next.find(inner, query, sink).catch(fail)]);
       } finally {
+        if (counted) streaming--;
         unsubscribe(sub);
         cancel();
       }
