@@ -30,7 +30,7 @@ build: deps
 
 # The README's test command: installs what the tests need, type-checks, bundles, runs every test.
 test: deps host-deps gen-check typecheck build
-	npx jest --ci
+	NSM_LEAK_CHECK=1 npx jest --ci
 
 bench: deps host-deps build
 	node --import=./tools/register-ts.mjs bench/run.ts $(BENCH)

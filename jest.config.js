@@ -9,4 +9,5 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'],
   moduleNameMapper: { '^@nsm/(.*)$': '<rootDir>/shared/$1' },
   testTimeout: 60000,
+  globalTeardown: '<rootDir>/test/leak-check.js',
 };

@@ -23,7 +23,7 @@ export class LocalMesh {
     readonly paths: MeshPaths,
     private readonly log: Log,
   ) {
-    this.supervisor = new Supervisor(log);
+    this.supervisor = new Supervisor(log, paths.mesh);
   }
 
   get registryUrl(): string {

@@ -4,6 +4,7 @@
 import { spawn, ChildProcess } from 'node:child_process';
 import { openSync, closeSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ContainerCgroup, removeGroup } from './cgroup';
 
 export interface ProcessSpec {
   name: string;
@@ -15,6 +16,7 @@ export interface ProcessSpec {
 
 interface Running {
   spec: ProcessSpec;
+  cgroup?: ContainerCgroup;
   child?: ChildProcess;
   restarts: number;
   startedAt: number;
@@ -42,11 +44,15 @@ const killGroup = (pid: number, signal: NodeJS.Signals) => {
 export class Supervisor {
   private readonly procs = new Map<string, Running>();
 
-  constructor(private readonly log: (msg: string, fields?: object) => void) {}
+  constructor(
+    private readonly log: (msg: string, fields?: object) => void,
+    /** cgroup folder of this supervisor's processes (the mesh name). */
+    private readonly group = `pid-${process.pid}`,
+  ) {}
 
   start(spec: ProcessSpec): void {
     if (this.procs.has(spec.name)) throw new Error(`${spec.name} is already running`);
-    const r: Running = { spec, restarts: 0, startedAt: 0, stopping: false };
+    const r: Running = { spec, restarts: 0, startedAt: 0, stopping: false, cgroup: ContainerCgroup.create(this.group, spec.name) };
     this.procs.set(spec.name, r);
     this.launch(r);
   }
@@ -60,16 +66,19 @@ export class Supervisor {
       detached: true,
     });
     closeSync(fd);
+    if (child.pid) r.cgroup?.add(child.pid);
     r.child = child;
     r.startedAt = Date.now();
     r.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         // The rest of the "container" goes with its main process.
         if (child.pid) killGroup(child.pid, 'SIGKILL');
+        r.cgroup?.kill();
         r.child = undefined;
         if (!r.stopping) {
           const uptime = Date.now() - r.startedAt;
-          const delay = uptime > 10_000 ? 200 : Math.min(5000, 200 * 2 ** Math.min(r.restarts, 5));
+          // Like a DaemonSet replacing a deleted pod: at once, then backing off if it keeps dying.
+          const delay = uptime > 10_000 || r.restarts === 0 ? 0 : Math.min(5000, 200 * 2 ** Math.min(r.restarts, 5));
           r.restarts++;
           this.log('process exited; restarting', { name: r.spec.name, code, signal, delayMs: delay });
           r.timer = setTimeout(() => !r.stopping && this.launch(r), delay);
@@ -84,8 +93,10 @@ export class Supervisor {
   signal(name: string, signal: NodeJS.Signals = 'SIGKILL'): boolean {
     const r = this.procs.get(name);
     if (!r?.child?.pid) return false;
-    if (signal === 'SIGKILL') killGroup(r.child.pid, signal);
-    else r.child.kill(signal);
+    if (signal === 'SIGKILL') {
+      killGroup(r.child.pid, signal);
+      r.cgroup?.kill();
+    } else r.child.kill(signal);
     return true;
   }
 
@@ -97,13 +108,19 @@ export class Supervisor {
     clearTimeout(r.timer);
     if (r.child?.pid) {
       const pid = r.child.pid;
-      if (graceMs <= 0) killGroup(pid, 'SIGKILL');
+      const killAll = () => {
+        killGroup(pid, 'SIGKILL');
+        r.cgroup?.kill();
+      };
+      if (graceMs <= 0) killAll();
       else r.child.kill('SIGTERM');
-      const force = setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs);
+      const force = setTimeout(killAll, graceMs);
       await r.exited;
       clearTimeout(force);
     }
+    await r.cgroup?.remove();
     this.procs.delete(name);
+    if (this.procs.size === 0) removeGroup(this.group);
   }
 
   has(name: string): boolean {

@@ -1,0 +1,105 @@
+// Issue 6 figures: reconvergence time, from the kill to the first successful ping through the vWire,
+// over several runs per scenario (median and worst). Upstream NSM at scale was reported at 15 s or more.
+import { execFile } from 'node:child_process';
+import { LocalMesh } from '../local/mesh';
+import { meshPaths } from '../local/paths';
+import type { PodSpec, Topology } from '../local/topology';
+import { median, ms, table } from './stats';
+
+const RUNS = Number(process.env.BENCH_HEAL_RUNS ?? 5);
+const REMOTE = process.env.BENCH_HEAL_REMOTE !== '0';
+
+const pingOnce = (ns: string, ip: string) =>
+  new Promise<boolean>((resolve) => execFile('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '0.25', ip], (err) => resolve(!err)));
+
+async function untilPing(ns: string, ip: string, limitMs = 60_000): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    if (await pingOnce(ns, ip)) return Date.now() - t0;
+    if (Date.now() - t0 > limitMs) throw new Error(`no ping to ${ip} from ${ns} within ${limitMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const nse = (name: string, node: string, cidr: string, ip = false): PodSpec => ({
+  name,
+  node,
+  command: 'nse-icmp-responder',
+  env: { NSM_SERVICE_NAMES: ip ? 'icmp-responder-ip' : 'icmp-responder', NSM_CIDR_PREFIX: cidr, ...(ip ? { NSM_PAYLOAD: 'IP' } : {}) },
+});
+const nsc = (node: string, ip = false): PodSpec => ({ name: 'nsc', node, command: 'nsc', env: { NSM_NETWORK_SERVICES: `kernel://${ip ? 'icmp-responder-ip' : 'icmp-responder'}/nsm-1` } });
+
+interface Scenario {
+  name: string;
+  nodes: number;
+  nseNode: string;
+  ip?: boolean;
+  kill: string | 'nse';
+}
+
+async function run(s: Scenario): Promise<number[]> {
+  const paths = meshPaths('bheal');
+  const mesh = new LocalMesh(paths, () => undefined);
+  const nodes: Topology['nodes'] = Array.from({ length: s.nodes }, (_, i) => ({ name: `node${i + 1}`, forwarder: 'ovs', env: {} }));
+  const times: number[] = [];
+  try {
+    await mesh.apply({ nodes, pods: [nse('nse-0', s.nseNode, '172.16.1.0/31', s.ip), nsc('node1', s.ip)] });
+    let target = '172.16.1.0';
+    await untilPing(paths.netns('nsc'), target);
+    for (let i = 0; i < RUNS; i++) {
+      let t0: number;
+      if (s.kill === 'nse') {
+        // The replacement is up before the old endpoint goes, as in a rolling update.
+        const next = `172.16.1.${2 * (i + 1)}`;
+        await mesh.apply({ pods: [nse(`nse-${i + 1}`, s.nseNode, `${next}/31`, s.ip)] });
+        await new Promise((r) => setTimeout(r, 1500));
+        t0 = Date.now();
+        await mesh.deletePod(`nse-${i}`, { force: true });
+        target = next;
+      } else {
+        t0 = Date.now();
+        mesh.supervisor.signal(s.kill, 'SIGKILL');
+      }
+      await untilPing(paths.netns('nsc'), target);
+      times.push(Date.now() - t0);
+      // Let the restarted component settle before the next round.
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  } finally {
+    await mesh.down();
+  }
+  return times;
+}
+
+async function main() {
+  const scenarios: Scenario[] = [
+    { name: 'local forwarder death', nodes: 1, nseNode: 'node1', kill: 'forwarder-node1' },
+    { name: 'local nsmgr restart', nodes: 1, nseNode: 'node1', kill: 'nsmgr-node1' },
+    { name: 'local NSE death', nodes: 1, nseNode: 'node1', kill: 'nse' },
+  ];
+  if (REMOTE) {
+    scenarios.push(
+      { name: 'remote forwarder death (VXLAN)', nodes: 2, nseNode: 'node2', kill: 'forwarder-node2' },
+      { name: 'remote nsmgr restart (VXLAN)', nodes: 2, nseNode: 'node2', kill: 'nsmgr-node2' },
+      { name: 'remote NSE death (VXLAN)', nodes: 2, nseNode: 'node2', kill: 'nse' },
+    );
+  }
+  const rows: [string, string][] = [];
+  for (const s of scenarios) {
+    try {
+      const t = await run(s);
+      rows.push([s.name, `median ${ms(median(t))}, worst ${ms(Math.max(...t))} (runs: ${t.join(', ')} ms)`]);
+    } catch (err) {
+      rows.push([s.name, `FAILED: ${(err as Error).message}`]);
+    }
+  }
+  table(`Reconvergence: kill → first successful ping (${RUNS} runs each), ${new Date().toISOString()}`, rows);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,10 @@
+// The VPP forwarder's dataplane elements (the VPP counterparts of sdk-ovs/elements).
+export { kernelServer, kernelClient, defaultKernelMode } from './kernel';
+export type { KernelMode, KernelOptions } from './kernel';
+export { vxlanServer, vxlanClient, DEFAULT_VXLAN_PORT } from './vxlan';
+export { wireguardServer, wireguardClient, generateWgKey, wgPublicKey, WIREGUARD_PORT, WIREGUARD_KEEPALIVE } from './wireguard';
+export { xconnect, XCONNECT_TABLE_BASE } from './xconnect';
+export { serverIfKey, clientIfKey } from './state';
+export type { VppDataplane, VppInterfaceRecord } from './state';
+export { linuxHost } from './host';
+export type { HostOps } from './host';

@@ -1,0 +1,161 @@
+// KERNEL mechanism in the VPP forwarder (dataplane.md §4.2): one VPP interface per side whose kernel
+// end is the pod's interface. Tap mode (when /dev/vhost-net exists): VPP's tap_create_v3 makes the
+// device straight inside the pod namespace (TUN for IP payload). Veth mode: a veth pair, the pod end
+// moved in and named as the mechanism asks, the host end attached with af_packet_create_v3 under the
+// host end's MAC; for IP payload static neighbours on both sides so no ARP is needed.
+// Server side (toward the client) acts after the downstream answered; client side (toward the
+// endpoint) once the endpoint has answered with its namespace and interface name. Close removes the
+// VPP interface (and the veth) after the rest of the path is closed.
+import { existsSync } from 'node:fs';
+import { Connection, Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/api';
+import { nextSegment, prevSegment } from '@nsm/sdk/core/conn';
+import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
+import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { ipSpecFor, Side } from '@nsm/sdk-ovs/elements/connectioncontext';
+import { hostOf, releaseAll, undo } from './common';
+import { HostOps, linuxHost } from './host';
+import { clientIfKey, serverIfKey, VppDataplane, VppInterfaceRecord } from './state';
+
+export type KernelMode = 'tap' | 'veth';
+
+export interface KernelOptions {
+  /** Default: tap when /dev/vhost-net exists, else veth (upstream's choice). */
+  mode?: KernelMode;
+  host?: HostOps;
+  /** MTU for the pod interface when the connection context has none (upstream: 9000 locally). */
+  defaultMtu?: number;
+}
+
+export const defaultKernelMode = (): KernelMode => (existsSync('/dev/vhost-net') ? 'tap' : 'veth');
+
+async function plug(dp: VppDataplane, o: Required<KernelOptions>, conn: Connection, side: Side): Promise<VppInterfaceRecord> {
+  const mech = conn.mechanism!;
+  const who = side === 'src' ? 'client' : 'endpoint';
+  const url = mech.parameters[Param.inodeURL];
+  const podName = mech.parameters[Param.name];
+  if (!url) throw new StatusError(Code.INVALID_ARGUMENT, `KERNEL mechanism of the ${who} side has no ${Param.inodeURL} parameter`);
+  if (!podName) throw new StatusError(Code.INVALID_ARGUMENT, `KERNEL mechanism of the ${who} side has no ${Param.name} parameter`);
+  const netns = o.host.netns(url);
+  const ip = conn.payload !== Payload.ETHERNET;
+  const mtu = conn.context?.MTU || o.defaultMtu;
+  const spec = ipSpecFor(side, conn.context, mtu);
+  const ipc = conn.context?.ipContext;
+  const own = (side === 'src' ? ipc?.srcIpAddrs : ipc?.dstIpAddrs) ?? [];
+  const remote = (side === 'src' ? ipc?.dstIpAddrs : ipc?.srcIpAddrs) ?? [];
+  const { api } = dp;
+
+  if (o.mode === 'tap') {
+    const sw = await api.tapCreate({ hostIfName: podName, hostNamespace: netns.path, tun: ip, hostMtu: mtu });
+    const rec: VppInterfaceRecord = { swIfIndex: sw, describe: `tap ${podName}`, release: () => releaseAll(`tap ${podName}`, [() => api.tapDelete(sw)]) };
+    try {
+      await api.setRxMode(sw);
+      await o.host.applyIpContext(netns, podName, spec);
+      await api.setInterfaceState(sw, true);
+      return rec;
+    } catch (err) {
+      await rec.release();
+      throw err;
+    }
+  }
+
+  const alias = side === 'src' ? `server-${prevSegment(conn)?.id ?? conn.id}` : `client-${nextSegment(conn)?.id ?? conn.id}`;
+  const hostName = alias.slice(0, 15);
+  const neighbors: string[] = [];
+  let sw: number | undefined;
+  let neighborMac = '';
+  const rec: VppInterfaceRecord = {
+    swIfIndex: -1,
+    describe: `af_packet ${hostName}`,
+    release: () =>
+      releaseAll(`af_packet ${hostName}`, [
+        ...neighbors.map((n) => () => api.ipNeighbor(sw!, n, neighborMac, false)),
+        async () => sw !== undefined && api.afPacketDelete(hostName),
+        () => o.host.deleteHostLink(hostName),
+      ]),
+  };
+  try {
+    await o.host.createVeth(hostName, podName, netns, mtu);
+    const hostMac = await o.host.mac(undefined, hostName);
+    sw = await api.afPacketCreate({ hostIfName: hostName, hwAddr: hostMac });
+    rec.swIfIndex = sw;
+    await api.setRxMode(sw);
+    if (ip) {
+      // The pod reaches the remote side's addresses at VPP's MAC; VPP reaches the pod's at the pod end's.
+      spec.neighbors = [...(spec.neighbors ?? []), ...remote.map((r) => ({ ip: hostOf(r), mac: hostMac }))];
+      neighborMac = await o.host.mac(netns, podName);
+      for (const a of own) {
+        await api.ipNeighbor(sw, hostOf(a), neighborMac, true);
+        neighbors.push(hostOf(a));
+      }
+    }
+    await o.host.applyIpContext(netns, podName, spec);
+    await api.setInterfaceState(sw, true);
+    return rec;
+  } catch (err) {
+    await rec.release();
+    throw err;
+  }
+}
+
+function options(o: KernelOptions): Required<KernelOptions> {
+  return { mode: o.mode ?? defaultKernelMode(), host: o.host ?? linuxHost, defaultMtu: o.defaultMtu ?? 9000 };
+}
+
+async function closeSide(rec: VppInterfaceRecord | undefined, close: () => Promise<void>) {
+  try {
+    await close();
+  } finally {
+    await rec?.release();
+  }
+}
+
+/** Server half: the client's interface, made after the downstream Request succeeded. */
+export function kernelServer(dp: VppDataplane, opts: KernelOptions = {}): NetworkServiceElement {
+  const o = options(opts);
+  return {
+    async request(ctx, req, next) {
+      const out = await next.request(ctx, req);
+      const meta = serverMeta(ctx);
+      if (meta.get(serverIfKey)) return out;
+      try {
+        meta.set(serverIfKey, await plug(dp, o, out, 'src'));
+      } catch (err) {
+        await undo(ctx, next, out);
+        throw err;
+      }
+      return out;
+    },
+    async close(ctx, conn, next) {
+      const rec = serverMeta(ctx).take(serverIfKey);
+      await closeSide(rec, () => next.close(ctx, conn));
+    },
+  };
+}
+
+/** Client half: offers KERNEL (no parameters: the endpoint fills them) and plugs the endpoint's side. */
+export function kernelClient(dp: VppDataplane, opts: KernelOptions = {}): NetworkServiceElement {
+  const o = options(opts);
+  return {
+    async request(ctx, req, next) {
+      if (!req.mechanismPreferences.some((m) => m.type === MechanismType.KERNEL)) {
+        req.mechanismPreferences.push(Mechanism.fromPartial({ cls: MechanismClass.LOCAL, type: MechanismType.KERNEL, parameters: {} }));
+      }
+      const out = await next.request(ctx, req);
+      if (out.mechanism?.type !== MechanismType.KERNEL) return out;
+      const meta = clientMeta(ctx);
+      if (meta.get(clientIfKey)) return out;
+      try {
+        meta.set(clientIfKey, await plug(dp, o, out, 'dst'));
+      } catch (err) {
+        await undo(ctx, next, out);
+        throw err;
+      }
+      return out;
+    },
+    async close(ctx, conn, next) {
+      const rec = clientMeta(ctx).take(clientIfKey);
+      await closeSide(rec, () => next.close(ctx, conn));
+    },
+  };
+}

@@ -1,0 +1,24 @@
+// What the VPP forwarder made for each side of a connection, kept in the connection's metadata: the
+// caller side (server half) and the next-hop side (client half), each one VPP interface.
+import { createKey } from '@nsm/sdk/core/context';
+import type { VppApi } from '../api';
+
+export interface VppInterfaceRecord {
+  swIfIndex: number;
+  /** What it is, for messages and logs ("af_packet host-server-1a2b", "vxlan vni 42"). */
+  describe: string;
+  /** An L3-only interface (WireGuard): no Ethernet, so no L2 cross-connect. */
+  l3?: boolean;
+  /** Removes what was made for this side, in VPP and on the host. */
+  release(): Promise<void>;
+}
+
+export const serverIfKey = createKey<VppInterfaceRecord>('vpp.serverInterface');
+export const clientIfKey = createKey<VppInterfaceRecord>('vpp.clientInterface');
+
+/** The VPP a forwarder drives, and its node's address for tunnels. */
+export interface VppDataplane {
+  api: VppApi;
+  /** This node's tunnel endpoint address (already on a VPP interface). */
+  tunnelIp: string;
+}
