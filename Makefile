@@ -7,8 +7,10 @@ TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 all: build
 
+# `npm install` with the committed lock file rather than `npm ci`: npm 11 as configured here leaves
+# other platforms' optional packages out of the lock file and `npm ci` then refuses it.
 node_modules: package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	@touch node_modules
 
 deps: node_modules

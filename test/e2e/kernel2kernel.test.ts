@@ -16,7 +16,7 @@ if (skip) test.skip(`kernel2kernel e2e skipped: ${skip}`, () => undefined);
 jest.setTimeout(180_000);
 
 d('Kernel2Kernel on a local mesh', () => {
-  const t = new TestMesh('e2e-k2k');
+  const t = new TestMesh(`k2k${process.pid % 10000}`);
   const tokens = jwtTokenGenerator({ subject: 'spiffe://nsm.local/test', lifetimeMs: 60_000 });
   let cc: NsmConnection;
 

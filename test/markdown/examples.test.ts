@@ -30,7 +30,8 @@ describe('Markdown examples', () => {
   }
   leaves.forEach((ex, i) => {
     test(ex.id, async () => {
-      const mesh = `ex${i}`;
+      // Unique per run, so that two runs on one machine never share namespaces.
+      const mesh = `ex${process.pid % 10000}-${i}`;
       const shell = new Shell(ex.dir, { ...process.env, PATH: `${join(root, 'bin')}:${process.env.PATH}`, NSM_LOCAL_MESH: mesh });
       const setups = setupOrder(ex, examples);
       const failures: string[] = [];
