@@ -9,7 +9,7 @@ export interface ServiceRequestSpec {
 }
 
 export function parseServiceUrl(raw: string, defaultMechanism: string): ServiceRequestSpec {
-  const m = /^(?:([a-z][a-z0-9+.-]*):\/\/)?([^/?#]+)(?:\/([^?#]*))?(?:\?([^#]*))?$/i.exec(raw.trim());
+  const m = /^(?:([a-z][a-z0-9+.-]*):\/\/)?([^/?#:]+)(?:\/([^?#]*))?(?:\?([^#]*))?$/i.exec(raw.trim());
   if (!m) throw new Error(`invalid network service URL "${raw}" (want kernel://<service>[/<interface>][?k=v])`);
   const [, scheme, service, path, query] = m;
   const interfaceName = decodeURIComponent((path ?? '').split('/').filter(Boolean).pop() ?? '');

@@ -1,0 +1,139 @@
+import { Connection, ConnectionEventType as T, State } from '@nsm/api';
+import { flushPromises } from '../../core/clock';
+import { clientMeta, metadata } from '../../core/metadata';
+import { chain, handler, NetworkServiceElement } from '../../core/networkservice';
+import { NsmConnection } from '../../grpc/clients';
+import { startServer, StartedServer } from '../../grpc/server';
+import { monitorRegistration } from '../../grpc/services';
+import { tempDir } from '../../testing';
+import { bg, conn, req, seg } from '../../testing/elements';
+import { beginClient } from '../begin';
+import { clientConnKey } from '../dial';
+import { MonitorServer } from '../monitor';
+import { updatePath } from '../updatepath';
+import { heal, HealOptions } from './index';
+
+describe('heal (client) against a real monitor stream', () => {
+  const tmp = tempDir();
+  let server: StartedServer;
+  let nsmgr: MonitorServer;
+  let cc: NsmConnection;
+  let n = 0;
+
+  beforeEach(async () => {
+    nsmgr = new MonitorServer();
+    server = await startServer([`unix://${tmp.dir}/nsmgr-${++n}.sock`], [monitorRegistration(nsmgr)]);
+    cc = new NsmConnection(server.urls[0]);
+  });
+  afterEach(async () => {
+    cc.close();
+    await server.stop(100);
+  });
+  afterAll(() => tmp.cleanup());
+
+  /** NSC chain whose "nsmgr" records calls, can fail, and publishes the connection it returns. */
+  function setup(opts: HealOptions = {}) {
+    const s = { requests: [] as Connection[], closes: [] as Connection[], failing: 0, healed: [] as string[] };
+    const next = cc;
+    const nextHop: NetworkServiceElement = {
+      async request(ctx, r) {
+        clientMeta(ctx).set(clientConnKey, next);
+        s.requests.push(structuredClone(r.connection!));
+        if (s.failing > 0) {
+          s.failing--;
+          throw new Error('nsmgr refused');
+        }
+        const out = structuredClone(r.connection!);
+        if (out.path!.pathSegments.length === 1) out.path!.pathSegments.push(seg('nsmgr', 'M'));
+        out.networkServiceEndpointName ||= `nse-${s.requests.length}`;
+        return out;
+      },
+      async close(_ctx, c) {
+        s.closes.push(structuredClone(c));
+      },
+    };
+    const h = handler(chain(updatePath('nsc'), beginClient(), metadata(), heal({ attemptAfterMs: 5, onHealed: (id) => s.healed.push(id), ...opts }), nextHop));
+    // Every test ends by closing its connection, which stops all background work.
+    const done = () => h.close(bg(), conn({ id: 'nsc-1', path: { index: 0, pathSegments: [seg('nsc', 'nsc-1')] } }));
+    return Object.assign(s, { h, done });
+  }
+  /** The connection as the nsmgr would publish it: its own coordinates. */
+  const asNsmgr = (c: Connection, state = State.UP) => ({ ...structuredClone(c), id: 'M', state, path: { ...c.path!, index: 1 } });
+
+  test('a DOWN event makes the client reselect (close, then request without NSE name) until it works', async () => {
+    const s = setup();
+    const out = await s.h.request(bg(), req(conn({ id: 'nsc-1' })));
+    await waitFor(() => nsmgr.subscriberCount === 1);
+    s.failing = 2;
+    nsmgr.publish(T.UPDATE, [asNsmgr(out, State.DOWN)]);
+    await waitFor(() => s.healed.length === 1);
+    expect(s.healed).toEqual(['nsc-1']);
+    expect(s.requests).toHaveLength(4);
+    expect(s.closes.length).toBeGreaterThanOrEqual(1);
+    expect(s.closes[0].networkServiceEndpointName).toBe('nse-1');
+    expect(s.requests.slice(1).every((r) => r.networkServiceEndpointName === '' && r.mechanism === undefined)).toBe(true);
+    // The healed connection is watched again, the old subscription is gone.
+    await waitFor(() => nsmgr.subscriberCount === 1);
+    await s.done();
+    await waitFor(() => nsmgr.subscriberCount === 0);
+  });
+
+  test('UP events and events about other connections are ignored; DELETE heals', async () => {
+    const s = setup();
+    const out = await s.h.request(bg(), req(conn({ id: 'nsc-1' })));
+    await waitFor(() => nsmgr.subscriberCount === 1);
+    nsmgr.publish(T.UPDATE, [asNsmgr(out)]);
+    const other = asNsmgr(out, State.DOWN);
+    other.path.pathSegments = [seg('nsc', 'someone-else'), seg('nsmgr', 'M')];
+    nsmgr.publish(T.UPDATE, [other]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.requests).toHaveLength(1);
+    nsmgr.publish(T.DELETE, [asNsmgr(out)]);
+    await waitFor(() => s.healed.length === 1);
+    await s.done();
+  });
+
+  test('a broken monitor stream heals', async () => {
+    const s = setup();
+    await s.h.request(bg(), req(conn({ id: 'nsc-1' })));
+    await waitFor(() => nsmgr.subscriberCount === 1);
+    s.failing = 1;
+    await server.stop(0);
+    server = await startServer([server.urls[0]], [monitorRegistration(nsmgr)]);
+    // While the server is away each new subscription fails at once, which heals again: at least once.
+    await waitFor(() => s.healed.length >= 1 && nsmgr.subscriberCount === 1);
+    await s.done();
+  });
+
+  test('a failing data-path check heals', async () => {
+    let alive = true;
+    const s = setup({ livenessCheck: async () => alive, livenessIntervalMs: 5 });
+    await s.h.request(bg(), req(conn({ id: 'nsc-1' })));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(s.healed).toEqual([]);
+    alive = false;
+    await waitFor(() => s.healed.length === 1);
+    alive = true;
+    await s.done();
+  });
+
+  test('Close stops watching', async () => {
+    const s = setup();
+    const out = await s.h.request(bg(), req(conn({ id: 'nsc-1' })));
+    await waitFor(() => nsmgr.subscriberCount === 1);
+    await s.h.close(bg(), out);
+    await waitFor(() => nsmgr.subscriberCount === 0);
+    nsmgr.publish(T.UPDATE, [asNsmgr(out, State.DOWN)]);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(s.requests).toHaveLength(1);
+  });
+});
+
+async function waitFor(cond: () => boolean, ms = 3000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await flushPromises(1);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
