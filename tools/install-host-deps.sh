@@ -26,6 +26,8 @@ declare -A NEED=(
   [tcpdump]=tcpdump
   [nsenter]=util-linux
   [ping]=iputils-ping
+  [wireguard-go]=wireguard-go
+  [wg]=wireguard-tools
 )
 
 missing=()

@@ -15,6 +15,12 @@ import { nsRegistryClient, nseRegistryClient } from '@nsm/sdk/registry/grpc';
 import { jwtTokenGenerator } from '@nsm/sdk/token';
 import { OvsDaemon } from '@nsm/sdk-ovs';
 import { kernelClient, kernelServer } from '@nsm/sdk-ovs/elements/kernel';
+import { enableForwarding } from '@nsm/sdk-ovs/elements/routing';
+import { underlayMtuOf } from '@nsm/sdk-ovs/elements/tunnel';
+import { VniAllocator } from '@nsm/sdk-ovs/elements/vni';
+import { vlanClient } from '@nsm/sdk-ovs/elements/vlan';
+import { vxlanClient, vxlanServer } from '@nsm/sdk-ovs/elements/vxlan';
+import { PortPool, wireguardClient, wireguardServer } from '@nsm/sdk-ovs/elements/wireguard';
 import { xconnect } from '@nsm/sdk-ovs/elements/xconnect';
 import { cleanupStale } from './recover';
 import { schema } from './config';
@@ -37,6 +43,21 @@ void runCommand({
     const tokens = jwtTokenGenerator({ subject: `spiffe://nsm.local/forwarder/${cfg.name}`, lifetimeMs: cfg.maxTokenLifetime });
     const ns = nsRegistryClient(cfg.connectTo);
     const nse = nseRegistryClient(cfg.connectTo);
+    // Remote mechanisms (VXLAN, WireGuard) need a tunnel address; without one only local connections work.
+    const remote = cfg.tunnelIp
+      ? (() => {
+          const t = { tunnelIp: cfg.tunnelIp, underlayMtu: 1500 };
+          const vx = { ...t, port: cfg.vxlanPort || 4789, vnis: new VniAllocator() };
+          const wg = { ...t, basePort: cfg.wireguardPort || 51820, handshakeTimeoutMs: cfg.wireguardHandshakeTimeout };
+          return { t, vx, wg, ports: new PortPool(wg.basePort) };
+        })()
+      : undefined;
+    if (remote) {
+      remote.t.underlayMtu = remote.vx.underlayMtu = remote.wg.underlayMtu = await underlayMtuOf(cfg.tunnelIp);
+      enableForwarding();
+    } else log.warn('NSM_TUNNEL_IP is not set: remote mechanisms (VXLAN, WireGuard) are disabled');
+    // VLAN breakout: the uplink is a bridge port for the forwarder's lifetime (not an NSM connection port).
+    const uplink = cfg.vlanUplink ? { name: cfg.vlanUplink, ofport: (await br.ovs.addPorts(cfg.bridgeName, [{ name: cfg.vlanUplink, externalIds: { 'nsm-uplink': 'true' } }]))[cfg.vlanUplink] } : undefined;
     const fwd = forwarder({
       name: cfg.name,
       tokens,
@@ -44,8 +65,15 @@ void runCommand({
       nse,
       dialTimeoutMs: cfg.dialTimeout,
       dataplane: {
-        server: [xconnect(br), mechanisms({ [MechanismType.KERNEL]: kernelServer(br) })],
-        client: [kernelClient(br)],
+        server: [
+          xconnect(br),
+          mechanisms({
+            [MechanismType.KERNEL]: kernelServer(br),
+            ...(remote ? { [MechanismType.VXLAN]: vxlanServer(br, remote.vx), [MechanismType.WIREGUARD]: wireguardServer(remote.wg, remote.ports) } : {}),
+          }),
+        ],
+        // Offer order: KERNEL (local), then for a remote next hop WIREGUARD first (IP payload only) and VXLAN.
+        client: [kernelClient(br), ...(remote ? [vxlanClient(br, remote.vx), wireguardClient(remote.wg, remote.ports)] : []), ...(uplink ? [vlanClient(br, uplink)] : [])],
       },
     });
     const server = await startServer([listenOn], fwd.services());
@@ -59,7 +87,7 @@ void runCommand({
         url: listenOn,
       }),
     );
-    log.info({ name: cfg.name, url: listenOn, bridge: cfg.bridgeName, ovsRunDir: daemon.runDir }, 'forwarder registered');
+    log.info({ name: cfg.name, url: listenOn, bridge: cfg.bridgeName, ovsRunDir: daemon.runDir, tunnelIp: cfg.tunnelIp, vxlanPort: remote?.vx.port, wireguardPort: remote?.wg.basePort, underlayMtu: remote?.t.underlayMtu }, 'forwarder registered');
     return async () => {
       await registry.close().catch((err) => log.warn({ err: String(err) }, 'unregister failed'));
       await server.stop();

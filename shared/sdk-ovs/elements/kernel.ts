@@ -8,13 +8,18 @@ import type { Context } from '@nsm/sdk/core/context';
 import { Code, StatusError } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
-import { applyIpContext, createVethPair, deleteLink, disableOffloads, hostIfName, netnsFromUrl } from '@nsm/sdk-kernel';
+import { applyIpContext, createVethPair, deleteLink, disableOffloads, getMac, hostIfName, netnsFromUrl } from '@nsm/sdk-kernel';
 import { log } from '@nsm/sdk/log';
 import type { Connection } from '@nsm/api';
 import { ipSpecFor, Side } from './connectioncontext';
-import { clientPortKey, EXT_CONN, EXT_SIDE, OvsBridge, PortRecord, serverPortKey } from './state';
+import { clientPortKey, EXT_CONN, EXT_SIDE, once, OvsBridge, PortRecord, routedKey, serverPortKey } from './state';
 
-async function plugVeth(br: OvsBridge, conn: Connection, mech: Mechanism, side: Side, connId: string): Promise<PortRecord> {
+/**
+ * Makes the veth pair of one side. Normally its host end becomes an OVS port. When the connection is
+ * `routed` (an L3 tunnel on the other side), the host end stays out of OVS and the pod gets static
+ * neighbours for its peer's addresses (the host end's MAC), so that no ARP/ND has to be answered.
+ */
+async function plugVeth(br: OvsBridge, conn: Connection, mech: Mechanism, side: Side, connId: string, routed = false): Promise<PortRecord> {
   const url = mech.parameters[Param.inodeURL];
   const podName = mech.parameters[Param.name];
   if (!url) throw new StatusError(Code.INVALID_ARGUMENT, `KERNEL mechanism of the ${side === 'src' ? 'client' : 'endpoint'} side has no ${Param.inodeURL} parameter`);
@@ -22,11 +27,21 @@ async function plugVeth(br: OvsBridge, conn: Connection, mech: Mechanism, side: 
   const netns = netnsFromUrl(url);
   const hostName = hostIfName(connId, side);
   const pair = await createVethPair({ hostName, peerName: podName, peerNetns: netns, mtu: conn.context?.MTU || undefined });
-  const release = async () => {
-    await br.ovs.delPorts(br.bridge, [hostName]).catch((e) => log.warn({ port: hostName, err: String(e) }, 'removing OVS port failed'));
+  const release = once(async () => {
+    if (!routed) await br.ovs.delPorts(br.bridge, [hostName]).catch((e) => log.warn({ port: hostName, err: String(e) }, 'removing OVS port failed'));
     await deleteLink(undefined, hostName);
-  };
+  });
   try {
+    if (routed) {
+      const hostMac = await getMac(undefined, hostName);
+      const spec = ipSpecFor(side, conn.context);
+      const peer = ((side === 'src' ? conn.context?.ipContext?.dstIpAddrs : conn.context?.ipContext?.srcIpAddrs) ?? []).map((a) => a.split('/')[0]);
+      const gws = (spec.routes ?? []).map((r) => r.via).filter((v): v is string => !!v);
+      spec.neighbors = [...(spec.neighbors ?? []), ...[...new Set([...peer, ...gws])].map((ip) => ({ ip, mac: hostMac, state: 'permanent' as const }))];
+      await applyIpContext(netns, podName, spec);
+      const podMac = await getMac(netns, podName);
+      return { name: hostName, ofport: 0, routed: { podMac }, release };
+    }
     if (!pair.existed) {
       const spec = ipSpecFor(side, conn.context);
       // An Ethernet payload with no addresses still gets an interface that is up.
@@ -56,7 +71,7 @@ export function kernelServer(br: OvsBridge): NetworkServiceElement {
       const meta = serverMeta(ctx);
       if (meta.get(serverPortKey)) return out;
       try {
-        meta.set(serverPortKey, await plugVeth(br, out, out.mechanism!, 'src', out.id));
+        meta.set(serverPortKey, await plugVeth(br, out, out.mechanism!, 'src', out.id, !!meta.get(routedKey)));
       } catch (err) {
         await undo(ctx, next, out);
         throw err;
@@ -85,7 +100,7 @@ export function kernelClient(br: OvsBridge): NetworkServiceElement {
       const meta = clientMeta(ctx);
       if (meta.get(clientPortKey)) return out;
       try {
-        meta.set(clientPortKey, await plugVeth(br, out, out.mechanism, 'dst', out.id));
+        meta.set(clientPortKey, await plugVeth(br, out, out.mechanism, 'dst', out.id, !!serverMeta(ctx).get(routedKey)));
       } catch (err) {
         await undo(ctx, next, out);
         throw err;

@@ -7,18 +7,40 @@ export interface OvsBridge {
   bridge: string;
 }
 
-/** One side of a connection in OVS: the port's name and OpenFlow number. */
+/**
+ * One side of a connection: an OVS port (ofport > 0), or, for L3 cross-connects (WireGuard), a device
+ * the node's kernel routes to (ofport 0, `routed` set).
+ */
 export interface PortRecord {
   name: string;
   ofport: number;
-  /** Removes what was made for this side (port and device). */
+  /** Removes what was made for this side (port and device). Safe to call twice. */
   release(): Promise<void>;
+  /** Present when this side is cross-connected by kernel routing rather than OpenFlow. */
+  /** This port is a trunk: the connection's frames carry this VLAN id on it. */
+  vlan?: number;
+  routed?: {
+    /** For a veth: MAC of the pod end (the node's static neighbour for the pod's addresses). */
+    podMac?: string;
+  };
 }
 
 /** Caller side (server half) and next-hop side (client half). */
 export const serverPortKey = createKey<PortRecord>('ovs.serverPort');
 export const clientPortKey = createKey<PortRecord>('ovs.clientPort');
 
+/**
+ * Server half: this connection is cross-connected by kernel routing (an L3 tunnel, WireGuard), so
+ * the kernel elements keep their veth out of OVS and give the pod static neighbours.
+ */
+export const routedKey = createKey<boolean>('ovs.routed');
+
 /** external-ids that let a restarted forwarder recognise its predecessor's ports. */
 export const EXT_CONN = 'nsm-connection-id';
 export const EXT_SIDE = 'nsm-side';
+
+/** Makes a release function safe to call more than once. */
+export function once(f: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | undefined;
+  return () => (p ??= f());
+}

@@ -1,14 +1,38 @@
-// The cross-connect: two OpenFlow rules joining the caller side's port and the next hop's port, under
-// a cookie derived from the connection so that exactly they can be removed.
+// The cross-connect. Two OVS ports (veth/veth or veth/vxlan): two OpenFlow rules joining them, under
+// a cookie derived from the connection so that exactly they can be removed. A routed side (WireGuard
+// device): kernel policy routing between the veth and the tunnel (routing.ts).
+import type { Connection } from '@nsm/api';
 import { createKey } from '@nsm/sdk/core/context';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import { Code, StatusError } from '@nsm/sdk/core/errors';
 import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
-import { clone } from '@nsm/sdk/core/conn';
-import { crossConnectFlows, flowCookie } from '../flows';
-import { clientPortKey, OvsBridge, serverPortKey } from './state';
+import { crossConnectFlows, flowCookie, vlanFlows } from '../flows';
+import { addRouted, allocTable, delRouted, freeTable } from './routing';
+import { clientPortKey, OvsBridge, PortRecord, serverPortKey } from './state';
+import { undoDownstream } from './tunnel';
 
-const flowsKey = createKey<{ cookie: string; a: number; b: number }>('ovs.xconnect');
+type Made = { kind: 'flows'; cookie: string; a: number; b: number; vlan?: number } | { kind: 'routed'; table: number; a: string; b: string; sig: string };
+const flowsKey = createKey<Made>('ovs.xconnect');
+
+async function unmake(br: OvsBridge, m: Made | undefined): Promise<void> {
+  if (!m) return;
+  if (m.kind === 'flows') await br.ovs.delFlows(br.bridge, { cookie: m.cookie });
+  else {
+    await delRouted(m.table);
+    freeTable(m.table);
+  }
+}
+
+/** The veth side's pod addresses: the caller's (src) for the server half, the endpoint's (dst) for the client half. */
+function routedSpec(conn: Connection, a: PortRecord, b: PortRecord) {
+  const vethIsA = !!a.routed?.podMac;
+  const veth = vethIsA ? a : b;
+  const tunnel = vethIsA ? b : a;
+  if (!veth.routed?.podMac) throw new StatusError(Code.INTERNAL, 'cannot cross-connect two routed tunnel devices');
+  const ipc = conn.context?.ipContext;
+  const podAddrs = (vethIsA ? ipc?.srcIpAddrs : ipc?.dstIpAddrs) ?? [];
+  return { veth: veth.name, tunnel: tunnel.name, podMac: veth.routed.podMac, podAddrs };
+}
 
 export function xconnect(br: OvsBridge): NetworkServiceElement {
   return {
@@ -17,22 +41,43 @@ export function xconnect(br: OvsBridge): NetworkServiceElement {
       const a = serverMeta(ctx).get(serverPortKey);
       const b = clientMeta(ctx).get(clientPortKey);
       if (!a || !b) {
-        const { ctx: c, cancel } = ctx.detached();
-        await next.close(c, clone(out)).catch(() => undefined);
-        cancel();
-        throw new StatusError(Code.INTERNAL, `cannot cross-connect: ${!a ? 'caller' : 'next hop'} side has no OVS port`);
+        await undoDownstream(ctx, next, out);
+        throw new StatusError(Code.INTERNAL, `cannot cross-connect: ${!a ? 'caller' : 'next hop'} side has no port`);
       }
       const prev = serverMeta(ctx).get(flowsKey);
-      if (prev && prev.a === a.ofport && prev.b === b.ofport) return out;
-      const cookie = flowCookie(out.id);
-      if (prev) await br.ovs.delFlows(br.bridge, { cookie: prev.cookie });
-      await br.ovs.addFlows(br.bridge, crossConnectFlows(a.ofport, b.ofport, cookie));
-      serverMeta(ctx).set(flowsKey, { cookie, a: a.ofport, b: b.ofport });
+      try {
+        if (a.routed || b.routed) {
+          const spec = routedSpec(out, a, b);
+          const sig = `${spec.veth} ${spec.tunnel} ${spec.podMac} ${spec.podAddrs.join(',')}`;
+          if (prev?.kind === 'routed' && prev.sig === sig) return out;
+          await unmake(br, prev);
+          serverMeta(ctx).delete(flowsKey);
+          const table = allocTable();
+          try {
+            await addRouted({ table, ...spec });
+          } catch (e) {
+            await delRouted(table).catch(() => undefined);
+            freeTable(table);
+            throw e;
+          }
+          serverMeta(ctx).set(flowsKey, { kind: 'routed', table, a: a.name, b: b.name, sig });
+          return out;
+        }
+        if (prev?.kind === 'flows' && prev.a === a.ofport && prev.b === b.ofport && prev.vlan === b.vlan) return out;
+        const cookie = flowCookie(out.id);
+        await unmake(br, prev);
+        // A next hop on a trunk (VLAN breakout): tag toward it, untag from it.
+        await br.ovs.addFlows(br.bridge, b.vlan ? vlanFlows(b.ofport, a.ofport, b.vlan, cookie) : crossConnectFlows(a.ofport, b.ofport, cookie));
+        serverMeta(ctx).set(flowsKey, { kind: 'flows', cookie, a: a.ofport, b: b.ofport, vlan: b.vlan });
+      } catch (err) {
+        if (!prev) await undoDownstream(ctx, next, out);
+        throw err;
+      }
       return out;
     },
     async close(ctx, conn, next) {
-      const f = serverMeta(ctx).take(flowsKey);
-      if (f) await br.ovs.delFlows(br.bridge, { cookie: f.cookie }).catch(() => undefined);
+      const m = serverMeta(ctx).take(flowsKey);
+      await unmake(br, m).catch(() => undefined);
       return next.close(ctx, conn);
     },
   };

@@ -1,0 +1,125 @@
+// Issue 5 figures: remote connections (NSC on node1, NSE on node2) per mechanism. Request-to-
+// interface time (the Request returns once the client's interface is configured) over sequential
+// connections, and iperf3 through each tunnel next to plain routing between the two node namespaces
+// over the fabric, measured in the same run.
+import { execFileSync } from 'node:child_process';
+import { Connection, Mechanism, NetworkServiceRequest } from '@nsm/api';
+import { client } from '@nsm/sdk/chains/client';
+import { Context } from '@nsm/sdk/core/context';
+import { handler } from '@nsm/sdk/core/networkservice';
+import { jwtTokenGenerator } from '@nsm/sdk/token';
+import { LocalMesh } from '../local/mesh';
+import { meshPaths } from '../local/paths';
+import { createNetns, deleteNetns } from '../local/host';
+import { median, ms, percentile, table } from './stats';
+
+const CONNS = Number(process.env.BENCH_REMOTE_CONNS ?? 20);
+const IPERF_SEC = Number(process.env.BENCH_IPERF_SEC ?? 4);
+
+const sh = (ns: string, argv: string[]) => execFileSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8' });
+
+function iperf(serverNs: string, clientNs: string, ip: string): number {
+  execFileSync('sh', ['-c', `ip netns exec ${serverNs} iperf3 -s -1 -D -B ${ip}`]);
+  execFileSync('sleep', ['0.3']);
+  const out = JSON.parse(sh(clientNs, ['iperf3', '-c', ip, '-t', String(IPERF_SEC), '-J']));
+  return out.end.sum_received.bits_per_second / 1e9;
+}
+
+interface Mech {
+  label: string;
+  service: string;
+  expect: string;
+}
+
+const MECHS: Mech[] = [
+  { label: 'local KERNEL (same node, reference)', service: 'bench-local', expect: 'KERNEL' },
+  { label: 'VXLAN (Ethernet payload)', service: 'bench-eth', expect: 'VXLAN' },
+  { label: 'WireGuard (IP payload)', service: 'bench-ip', expect: 'WIREGUARD' },
+];
+
+async function main() {
+  const paths = meshPaths('bench-remote');
+  const mesh = new LocalMesh(paths, () => undefined);
+  await mesh.down().catch(() => undefined);
+  const benchNs = paths.netns('bench-client');
+  const rows: [string, string][] = [];
+  try {
+    await mesh.apply({
+      nodes: [
+        { name: 'node1', forwarder: 'ovs', env: {} },
+        { name: 'node2', forwarder: 'ovs', env: {} },
+      ],
+      pods: [
+        { name: 'nse-eth', node: 'node2', command: 'nse-icmp-responder', env: { NSM_SERVICE_NAMES: 'bench-eth', NSM_PAYLOAD: 'ETHERNET', NSM_CIDR_PREFIX: '172.21.0.0/16' } },
+        { name: 'nse-local', node: 'node1', command: 'nse-icmp-responder', env: { NSM_SERVICE_NAMES: 'bench-local', NSM_PAYLOAD: 'ETHERNET', NSM_CIDR_PREFIX: '172.23.0.0/16' } },
+        { name: 'nse-ip', node: 'node2', command: 'nse-icmp-responder', env: { NSM_SERVICE_NAMES: 'bench-ip', NSM_PAYLOAD: 'IP', NSM_CIDR_PREFIX: '172.22.0.0/16' } },
+      ],
+    });
+    await createNetns(benchNs);
+    const nsc = handler(
+      client({ name: 'bench', url: `unix://${paths.nsmSocket('node1')}`, tokens: jwtTokenGenerator({ subject: 'spiffe://nsm.local/bench', lifetimeMs: 600_000 }), refresh: false }),
+    );
+    const ctx = Context.background();
+    let n = 0;
+    const request = (service: string): NetworkServiceRequest => {
+      n++;
+      return {
+        connection: Connection.fromPartial({ id: `bench-${n}`, networkService: service }),
+        mechanismPreferences: [Mechanism.fromPartial({ cls: 'LOCAL', type: 'KERNEL', parameters: { inodeURL: `file:///var/run/netns/${benchNs}`, name: `b${n}` } })],
+      };
+    };
+    const throughput: [string, string][] = [];
+    for (const m of MECHS) {
+      // Wait for both endpoints' registration (and a first remote path) before measuring.
+      for (let i = 0; ; i++) {
+        try {
+          await nsc.close(ctx, await nsc.request(ctx, request(m.service)));
+          break;
+        } catch (err) {
+          if (i > 100) throw err;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      process.stderr.write(`${m.label}: measuring\n`);
+      const setup: number[] = [];
+      const teardown: number[] = [];
+      let last: Connection | undefined;
+      for (let i = 0; i < CONNS; i++) {
+        const t0 = performance.now();
+        const c = await nsc.request(ctx, request(m.service));
+        setup.push(performance.now() - t0);
+        if (i < CONNS - 1) {
+          const t1 = performance.now();
+          await nsc.close(ctx, c);
+          teardown.push(performance.now() - t1);
+        } else last = c;
+      }
+      // Which mechanism actually ran: the tunnel devices on node1.
+      const links = sh(paths.netns('node1'), ['ip', '-br', 'link']);
+      const mechanism = /^nsmwg/m.test(links) ? 'WIREGUARD' : /^vxlan/m.test(links) ? 'VXLAN' : /^tapdst/m.test(links) ? 'KERNEL' : 'unknown';
+      if (mechanism !== m.expect) throw new Error(`${m.label}: expected ${m.expect}, node1 has ${mechanism}`);
+      rows.push([`${m.label}: Request→interface median / p99 (${CONNS} sequential)`, `${ms(median(setup))} / ${ms(percentile(setup, 99))}`]);
+      rows.push([`${m.label}: Close median`, ms(median(teardown))]);
+      const nseIp = last!.context!.ipContext!.dstIpAddrs[0].split('/')[0];
+      const nsePod = { 'bench-eth': 'nse-eth', 'bench-ip': 'nse-ip', 'bench-local': 'nse-local' }[m.service]!;
+      throughput.push([`iperf3 through ${m.label} (1 TCP stream, ${IPERF_SEC} s)`, `${iperf(paths.netns(nsePod), benchNs, nseIp).toFixed(2)} Gbit/s`]);
+      process.stderr.write(`${m.label}: closing\n`);
+      await nsc.close(ctx, last!);
+    }
+    process.stderr.write('plain iperf\n');
+    const plain = iperf(paths.netns('node2'), paths.netns('node1'), '10.233.0.12');
+    throughput.push([`iperf3 node1 → node2 over the fabric, no mesh, same run`, `${plain.toFixed(2)} Gbit/s`]);
+    table('Remote connections (node1 → node2, OVS forwarders)', [...rows, ...throughput]);
+  } finally {
+    await deleteNetns(benchNs).catch(() => undefined);
+    await mesh.down();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

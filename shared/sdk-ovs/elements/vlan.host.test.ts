@@ -1,0 +1,111 @@
+// VLAN breakout on real OVS (root): the forwarder's VLAN client element and xconnect, against a
+// stand-in endpoint that selects VLAN with vlan-id 100. An "external" namespace on the uplink stands
+// in for the VLAN-aware fabric: tcpdump there sees the client's frames tagged 100; a frame sent
+// tagged 100 from there arrives untagged at the client. Close removes the flows.
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Connection, Mechanism, MechanismClass, MechanismType, Param } from '@nsm/api';
+import { metadata, serverMeta } from '@nsm/sdk/core/metadata';
+import { chain, handler, NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { bg, conn, req } from '@nsm/sdk/testing/elements';
+import { exec } from '@nsm/sdk-kernel/exec';
+import { applyIpContext } from '@nsm/sdk-kernel/ipcontext';
+import { getMac } from '@nsm/sdk-kernel/link';
+import { inNetnsArgv, Netns } from '@nsm/sdk-kernel/netns';
+import { ensureHostDeps, isRoot, TestNetnsSet } from '@nsm/sdk-kernel/testhost';
+import { createVethPair } from '@nsm/sdk-kernel/veth';
+import { OvsDaemon } from '../daemon';
+import { serverPortKey } from './state';
+import { vlanClient } from './vlan';
+import { xconnect } from './xconnect';
+
+const describeHost = isRoot() ? describe : describe.skip;
+const BR = 'br-nsm';
+
+/** Starts tcpdump in `ns`; resolves with its output once it exits (after `count` packets or the timeout). */
+function capture(ns: Netns, dev: string, filter: string, count: number, timeoutSec = 8): { done: Promise<string>; proc: ChildProcess } {
+  const [cmd, ...args] = inNetnsArgv(ns, ['timeout', String(timeoutSec), 'tcpdump', '-e', '-nn', '-l', '-i', dev, '-c', String(count), filter]);
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  return { proc, done: new Promise((r) => proc.on('exit', () => r(out))) };
+}
+
+describeHost('VLAN breakout through OVS', () => {
+  const nets = new TestNetnsSet();
+  const tmp = mkdtempSync('/tmp/nsmvlan-');
+  let node: Netns;
+  let nsc: Netns;
+  let ext: Netns;
+  let ovsd: OvsDaemon;
+
+  beforeAll(async () => {
+    await ensureHostDeps();
+    [node, nsc, ext] = [await nets.add('node'), await nets.add('nsc'), await nets.add('ext')];
+    ovsd = await OvsDaemon.start({ runDir: join(tmp, 'ovs'), netns: node });
+    await ovsd.ovs.ensureBridge(BR);
+  }, 300_000);
+
+  afterAll(async () => {
+    await ovsd?.stop().catch(() => undefined);
+    await nets.cleanup();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('frames leave the uplink tagged with the selected id and come back untagged', async () => {
+    const br = { ovs: ovsd.ovs, bridge: BR };
+    // The client's veth (what kernelServer makes) and the uplink, both OVS ports in the node.
+    await createVethPair({ hostName: 'tapsrc-vlan1', hostNetns: node, peerName: 'nsm-1', peerNetns: nsc });
+    await exec(inNetnsArgv(nsc, ['ethtool', '-K', 'nsm-1', 'tx', 'off']));
+    await applyIpContext(nsc, 'nsm-1', { addrs: ['192.0.2.1/24'], up: true });
+    await createVethPair({ hostName: 'uplink0', hostNetns: node, peerName: 'ext0', peerNetns: ext });
+    const ports = await br.ovs.addPorts(BR, ['tapsrc-vlan1', 'uplink0']);
+    const caller: NetworkServiceElement = {
+      async request(ctx, r, next) {
+        const out = await next.request(ctx, r);
+        serverMeta(ctx).set(serverPortKey, { name: 'tapsrc-vlan1', ofport: ports['tapsrc-vlan1'], release: async () => undefined });
+        return out;
+      },
+    };
+    let offered: Mechanism[] = [];
+    const remoteVlanEndpoint: NetworkServiceElement = {
+      async request(_ctx, r) {
+        offered = r.mechanismPreferences;
+        return { ...r.connection!, mechanism: Mechanism.fromPartial({ cls: MechanismClass.REMOTE, type: MechanismType.VLAN, parameters: { [Param.vlanId]: '100' } }) };
+      },
+      async close() {},
+    };
+    const h = handler(chain(metadata(), xconnect(br), caller, vlanClient(br, { name: 'uplink0', ofport: ports.uplink0 }), remoteVlanEndpoint));
+    const c: Connection = await h.request(bg(), req(conn({ id: 'vlan-conn-1' })));
+    expect(offered.map((m) => `${m.cls}/${m.type}`)).toContain('REMOTE/VLAN');
+
+    // Client -> uplink: tagged 100.
+    const out = capture(ext, 'ext0', 'vlan 100 and arp', 1);
+    await new Promise((r) => setTimeout(r, 500));
+    await exec(inNetnsArgv(nsc, ['ping', '-c', '2', '-W', '1', '192.0.2.2'])).catch(() => undefined);
+    const tagged = await out.done;
+    expect(tagged).toMatch(/ethertype 802\.1Q \(0x8100\), length \d+: vlan 100, p 0, ethertype (ARP|IPv4)/);
+
+    // Uplink -> client: a broadcast ARP request tagged 100 arrives untagged, and the client answers (tagged again).
+    const mac = (await getMac(ext, 'ext0')).split(':').map((h) => parseInt(h, 16));
+    const frame = [
+      ...Array(6).fill(0xff), ...mac, 0x81, 0x00, 0x00, 100, 0x08, 0x06,
+      0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01, ...mac, 192, 0, 2, 2, ...Array(6).fill(0), 192, 0, 2, 1,
+    ];
+    const inNsc = capture(nsc, 'nsm-1', 'arp', 1);
+    const replyOut = capture(ext, 'ext0', 'vlan 100 and arp', 2);
+    await new Promise((r) => setTimeout(r, 500));
+    const py = `import socket\ns=socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\ns.bind(("ext0",0))\ns.send(bytes([${frame.join(',')}]))`;
+    await exec(inNetnsArgv(ext, ['python3', '-c', py]));
+    const untagged = await inNsc.done;
+    expect(untagged).toMatch(/ethertype ARP \(0x0806\).*Request who-has 192\.0\.2\.1 tell 192\.0\.2\.2/);
+    expect(untagged).not.toMatch(/802\.1Q/);
+    expect(await replyOut.done).toMatch(/vlan 100, p 0, ethertype ARP.*Reply 192\.0\.2\.1 is-at/);
+
+    const flows = await br.ovs.dumpFlows(BR);
+    expect(flows.map((f) => f.actions).join(' ')).toContain('push_vlan:0x8100,set_field:4196->vlan_vid');
+    await h.close(bg(), c);
+    expect(await br.ovs.dumpFlows(BR)).toHaveLength(0);
+  }, 60_000);
+});

@@ -1,0 +1,7 @@
+// WireGuard for the forwarders: keys (node:crypto X25519), the UAPI protocol, wireguard-go devices.
+export { generateKeyPair, keyToHex } from './keys';
+export type { WgKeyPair } from './keys';
+export { uapiGet, uapiSet, setLines, socketPath, WG_SOCKET_DIR } from './uapi';
+export type { UapiPeer, UapiSet, UapiState } from './uapi';
+export { WgDevice, cleanupDevices, WG_BINARY } from './device';
+export type { WgDeviceSpec, WgPeerSpec } from './device';
