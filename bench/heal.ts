@@ -1,6 +1,8 @@
 // Issue 6 figures: reconvergence time, from the kill to the first successful ping through the vWire,
 // over several runs per scenario (median and worst). Upstream NSM at scale was reported at 15 s or more.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { LocalMesh } from '../local/mesh';
 import { meshPaths } from '../local/paths';
 import type { PodSpec, Topology } from '../local/topology';
@@ -37,11 +39,35 @@ interface Scenario {
   kill: string | 'nse';
 }
 
-async function run(s: Scenario): Promise<number[]> {
+/** When the client logged its connection healed after `since` (the control plane is back), or undefined. */
+function healedAt(logFile: string, since: number): number | undefined {
+  try {
+    for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+      if (!line.includes('connection healed')) continue;
+      const t = Date.parse(JSON.parse(line).time);
+      if (t >= since) return t;
+    }
+  } catch {
+    /* not yet */
+  }
+  return undefined;
+}
+
+async function untilHealed(logFile: string, since: number, limitMs = 60_000): Promise<number> {
+  for (;;) {
+    const t = healedAt(logFile, since);
+    if (t !== undefined) return t - since;
+    if (Date.now() - since > limitMs) throw new Error('the client did not report its connection healed');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function run(s: Scenario): Promise<{ dataPath: number[]; controlPlane: number[] }> {
   const paths = meshPaths('bheal');
   const mesh = new LocalMesh(paths, () => undefined);
   const nodes: Topology['nodes'] = Array.from({ length: s.nodes }, (_, i) => ({ name: `node${i + 1}`, forwarder: 'ovs', env: {} }));
   const times: number[] = [];
+  const control: number[] = [];
   try {
     await mesh.apply({ nodes, pods: [nse('nse-0', s.nseNode, '172.16.1.0/31', s.ip), nsc('node1', s.ip)] });
     let target = '172.16.1.0';
@@ -62,13 +88,14 @@ async function run(s: Scenario): Promise<number[]> {
       }
       await untilPing(paths.netns('nsc'), target);
       times.push(Date.now() - t0);
+      control.push(await untilHealed(join(paths.logs, 'nsc.log'), t0));
       // Let the restarted component settle before the next round.
       await new Promise((r) => setTimeout(r, 1000));
     }
   } finally {
     await mesh.down();
   }
-  return times;
+  return { dataPath: times, controlPlane: control };
 }
 
 async function main() {
@@ -87,13 +114,14 @@ async function main() {
   const rows: [string, string][] = [];
   for (const s of scenarios) {
     try {
-      const t = await run(s);
-      rows.push([s.name, `median ${ms(median(t))}, worst ${ms(Math.max(...t))} (runs: ${t.join(', ')} ms)`]);
+      const { dataPath: t, controlPlane: c } = await run(s);
+      rows.push([`${s.name}: data path`, `median ${ms(median(t))}, worst ${ms(Math.max(...t))} (runs: ${t.join(', ')} ms)`]);
+      rows.push([`${s.name}: control plane`, `median ${ms(median(c))}, worst ${ms(Math.max(...c))} (runs: ${c.join(', ')} ms)`]);
     } catch (err) {
       rows.push([s.name, `FAILED: ${(err as Error).message}`]);
     }
   }
-  table(`Reconvergence: kill → first successful ping (${RUNS} runs each), ${new Date().toISOString()}`, rows);
+  table(`Reconvergence, ${RUNS} runs each: kill → first successful ping through the vWire (data path), and kill → the client's connection healed through the new path (control plane); ${new Date().toISOString()}`, rows);
 }
 
 main().then(

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { bundlePath, MeshPaths } from './paths';
+import { bundlePath, MeshPaths, repoRoot } from './paths';
 import { attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, nodeIp } from './host';
 import { Supervisor } from './supervisor';
 import type { NodeSpec, PodSpec, Topology } from './topology';
@@ -64,6 +64,17 @@ export class LocalMesh {
     mkdirSync(this.paths.nodeDir(spec.name), { recursive: true });
     this.nodes.set(spec.name, { spec, ip });
     const nsmSocket = `unix://${this.paths.nsmSocket(spec.name)}`;
+    const ovsDir = join(this.paths.nodeDir(spec.name), 'ovs');
+    // The node's Open vSwitch is a host service here (like forwarder-host-ovs upstream), so that
+    // a forwarder that dies or restarts leaves the data path up.
+    this.supervisor.start({
+      name: `ovs-${spec.name}`,
+      netns: ns,
+      argv: ['bash', join(repoRoot(), 'local', 'ovs-node.sh'), ovsDir],
+      env: {},
+      logFile: join(this.paths.logs, `ovs-${spec.name}.log`),
+    });
+    await waitForFile(join(ovsDir, 'ovs-vswitchd.ctl'), `ovs-${spec.name}`);
     this.supervisor.start({
       name: `nsmgr-${spec.name}`,
       netns: ns,
@@ -87,7 +98,8 @@ export class LocalMesh {
         NSM_CONNECT_TO: nsmSocket,
         NSM_LISTEN_ON: `unix://${join(this.paths.nodeDir(spec.name), 'forwarder.sock')}`,
         NSM_TUNNEL_IP: ip,
-        NSM_OVS_RUN_DIR: join(this.paths.nodeDir(spec.name), 'ovs'),
+        NSM_OVS_RUN_DIR: ovsDir,
+        NSM_OVS_DB_SOCKET: join(ovsDir, 'db.sock'),
         NODE_NAME: spec.name,
         ...this.topology.forwarderEnv,
         ...spec.forwarderEnv,
@@ -141,6 +153,7 @@ export class LocalMesh {
     await Promise.all([...this.pods.keys()].map((p) => this.supervisor.stop(p)));
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`forwarder-${n}`)));
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`nsmgr-${n}`)));
+    await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`ovs-${n}`)));
     await this.supervisor.stop('registry');
     await cleanupMesh(this.paths);
     this.pods.clear();
@@ -157,6 +170,14 @@ export async function cleanupMesh(paths: MeshPaths): Promise<void> {
   const order = (n: string) => (n === `${prefix}fabric` ? 2 : n.includes('node') ? 1 : 0);
   for (const ns of mine.sort((a, b) => order(a) - order(b))) await deleteNetns(ns);
   if (existsSync(paths.root)) rmSync(paths.root, { recursive: true, force: true });
+}
+
+async function waitForFile(path: string, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`${what} did not start within ${timeoutMs} ms (no ${path})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Waits until a component answers gRPC on its URL (a readiness probe). */

@@ -19,5 +19,6 @@ export const schema = {
   ovsRunDir: { kind: 'string', env: 'NSM_OVS_RUN_DIR', default: '/var/run/nsm-ovs', description: 'run directory of the ovsdb-server and ovs-vswitchd this forwarder starts (userspace netdev datapath); reused if they are alive' },
   ovsDbSocket: { kind: 'string', env: 'NSM_OVS_DB_SOCKET', default: '', description: 'use an existing Open vSwitch at this ovsdb socket instead of starting one (its run directory must hold the bridge .mgmt sockets: NSM_OVS_RUN_DIR)' },
   datapathType: { kind: 'string', env: 'NSM_OVS_DATAPATH_TYPE', default: 'netdev', description: 'bridge datapath: netdev (userspace, no kernel module) or system' },
+  adoptGrace: { kind: 'duration', env: 'NSM_ADOPT_GRACE', default: '1m', description: 'after a restart, how long local veth pairs left by the previous forwarder wait for their connections to heal and adopt them before they are removed' },
   logLevel: { kind: 'loglevel', env: 'NSM_LOG_LEVEL', default: 'INFO', description: 'log level: panic, fatal, error, warn, info, debug, trace' },
 } satisfies Schema;

@@ -13,7 +13,7 @@ import { log } from '@nsm/sdk/log';
 import { registrationClient } from '@nsm/sdk/registry/chains';
 import { nsRegistryClient, nseRegistryClient } from '@nsm/sdk/registry/grpc';
 import { jwtTokenGenerator } from '@nsm/sdk/token';
-import { OvsDaemon } from '@nsm/sdk-ovs';
+import { BatchingOvs, OvsDaemon } from '@nsm/sdk-ovs';
 import { kernelClient, kernelServer } from '@nsm/sdk-ovs/elements/kernel';
 import { enableForwarding } from '@nsm/sdk-ovs/elements/routing';
 import { underlayMtuOf } from '@nsm/sdk-ovs/elements/tunnel';
@@ -22,7 +22,7 @@ import { vlanClient } from '@nsm/sdk-ovs/elements/vlan';
 import { vxlanClient, vxlanServer } from '@nsm/sdk-ovs/elements/vxlan';
 import { PortPool, wireguardClient, wireguardServer } from '@nsm/sdk-ovs/elements/wireguard';
 import { xconnect } from '@nsm/sdk-ovs/elements/xconnect';
-import { cleanupStale } from './recover';
+import { cleanupAll, recoverDataplane } from './recover';
 import { schema } from './config';
 
 void runCommand({
@@ -33,10 +33,13 @@ void runCommand({
     const daemon = cfg.ovsDbSocket
       ? OvsDaemon.existing({ dbSocket: cfg.ovsDbSocket, runDir: cfg.ovsRunDir })
       : await OvsDaemon.start({ runDir: cfg.ovsRunDir });
-    const br = { ovs: daemon.ovs, bridge: cfg.bridgeName };
+    // Port and rule changes of concurrent requests are merged into single OVS transactions.
+    const br = { ovs: new BatchingOvs({ dbSocket: daemon.ovs.dbSocket, runDir: daemon.ovs.runDir }), bridge: cfg.bridgeName };
     await br.ovs.ensureBridge(cfg.bridgeName, { datapathType: cfg.datapathType });
-    // A predecessor that crashed may have left ports, devices and flows; its connections heal anew.
-    await cleanupStale(br);
+    // A predecessor that crashed may have left ports, devices and flows: local veths are kept for
+    // their connections to adopt when they heal through us, the rest is removed.
+    const recovery = await recoverDataplane(br, cfg.adoptGrace);
+    const bridge = { ...br, adopt: recovery.claim };
 
     const tmp = cfg.listenOn ? undefined : mkdtempSync(join(tmpdir(), 'cmd-forwarder-ovs-'));
     const listenOn = cfg.listenOn || `unix://${join(tmp!, 'listen_on.io.sock')}`;
@@ -68,12 +71,12 @@ void runCommand({
         server: [
           xconnect(br),
           mechanisms({
-            [MechanismType.KERNEL]: kernelServer(br),
+            [MechanismType.KERNEL]: kernelServer(bridge),
             ...(remote ? { [MechanismType.VXLAN]: vxlanServer(br, remote.vx), [MechanismType.WIREGUARD]: wireguardServer(remote.wg, remote.ports) } : {}),
           }),
         ],
         // Offer order: KERNEL (local), then for a remote next hop WIREGUARD first (IP payload only) and VXLAN.
-        client: [kernelClient(br), ...(remote ? [vxlanClient(br, remote.vx), wireguardClient(remote.wg, remote.ports)] : []), ...(uplink ? [vlanClient(br, uplink)] : [])],
+        client: [kernelClient(bridge), ...(remote ? [vxlanClient(br, remote.vx), wireguardClient(remote.wg, remote.ports)] : []), ...(uplink ? [vlanClient(br, uplink)] : [])],
       },
     });
     const server = await startServer([listenOn], fwd.services());
@@ -93,7 +96,8 @@ void runCommand({
       await server.stop();
       ns.close();
       nse.close();
-      await cleanupStale(br).catch((err) => log.warn({ err: String(err) }, 'dataplane cleanup failed'));
+      recovery.stop();
+      await cleanupAll(br).catch((err) => log.warn({ err: String(err) }, 'dataplane cleanup failed'));
       if (!cfg.ovsDbSocket) await daemon.stop();
       if (tmp) rmSync(tmp, { recursive: true, force: true });
     };

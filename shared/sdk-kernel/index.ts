@@ -15,3 +15,5 @@ export type { IpContextSpec, RouteSpec, NeighborSpec } from './ipcontext';
 export { disableOffloads, OVS_NETDEV_OFFLOADS_OFF } from './ethtool';
 export { parseCidr, parseIp, networkOf, formatCidr } from './cidr';
 export type { Cidr } from './cidr';
+export { ipSpecFor } from './connectioncontext';
+export type { Side } from './connectioncontext';

@@ -4,7 +4,7 @@
 // transaction (ports) or single add-flows batch (rules), so N concurrent requests cost ~2 round trips
 // instead of N. A merged transaction that fails is retried call by call, so one bad device only fails
 // its own caller.
-import type { Ovs, PortSpec } from './ovs';
+import { Ovs, FlowSelector, OvsEndpoint, PortSpec } from './ovs';
 
 interface Pending<T, R> {
   input: T;
@@ -87,5 +87,48 @@ export class OvsBatcher {
   /** The add-flows line that removes every rule of a connection's cookie. */
   static deleteByCookie(cookie: string): string {
     return `delete cookie=${cookie}/-1`;
+  }
+}
+
+/**
+ * An Ovs whose port and rule changes go through group commit; everything else is unchanged. The
+ * batchers call a plain Ovs underneath, so nothing is batched twice.
+ */
+export class BatchingOvs extends Ovs {
+  private readonly raw: Ovs;
+  private readonly batchers = new Map<string, OvsBatcher>();
+
+  constructor(endpoint: OvsEndpoint, timeoutSec?: number) {
+    super(endpoint, timeoutSec);
+    this.raw = new Ovs(endpoint, timeoutSec);
+  }
+
+  private batcher(bridge: string): OvsBatcher {
+    let b = this.batchers.get(bridge);
+    if (!b) this.batchers.set(bridge, (b = new OvsBatcher(this.raw, bridge)));
+    return b;
+  }
+
+  override async addPorts(bridge: string, ports: readonly (string | PortSpec)[], externalIds: Record<string, string> = {}): Promise<Record<string, number>> {
+    const specs = ports.map((p) => (typeof p === 'string' ? { name: p } : p)).map((p) => ({ ...p, externalIds: { ...externalIds, ...(p.externalIds ?? {}) } }));
+    if (specs.length === 0) return {};
+    return this.batcher(bridge).addPorts(specs);
+  }
+
+  override async delPorts(bridge: string, names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    return this.batcher(bridge).delPorts([...names]);
+  }
+
+  override async addFlows(bridge: string, flows: readonly string[]): Promise<void> {
+    if (flows.length === 0) return;
+    return this.batcher(bridge).applyFlows([...flows]);
+  }
+
+  override async delFlows(bridge: string, sel: FlowSelector = undefined): Promise<void> {
+    if (sel && typeof sel === 'object' && /^0x[0-9a-fA-F]{1,16}$/.test(sel.cookie)) {
+      return this.batcher(bridge).applyFlows([OvsBatcher.deleteByCookie(sel.cookie)]);
+    }
+    return super.delFlows(bridge, sel);
   }
 }

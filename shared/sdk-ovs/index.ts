@@ -6,3 +6,4 @@ export type { OvsEndpoint, PortSpec, OvsPort, VxlanPortSpec, FlowSelector } from
 export { flowCookie, crossConnectFlows, vlanFlows, vxlanFlows, parseDumpFlows, assertVlan, NSM_FLOW_PRIORITY } from './flows';
 export type { Flow, PortRef } from './flows';
 export { decodeDatum, decodeTable } from './vsctl-json';
+export { BatchingOvs, OvsBatcher } from './batch';

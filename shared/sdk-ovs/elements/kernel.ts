@@ -11,7 +11,7 @@ import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { applyIpContext, createVethPair, deleteLink, disableOffloads, getMac, hostIfName, netnsFromUrl } from '@nsm/sdk-kernel';
 import { log } from '@nsm/sdk/log';
 import type { Connection } from '@nsm/api';
-import { ipSpecFor, Side } from './connectioncontext';
+import { ipSpecFor, Side } from '@nsm/sdk-kernel/connectioncontext';
 import { clientPortKey, EXT_CONN, EXT_SIDE, once, OvsBridge, PortRecord, routedKey, serverPortKey } from './state';
 
 /**
@@ -27,6 +27,7 @@ async function plugVeth(br: OvsBridge, conn: Connection, mech: Mechanism, side: 
   const netns = netnsFromUrl(url);
   const hostName = hostIfName(connId, side);
   const pair = await createVethPair({ hostName, peerName: podName, peerNetns: netns, mtu: conn.context?.MTU || undefined });
+  if (pair.existed) br.adopt?.(hostName);
   const release = once(async () => {
     if (!routed) await br.ovs.delPorts(br.bridge, [hostName]).catch((e) => log.warn({ port: hostName, err: String(e) }, 'removing OVS port failed'));
     await deleteLink(undefined, hostName);

@@ -5,6 +5,8 @@ import type { Ovs } from '../ovs';
 export interface OvsBridge {
   ovs: Ovs;
   bridge: string;
+  /** Told about a veth that already existed when a request needed it (adopted after a restart). */
+  adopt?(hostName: string): void;
 }
 
 /**

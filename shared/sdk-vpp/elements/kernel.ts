@@ -12,7 +12,7 @@ import { nextSegment, prevSegment } from '@nsm/sdk/core/conn';
 import { Code, StatusError } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
-import { ipSpecFor, Side } from '@nsm/sdk-ovs/elements/connectioncontext';
+import { ipSpecFor, Side } from '@nsm/sdk-kernel/connectioncontext';
 import { hostOf, releaseAll, undo } from './common';
 import { HostOps, linuxHost } from './host';
 import { clientIfKey, serverIfKey, VppDataplane, VppInterfaceRecord } from './state';

@@ -112,7 +112,8 @@ describe('heal (client) against a real monitor stream', () => {
     await new Promise((r) => setTimeout(r, 30));
     expect(s.healed).toEqual([]);
     alive = false;
-    await waitFor(() => s.healed.length === 1);
+    // Each heal starts a new check that still fails until the path is back: at least one heal.
+    await waitFor(() => s.healed.length >= 1);
     alive = true;
     await s.done();
   });
@@ -129,7 +130,7 @@ describe('heal (client) against a real monitor stream', () => {
   });
 });
 
-async function waitFor(cond: () => boolean, ms = 3000) {
+async function waitFor(cond: () => boolean, ms = 10_000) {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error('condition not met in time');

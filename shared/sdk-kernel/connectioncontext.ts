@@ -2,7 +2,7 @@
 // fields, the endpoint side the dst_*; a route without nextHop goes on-link when its prefix is within
 // the peer's addresses, else via the peer's first address of the same family.
 import type { ConnectionContext } from '@nsm/api';
-import type { IpContextSpec, RouteSpec } from '@nsm/sdk-kernel';
+import type { IpContextSpec, RouteSpec } from './ipcontext';
 
 export type Side = 'src' | 'dst';
 
