@@ -53,15 +53,6 @@ function healedAt(logFile: string, since: number): number | undefined {
   return undefined;
 }
 
-async function untilHealed(logFile: string, since: number, limitMs = 60_000): Promise<number> {
-  for (;;) {
-    const t = healedAt(logFile, since);
-    if (t !== undefined) return t - since;
-    if (Date.now() - since > limitMs) throw new Error('the client did not report its connection healed');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function run(s: Scenario): Promise<{ dataPath: number[]; controlPlane: number[] }> {
   const paths = meshPaths('bheal');
   const mesh = new LocalMesh(paths, () => undefined);
@@ -86,9 +77,21 @@ async function run(s: Scenario): Promise<{ dataPath: number[]; controlPlane: num
         t0 = Date.now();
         mesh.supervisor.signal(s.kill, 'SIGKILL');
       }
-      await untilPing(paths.netns('nsc'), target);
-      times.push(Date.now() - t0);
-      control.push(await untilHealed(join(paths.logs, 'nsc.log'), t0));
+      // Ping every ~20 ms from the kill until 3 s after the client reports its connection healed;
+      // the outage is the longest stretch without a reply (a restart may break the path late).
+      const ok: number[] = [];
+      let healed: number | undefined;
+      for (;;) {
+        if (await pingOnce(paths.netns('nsc'), target)) ok.push(Date.now());
+        healed ??= healedAt(join(paths.logs, 'nsc.log'), t0);
+        const now = Date.now();
+        if (healed !== undefined && now > healed + 3000 && ok.some((t) => t > healed!)) break;
+        if (now - t0 > 60_000) throw new Error(`no recovery within 60 s (healed: ${healed !== undefined})`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const marks = [t0, ...ok];
+      times.push(Math.max(...marks.slice(1).map((t, k) => t - marks[k])));
+      control.push(healed! - t0);
       // Let the restarted component settle before the next round.
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -115,13 +118,13 @@ async function main() {
   for (const s of scenarios) {
     try {
       const { dataPath: t, controlPlane: c } = await run(s);
-      rows.push([`${s.name}: data path`, `median ${ms(median(t))}, worst ${ms(Math.max(...t))} (runs: ${t.join(', ')} ms)`]);
-      rows.push([`${s.name}: control plane`, `median ${ms(median(c))}, worst ${ms(Math.max(...c))} (runs: ${c.join(', ')} ms)`]);
+      rows.push([`${s.name}: data path outage`, `median ${ms(median(t))}, worst ${ms(Math.max(...t))} (runs: ${t.join(', ')} ms)`]);
+      rows.push([`${s.name}: control plane healed`, `median ${ms(median(c))}, worst ${ms(Math.max(...c))} (runs: ${c.join(', ')} ms)`]);
     } catch (err) {
       rows.push([s.name, `FAILED: ${(err as Error).message}`]);
     }
   }
-  table(`Reconvergence, ${RUNS} runs each: kill → first successful ping through the vWire (data path), and kill → the client's connection healed through the new path (control plane); ${new Date().toISOString()}`, rows);
+  table(`Reconvergence, ${RUNS} runs each: longest stretch without a ping reply through the vWire from the kill (data path outage), and kill → the client's connection healed through the new path (control plane); ${new Date().toISOString()}`, rows);
 }
 
 main().then(

@@ -19,6 +19,8 @@ interface Running {
   cgroup?: ContainerCgroup;
   child?: ChildProcess;
   restarts: number;
+  /** Killed through the API (a deleted pod that its DaemonSet replaces): no crash-loop backoff. */
+  killed?: boolean;
   startedAt: number;
   stopping: boolean;
   exited?: Promise<void>;
@@ -78,8 +80,10 @@ export class Supervisor {
         if (!r.stopping) {
           const uptime = Date.now() - r.startedAt;
           // Like a DaemonSet replacing a deleted pod: at once, then backing off if it keeps dying.
-          const delay = uptime > 10_000 || r.restarts === 0 ? 0 : Math.min(5000, 200 * 2 ** Math.min(r.restarts, 5));
-          r.restarts++;
+          const crashes = r.killed ? 0 : r.restarts;
+          const delay = uptime > 10_000 || crashes === 0 ? 0 : Math.min(5000, 200 * 2 ** Math.min(crashes, 5));
+          if (!r.killed) r.restarts++;
+          r.killed = false;
           this.log('process exited; restarting', { name: r.spec.name, code, signal, delayMs: delay });
           r.timer = setTimeout(() => !r.stopping && this.launch(r), delay);
         }
@@ -93,6 +97,7 @@ export class Supervisor {
   signal(name: string, signal: NodeJS.Signals = 'SIGKILL'): boolean {
     const r = this.procs.get(name);
     if (!r?.child?.pid) return false;
+    r.killed = true;
     if (signal === 'SIGKILL') {
       killGroup(r.child.pid, signal);
       r.cgroup?.kill();
