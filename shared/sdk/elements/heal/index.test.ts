@@ -60,7 +60,7 @@ describe('heal (client) against a real monitor stream', () => {
   /** The connection as the nsmgr would publish it: its own coordinates. */
   const asNsmgr = (c: Connection, state = State.UP) => ({ ...structuredClone(c), id: 'M', state, path: { ...c.path!, index: 1 } });
 
-  test('a DOWN event makes the client reselect (close, then request without NSE name) until it works', async () => {
+  test('a DOWN event first re-requests the same path, then reselects (close, then request without NSE name) until it works', async () => {
     const s = setup();
     const out = await s.h.request(bg(), req(conn({ id: 'nsc-1' })));
     await waitFor(() => nsmgr.subscriberCount === 1);
@@ -71,7 +71,9 @@ describe('heal (client) against a real monitor stream', () => {
     expect(s.requests).toHaveLength(4);
     expect(s.closes.length).toBeGreaterThanOrEqual(1);
     expect(s.closes[0].networkServiceEndpointName).toBe('nse-1');
-    expect(s.requests.slice(1).every((r) => r.networkServiceEndpointName === '' && r.mechanism === undefined)).toBe(true);
+    // The first heal attempt restores along the same path; the following ones reselect.
+    expect(s.requests[1].networkServiceEndpointName).toBe('nse-1');
+    expect(s.requests.slice(2).every((r) => r.networkServiceEndpointName === '' && r.mechanism === undefined)).toBe(true);
     // The healed connection is watched again, the old subscription is gone.
     await waitFor(() => nsmgr.subscriberCount === 1);
     await s.done();

@@ -28,7 +28,12 @@ export function heal(opts: HealOptions = {}): NetworkServiceElement {
   const attemptAfter = opts.attemptAfterMs ?? 200;
   const healing = new Set<string>();
 
-  const startHealing = (factory: EventFactory, id: string, reason: string) => {
+  // A control-plane trouble (a component restarted, a stream broke) is first healed by a plain
+  // re-request along the same path, which lets surviving hops keep (and restarted ones adopt) the
+  // data path; only if that fails, or when the data path itself failed, does the client reselect
+  // (close the old path and choose again), as v1.1.1 always does. Upstream has the same split since
+  // sdk v1.4 ("restore" vs "reselect").
+  const startHealing = (factory: EventFactory, id: string, reason: string, dataPathFailed = false) => {
     if (healing.has(id)) return;
     healing.add(id);
     const started = Date.now();
@@ -36,9 +41,9 @@ export function heal(opts: HealOptions = {}): NetworkServiceElement {
     void (async () => {
       const { ctx, cancel } = Context.background().withCancel();
       try {
-        for (;;) {
+        for (let attempt = 0; ; attempt++) {
           try {
-            await factory.request({ reselect: true });
+            await factory.request({ reselect: dataPathFailed || attempt > 0 });
             opts.onHealed?.(id, Date.now() - started);
             log.info({ id, ms: Date.now() - started }, 'connection healed');
             return;
@@ -91,7 +96,7 @@ export function heal(opts: HealOptions = {}): NetworkServiceElement {
             const alive = await check(snapshot).catch(() => false);
             if (!alive && !loopCtx.done) {
               cancel();
-              startHealing(factory, id, 'data path check failed');
+              startHealing(factory, id, 'data path check failed', true);
               return;
             }
           }
