@@ -13,7 +13,7 @@ const KERNEL2KERNEL: Partial<Topology> = {
 };
 
 function sh(ns: string, argv: string[]): string {
-  return execFileSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8' });
+  return execFileSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 async function until(what: string, check: () => boolean, ms = 30_000) {
