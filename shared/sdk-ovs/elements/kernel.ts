@@ -3,11 +3,9 @@
 // Server side (toward the client) acts after the downstream answered, so the IP context is known;
 // client side (toward the endpoint) acts when the endpoint has answered with its namespace and name.
 import { Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/api';
-import { clone } from '@nsm/sdk/core/conn';
-import type { Context } from '@nsm/sdk/core/context';
 import { Code, StatusError } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
-import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { undoDownstream, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { applyIpContext, createVethPair, deleteLink, disableOffloads, getMac, hostIfName, netnsFromUrl } from '@nsm/sdk-kernel';
 import { log } from '@nsm/sdk/log';
 import type { Connection } from '@nsm/api';
@@ -58,12 +56,6 @@ async function plugVeth(br: OvsBridge, conn: Connection, mech: Mechanism, side: 
   }
 }
 
-/** Undoes downstream when this side cannot be made, so nothing is left half-made. */
-async function undo(ctx: Context, next: { close(ctx: Context, c: Connection): Promise<void> }, conn: Connection) {
-  const { ctx: c, cancel } = ctx.detached();
-  await next.close(c, clone(conn)).catch(() => undefined);
-  cancel();
-}
 
 export function kernelServer(br: OvsBridge): NetworkServiceElement {
   return {
@@ -74,7 +66,7 @@ export function kernelServer(br: OvsBridge): NetworkServiceElement {
       try {
         meta.set(serverPortKey, await plugVeth(br, out, out.mechanism!, 'src', out.id, !!meta.get(routedKey)));
       } catch (err) {
-        await undo(ctx, next, out);
+        await undoDownstream(ctx, next, out);
         throw err;
       }
       return out;
@@ -103,7 +95,7 @@ export function kernelClient(br: OvsBridge): NetworkServiceElement {
       try {
         meta.set(clientPortKey, await plugVeth(br, out, out.mechanism, 'dst', out.id, !!serverMeta(ctx).get(routedKey)));
       } catch (err) {
-        await undo(ctx, next, out);
+        await undoDownstream(ctx, next, out);
         throw err;
       }
       return out;

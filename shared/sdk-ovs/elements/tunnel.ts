@@ -3,8 +3,6 @@
 // undoing downstream when this hop cannot finish.
 import type { Connection, Mechanism } from '@nsm/api';
 import { ConnectionContext, Param } from '@nsm/api';
-import { clone } from '@nsm/sdk/core/conn';
-import type { Context } from '@nsm/sdk/core/context';
 import { exec } from '@nsm/sdk-kernel';
 
 export interface TunnelOptions {
@@ -35,11 +33,7 @@ export function clampMtu(conn: Connection, mech: Mechanism, max: number): number
   return mtu;
 }
 
-export async function undoDownstream(ctx: Context, next: { close(ctx: Context, c: Connection): Promise<void> }, conn: Connection): Promise<void> {
-  const { ctx: c, cancel } = ctx.detached();
-  await next.close(c, clone(conn)).catch(() => undefined);
-  cancel();
-}
+export { undoDownstream } from '@nsm/sdk/core/networkservice';
 
 /** "ip:port" for IPv4, "[ip]:port" for IPv6. */
 export const hostPort = (ip: string, port: number | string) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);

@@ -1,16 +1,7 @@
 // Helpers shared by the VPP dataplane elements.
-import type { Connection } from '@nsm/api';
-import { clone } from '@nsm/sdk/core/conn';
-import type { Context } from '@nsm/sdk/core/context';
-import type { NetworkServiceHandler } from '@nsm/sdk/core/networkservice';
 import { log } from '@nsm/sdk/log';
 
-/** Closes downstream when this hop cannot finish its part, so nothing is left half-made. */
-export async function undo(ctx: Context, next: NetworkServiceHandler, conn: Connection): Promise<void> {
-  const { ctx: c, cancel } = ctx.detached();
-  await next.close(c, clone(conn)).catch(() => undefined);
-  cancel();
-}
+export { undoDownstream as undo } from '@nsm/sdk/core/networkservice';
 
 /** Runs clean-up steps in order; each failure is logged and the rest still run. */
 export async function releaseAll(what: string, steps: Array<() => Promise<unknown>>): Promise<void> {

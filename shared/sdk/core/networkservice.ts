@@ -48,3 +48,16 @@ export function handler(element: NetworkServiceElement, last: NetworkServiceHand
 
 /** An element that does nothing but continue. */
 export const passThrough: NetworkServiceElement = {};
+
+/**
+ * Closes downstream when this hop cannot finish its part after `next` succeeded, so nothing is left
+ * half-made. Runs with the caller's values and time budget but not its cancellation; errors ignored.
+ */
+export async function undoDownstream(ctx: Context, next: Pick<NetworkServiceHandler, 'close'>, conn: Connection): Promise<void> {
+  const { ctx: c, cancel } = ctx.detached();
+  try {
+    await next.close(c, structuredClone(conn)).catch(() => undefined);
+  } finally {
+    cancel();
+  }
+}
