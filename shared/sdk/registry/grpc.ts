@@ -190,7 +190,10 @@ function clientOf<T extends { name: string }, Q, R>(
           if (settled) return;
           settled = true;
           ctx.signal.removeEventListener('abort', onAbort);
-          if (err === undefined || ctx.done) resolve();
+          // The caller's own deadline ending the call is how a bounded watch ends, even when gRPC's
+          // deadline fires a moment before the context's timer does.
+          const ownDeadline = ctx.deadline !== undefined && (err as StatusError | undefined)?.code === Code.DEADLINE_EXCEEDED;
+          if (err === undefined || ctx.done || ownDeadline) resolve();
           else reject(err);
         };
         ctx.signal.addEventListener('abort', onAbort, { once: true });
