@@ -13,5 +13,12 @@ export const schema = {
   cidrPrefix: { kind: 'list', env: 'NSM_CIDR_PREFIX', default: '169.254.0.0/16', description: 'address pools for point-to-point pairs (IPv4 and/or IPv6, comma-separated)' },
   idleTimeout: { kind: 'duration', env: 'NSM_IDLE_TIMEOUT', default: '0', description: 'exit after this long without connections; 0 disables' },
   registerService: { kind: 'bool', env: 'NSM_REGISTER_SERVICE', default: 'true', description: 'register each network service (name and payload) at start' },
+  vlanTrunk: {
+    kind: 'string',
+    env: 'NSM_VLAN_TRUNK',
+    default: '',
+    description:
+      'serve all clients over one VLAN trunk interface of this name (at most 10 characters): each connection gets its own VLAN id and an interface <trunk>.<vlan> on a private Open vSwitch in this pod; empty = one interface per client',
+  },
   logLevel: { kind: 'loglevel', env: 'NSM_LOG_LEVEL', default: 'INFO', description: 'log level: panic, fatal, error, warn, info, debug, trace' },
 } satisfies Schema;

@@ -1,6 +1,6 @@
 // cmd-nse-icmp-responder: an endpoint that hands each client a point-to-point address pair and asks
 // for a kernel interface in its own namespace. The kernel answers the pings; there is no ICMP code.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetworkService, NetworkServiceEndpoint, NetworkServiceLabels } from '@nsm/api';
@@ -13,6 +13,11 @@ import { startServer } from '@nsm/sdk/grpc/server';
 import { log } from '@nsm/sdk/log';
 import { registrationClient } from '@nsm/sdk/registry/chains';
 import { jwtTokenGenerator } from '@nsm/sdk/token';
+import { chain } from '@nsm/sdk/core/networkservice';
+import { kernelMechanismServer } from '@nsm/sdk/elements/kernel';
+import { vlanAllocatorServer } from '@nsm/sdk/elements/kernel/vlan';
+import { vlanTrunkEndpoint } from '@nsm/sdk-ovs/elements/trunkendpoint';
+import { VlanTrunk } from '@nsm/sdk-ovs/trunk';
 import { schema } from './config';
 
 void runCommand({
@@ -26,11 +31,16 @@ void runCommand({
     const listenOn = cfg.listenOn || `unix://${join(tmp!, 'listen.on')}`;
     const tokens = jwtTokenGenerator({ subject: `spiffe://nsm.local/nse/${cfg.name}`, lifetimeMs: cfg.maxTokenLifetime });
     let retire: () => void = () => undefined;
+    // VLAN trunking: the switch lives as long as the pod's namespace, found again by its inode after a restart.
+    const trunk = cfg.vlanTrunk
+      ? await VlanTrunk.start({ runDir: join(tmpdir(), `nse-ovs-${statSync('/proc/self/ns/net').ino}`), trunk: cfg.vlanTrunk })
+      : undefined;
     const nse = icmpResponderEndpoint({
       name: cfg.name,
       tokens,
       cidrPrefixes: cfg.cidrPrefix,
       additional: [onIdle(cfg.idleTimeout, () => retire()), dnsContext(dns)],
+      kernel: trunk ? chain(vlanAllocatorServer(), kernelMechanismServer({ interfaceName: trunk.trunk }), vlanTrunkEndpoint(trunk)) : undefined,
     });
     const server = await startServer([listenOn], nse.services());
     const registry = registrationClient({ url: cfg.connectTo });
@@ -47,6 +57,7 @@ void runCommand({
     const stop = async () => {
       await registry.close().catch((err) => log.warn({ err: String(err) }, 'unregister failed'));
       await server.stop();
+      await trunk?.stop().catch((err) => log.warn({ err: String(err) }, 'stopping the VLAN switch failed'));
       if (tmp) rmSync(tmp, { recursive: true, force: true });
     };
     retire = () => {

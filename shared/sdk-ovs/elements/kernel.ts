@@ -11,6 +11,7 @@ import { log } from '@nsm/sdk/log';
 import type { Connection } from '@nsm/api';
 import { ipSpecFor, Side } from '@nsm/sdk-kernel/connectioncontext';
 import { clientPortKey, EXT_CONN, EXT_SIDE, once, OvsBridge, PortRecord, routedKey, serverPortKey } from './state';
+import { TrunkPorts } from './trunk';
 
 /**
  * Makes the veth pair of one side. Normally its host end becomes an OVS port. When the connection is
@@ -82,20 +83,46 @@ export function kernelServer(br: OvsBridge): NetworkServiceElement {
   };
 }
 
+/** The endpoint's answer puts the connection on a VLAN of a shared trunk (NSE-side trunking). */
+function trunkVlan(mech: Mechanism): number | undefined {
+  const raw = mech.parameters[Param.vlan];
+  if (raw === undefined || raw === '' || raw === '0') return undefined;
+  const vlan = Number(raw);
+  if (!Number.isInteger(vlan) || vlan < 1 || vlan > 4094) throw new StatusError(Code.INVALID_ARGUMENT, `the endpoint answered with an unusable ${Param.vlan} "${raw}" (want 1-4094)`);
+  return vlan;
+}
+
+async function plugTrunk(trunks: TrunkPorts, mech: Mechanism, vlan: number): Promise<PortRecord> {
+  const url = mech.parameters[Param.inodeURL];
+  const podName = mech.parameters[Param.name];
+  if (!url || !podName) throw new StatusError(Code.INVALID_ARGUMENT, `KERNEL mechanism of the endpoint side has no ${!url ? Param.inodeURL : Param.name} parameter`);
+  return trunks.acquire(netnsFromUrl(url), podName, vlan);
+}
+
 export function kernelClient(br: OvsBridge): NetworkServiceElement {
+  const trunks = new TrunkPorts(br);
   return {
     async request(ctx, req, next) {
+      // Our side can trunk: an endpoint that terminates VLANs itself may answer with a `vlan` (§4.6).
       if (!req.mechanismPreferences.some((m) => m.type === MechanismType.KERNEL)) {
-        req.mechanismPreferences.push(Mechanism.fromPartial({ cls: MechanismClass.LOCAL, type: MechanismType.KERNEL, parameters: {} }));
+        req.mechanismPreferences.push(Mechanism.fromPartial({ cls: MechanismClass.LOCAL, type: MechanismType.KERNEL, parameters: { [Param.supportsVlan]: 'true' } }));
       }
       const out = await next.request(ctx, req);
       if (out.mechanism?.type !== MechanismType.KERNEL) return out;
       const meta = clientMeta(ctx);
-      if (meta.get(clientPortKey)) return out;
+      const had = meta.get(clientPortKey);
       try {
-        meta.set(clientPortKey, await plugVeth(br, out, out.mechanism, 'dst', out.id, !!serverMeta(ctx).get(routedKey)));
+        const vlan = trunkVlan(out.mechanism);
+        // A refresh keeps what was made, unless the endpoint moved the connection to another VLAN.
+        if (had && had.vlan === vlan) return out;
+        if (had) {
+          meta.delete(clientPortKey);
+          await had.release();
+        }
+        meta.set(clientPortKey, vlan ? await plugTrunk(trunks, out.mechanism, vlan) : await plugVeth(br, out, out.mechanism, 'dst', out.id, !!serverMeta(ctx).get(routedKey)));
       } catch (err) {
-        await undoDownstream(ctx, next, out);
+        // A failed refresh leaves the endpoint's connection to its own expiry or the client's heal.
+        if (!had) await undoDownstream(ctx, next, out);
         throw err;
       }
       return out;

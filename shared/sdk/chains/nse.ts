@@ -17,6 +17,8 @@ export interface NseOptions {
   netnsUrl?: string;
   /** Extra elements after IPAM and before the mechanism (e.g. DNS configs). */
   additional?: NetworkServiceElement[];
+  /** Replaces the plain KERNEL handling (e.g. VLAN trunking: allocator, trunk name, per-VLAN interface). */
+  kernel?: NetworkServiceElement;
 }
 
 export function icmpResponderEndpoint(opts: NseOptions): Endpoint {
@@ -28,7 +30,7 @@ export function icmpResponderEndpoint(opts: NseOptions): Endpoint {
       point2pointIpam(opts.cidrPrefixes),
       ...(opts.additional ?? []),
       mechanisms({
-        [MechanismType.KERNEL]: kernelMechanismServer({ netnsUrl: opts.netnsUrl }),
+        [MechanismType.KERNEL]: opts.kernel ?? kernelMechanismServer({ netnsUrl: opts.netnsUrl }),
         [MechanismType.NOOP]: {},
       }),
     ],
