@@ -14,7 +14,7 @@ const PACKAGES: Record<string, string[]> = {
   'cmd-admission-webhook': [],
   'cmd-forwarder-vpp': ['iproute2'],
   'cmd-nsc': ['iproute2'],
-  'cmd-nse-icmp-responder': ['iproute2'],
+  'cmd-nse-icmp-responder': ['iproute2', 'openvswitch-switch', 'ethtool'],
   'cmd-forwarder-ovs': ['iproute2', 'openvswitch-switch', 'ethtool', 'wireguard-tools', 'wireguard-go'],
 };
 
