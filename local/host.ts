@@ -37,11 +37,24 @@ export async function createFabric(ns: string): Promise<void> {
   await exec(['ip', '-n', ns, 'link', 'set', 'nsmbr0', 'up']);
 }
 
-/** Plugs a node namespace into the fabric bridge as eth0 with its node address. */
+/** The node's second NIC, on the same fabric without an address: the uplink for VLAN breakout (NSM_VLAN_UPLINK). */
+export const NODE_UPLINK = 'uplink0';
+
+/** A veth from the fabric bridge (port `port`) to `dev` in `ns`, both up. */
+async function plug(fabricNs: string, port: string, ns: string, dev: string): Promise<void> {
+  await exec(['ip', '-n', fabricNs, 'link', 'add', port.slice(0, 15), 'type', 'veth', 'peer', 'name', dev, 'netns', ns]);
+  await exec(['ip', '-n', fabricNs, 'link', 'set', port.slice(0, 15), 'master', 'nsmbr0', 'up']);
+  await exec(['ip', '-n', ns, 'link', 'set', dev, 'up']);
+}
+
+/** Plugs a node namespace into the fabric bridge as eth0 with its node address, and uplink0 without one. */
 export async function attachNode(fabricNs: string, nodeNs: string, node: string, ip: string): Promise<void> {
-  const port = `n-${node}`.slice(0, 15);
-  await exec(['ip', '-n', fabricNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', nodeNs]);
-  await exec(['ip', '-n', fabricNs, 'link', 'set', port, 'master', 'nsmbr0', 'up']);
+  await plug(fabricNs, `n-${node}`, nodeNs, 'eth0');
   await exec(['ip', '-n', nodeNs, 'addr', 'add', `${ip}/${FABRIC_PREFIX}`, 'dev', 'eth0']);
-  await exec(['ip', '-n', nodeNs, 'link', 'set', 'eth0', 'up']);
+  await plug(fabricNs, `u-${node}`, nodeNs, NODE_UPLINK);
+}
+
+/** Plugs an external network's namespace into the fabric bridge as eth0 (its VLAN trunk). */
+export async function attachExternal(fabricNs: string, extNs: string, name: string): Promise<void> {
+  await plug(fabricNs, `x-${name}`, extNs, 'eth0');
 }

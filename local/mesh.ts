@@ -3,9 +3,11 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { bundlePath, MeshPaths, repoRoot } from './paths';
-import { attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, nodeIp } from './host';
+import { applyIpContext, netnsByName } from '@nsm/sdk-kernel';
+import { VlanTrunk } from '@nsm/sdk-ovs/trunk';
+import { attachExternal, attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, NODE_UPLINK, nodeIp } from './host';
 import { Supervisor } from './supervisor';
-import type { NodeSpec, PodSpec, Topology } from './topology';
+import type { ExternalSpec, NodeSpec, PodSpec, Topology } from './topology';
 
 export const REGISTRY_PORT = 5002;
 export const NSMGR_PORT = 5001;
@@ -16,7 +18,8 @@ export class LocalMesh {
   readonly supervisor: Supervisor;
   private readonly nodes = new Map<string, { spec: NodeSpec; ip: string }>();
   private readonly pods = new Map<string, PodSpec>();
-  private topology: Topology = { nodes: [], pods: [], nsmgrEnv: {}, forwarderEnv: {}, registryEnv: {} };
+  private readonly externals = new Map<string, { spec: ExternalSpec; sw: VlanTrunk }>();
+  private topology: Topology = { nodes: [], pods: [], externals: [], nsmgrEnv: {}, forwarderEnv: {}, registryEnv: {} };
   private fabricUp = false;
 
   constructor(
@@ -34,6 +37,7 @@ export class LocalMesh {
     this.topology = {
       nodes: t.nodes ?? this.topology.nodes,
       pods: t.pods ?? [],
+      externals: t.externals ?? [],
       nsmgrEnv: { ...this.topology.nsmgrEnv, ...t.nsmgrEnv },
       forwarderEnv: { ...this.topology.forwarderEnv, ...t.forwarderEnv },
       registryEnv: { ...this.topology.registryEnv, ...t.registryEnv },
@@ -52,6 +56,7 @@ export class LocalMesh {
       // Readiness is probed over the unix socket: this process is not on the fabric network.
       await waitForGrpc(this.paths.netns('fabric'), `unix://${join(this.paths.root, 'registry.sock')}`, 'registry');
     }
+    for (const x of t.externals ?? []) if (!this.externals.has(x.name)) await this.addExternal(x);
     for (const n of this.topology.nodes) if (!this.nodes.has(n.name)) await this.addNode(n);
     for (const p of t.pods ?? []) if (!this.pods.has(p.name)) await this.addPod(p);
   }
@@ -100,6 +105,8 @@ export class LocalMesh {
         NSM_TUNNEL_IP: ip,
         NSM_OVS_RUN_DIR: ovsDir,
         NSM_OVS_DB_SOCKET: join(ovsDir, 'db.sock'),
+        // Every node has a second NIC for VLAN breakout to external networks on the node network.
+        NSM_VLAN_UPLINK: NODE_UPLINK,
         NODE_NAME: spec.name,
         ...this.topology.forwarderEnv,
         ...spec.forwarderEnv,
@@ -108,6 +115,21 @@ export class LocalMesh {
     });
     await waitForGrpc(ns, nsmSocket, `nsmgr-${spec.name}`);
     await waitForGrpc(ns, `unix://${join(this.paths.nodeDir(spec.name), 'forwarder.sock')}`, `forwarder-${spec.name}`, 30_000);
+  }
+
+  /** An external VLAN-aware network: its own switch (the same one an endpoint uses to split VLANs). */
+  private async addExternal(spec: ExternalSpec): Promise<void> {
+    if (this.nodes.has(spec.name) || this.pods.has(spec.name)) throw new Error(`external ${spec.name}: the name is taken`);
+    const name = this.paths.netns(spec.name);
+    await createNetns(name);
+    await attachExternal(this.paths.netns('fabric'), name, spec.name);
+    const netns = netnsByName(name);
+    const runDir = join(this.paths.root, 'externals', spec.name);
+    mkdirSync(runDir, { recursive: true });
+    const sw = await VlanTrunk.start({ runDir: join(runDir, 'ovs'), trunk: 'eth0', bridge: 'br-ext', netns });
+    this.externals.set(spec.name, { spec, sw });
+    for (const v of spec.vlans) await applyIpContext(netns, await sw.addVlan(v.id), { addrs: v.addresses, up: true });
+    this.log('external network up', { name: spec.name, vlans: spec.vlans });
   }
 
   async addPod(spec: PodSpec): Promise<void> {
@@ -144,6 +166,7 @@ export class LocalMesh {
       registry: this.registryUrl,
       nodes: [...this.nodes.entries()].map(([name, n]) => ({ name, ip: n.ip, netns: this.paths.netns(name), nsmSocket: this.paths.nsmSocket(name) })),
       pods: [...this.pods.values()].map((p) => ({ ...p, netns: this.paths.netns(p.name) })),
+      externals: [...this.externals.values()].map((x) => ({ ...x.spec, netns: this.paths.netns(x.spec.name) })),
       processes: this.supervisor.status(),
     };
   }
@@ -155,6 +178,8 @@ export class LocalMesh {
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`nsmgr-${n}`)));
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`ovs-${n}`)));
     await this.supervisor.stop('registry');
+    await Promise.all([...this.externals.values()].map((x) => x.sw.stop().catch(() => undefined)));
+    this.externals.clear();
     await cleanupMesh(this.paths);
     this.pods.clear();
     this.nodes.clear();

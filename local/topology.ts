@@ -20,9 +20,20 @@ export interface NodeSpec {
   forwarderEnv?: Record<string, string>;
 }
 
+/**
+ * A network outside the mesh on the node network, VLAN-aware: its eth0 (on the fabric bridge) is a
+ * trunk, and each VLAN ends in an interface `eth0.<id>` holding the given addresses. The breakout
+ * target of the remote VLAN mechanism.
+ */
+export interface ExternalSpec {
+  name: string;
+  vlans: { id: number; addresses: string[] }[];
+}
+
 export interface Topology {
   nodes: NodeSpec[];
   pods: PodSpec[];
+  externals: ExternalSpec[];
   /** Extra env for every nsmgr / forwarder / the registry. */
   nsmgrEnv: Record<string, string>;
   forwarderEnv: Record<string, string>;
@@ -59,6 +70,23 @@ export function parseTopology(text: string): Partial<Topology> {
       const command = String(o.command ?? '') as PodCommand;
       if (!COMMANDS.includes(command)) throw new Error(`pods[${i}].command must be one of ${COMMANDS.join(', ')}`);
       return { name, node: String(o.node ?? 'node1'), command, env: strMap(o.env, `pods[${i}].env`) };
+    });
+  }
+  if (doc.externals !== undefined) {
+    if (!Array.isArray(doc.externals)) throw new Error('externals must be a list');
+    out.externals = doc.externals.map((x, i) => {
+      const o = x as Record<string, unknown>;
+      const name = String(o.name ?? '');
+      if (!NAME.test(name)) throw new Error(`externals[${i}].name "${name}" must be lower-case letters, digits and dashes (max 24)`);
+      if (!Array.isArray(o.vlans) || o.vlans.length === 0) throw new Error(`externals[${i}].vlans must be a non-empty list`);
+      const vlans = o.vlans.map((v, j) => {
+        const vo = v as Record<string, unknown>;
+        const id = Number(vo.id);
+        if (!Number.isInteger(id) || id < 1 || id > 4094) throw new Error(`externals[${i}].vlans[${j}].id must be a VLAN id 1-4094`);
+        const addresses = Array.isArray(vo.addresses) ? vo.addresses.map(String) : vo.address !== undefined ? [String(vo.address)] : [];
+        return { id, addresses };
+      });
+      return { name, vlans };
     });
   }
   out.nsmgrEnv = strMap(doc.nsmgrEnv, 'nsmgrEnv');

@@ -20,5 +20,19 @@ export const schema = {
     description:
       'serve all clients over one VLAN trunk interface of this name (at most 10 characters): each connection gets its own VLAN id and an interface <trunk>.<vlan> on a private Open vSwitch in this pod; empty = one interface per client',
   },
+  remoteVlan: {
+    kind: 'int',
+    env: 'NSM_REMOTE_VLAN',
+    default: '0',
+    description:
+      'remote VLAN endpoint: answer only the VLAN mechanism with this vlan-id (1-4094), so clients break out tagged on their forwarder\'s uplink onto the external network on that VLAN; each client gets one address of NSM_CIDR_PREFIX with its prefix length. 0 = off',
+  },
+  remoteVlanExclude: {
+    kind: 'list',
+    env: 'NSM_REMOTE_VLAN_EXCLUDE',
+    default: '',
+    description: 'with NSM_REMOTE_VLAN: addresses of NSM_CIDR_PREFIX that clients must not get (the external network\'s gateway and hosts)',
+  },
+  remoteVlanVia: { kind: 'string', env: 'NSM_REMOTE_VLAN_VIA', default: '', description: 'with NSM_REMOTE_VLAN: the "via" connection label (service domain) to set; empty = none' },
   logLevel: { kind: 'loglevel', env: 'NSM_LOG_LEVEL', default: 'INFO', description: 'log level: panic, fatal, error, warn, info, debug, trace' },
 } satisfies Schema;

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NetworkService, NetworkServiceEndpoint, NetworkServiceLabels } from '@nsm/api';
+import { MechanismType, NetworkService, NetworkServiceEndpoint, NetworkServiceLabels } from '@nsm/api';
 import { icmpResponderEndpoint } from '@nsm/sdk/chains/nse';
 import { runCommand } from '@nsm/sdk/cmd/run';
 import { Context } from '@nsm/sdk/core/context';
@@ -16,6 +16,8 @@ import { jwtTokenGenerator } from '@nsm/sdk/token';
 import { chain } from '@nsm/sdk/core/networkservice';
 import { kernelMechanismServer } from '@nsm/sdk/elements/kernel';
 import { vlanAllocatorServer } from '@nsm/sdk/elements/kernel/vlan';
+import { remoteVlanServer } from '@nsm/sdk/elements/remotevlan';
+import { singlePointIpam } from '@nsm/sdk/elements/ipam/singlepoint';
 import { vlanTrunkEndpoint } from '@nsm/sdk-ovs/elements/trunkendpoint';
 import { VlanTrunk } from '@nsm/sdk-ovs/trunk';
 import { schema } from './config';
@@ -26,6 +28,8 @@ void runCommand({
   schema,
   async start(cfg, ctx) {
     if (!['ETHERNET', 'IP'].includes(cfg.payload)) throw new Error(`NSM_PAYLOAD must be ETHERNET or IP, not "${cfg.payload}"`);
+    if (cfg.remoteVlan && (cfg.remoteVlan < 1 || cfg.remoteVlan > 4094)) throw new Error(`NSM_REMOTE_VLAN must be a VLAN id 1-4094 (or 0 for off), not ${cfg.remoteVlan}`);
+    if (cfg.remoteVlan && cfg.vlanTrunk) throw new Error('NSM_REMOTE_VLAN and NSM_VLAN_TRUNK exclude each other');
     const dns = parseDnsConfigs(cfg.dnsConfigs);
     const tmp = cfg.listenOn ? undefined : mkdtempSync(join(tmpdir(), `${cfg.name}-`));
     const listenOn = cfg.listenOn || `unix://${join(tmp!, 'listen.on')}`;
@@ -40,7 +44,12 @@ void runCommand({
       tokens,
       cidrPrefixes: cfg.cidrPrefix,
       additional: [onIdle(cfg.idleTimeout, () => retire()), dnsContext(dns)],
-      kernel: trunk ? chain(vlanAllocatorServer(), kernelMechanismServer({ interfaceName: trunk.trunk }), vlanTrunkEndpoint(trunk)) : undefined,
+      ipam: cfg.remoteVlan ? singlePointIpam(cfg.cidrPrefix, { exclude: cfg.remoteVlanExclude }) : undefined,
+      mechanisms: cfg.remoteVlan
+        ? { [MechanismType.VLAN]: remoteVlanServer({ vlanId: cfg.remoteVlan, via: cfg.remoteVlanVia || undefined }) }
+        : trunk
+          ? { [MechanismType.KERNEL]: chain(vlanAllocatorServer(), kernelMechanismServer({ interfaceName: trunk.trunk }), vlanTrunkEndpoint(trunk)) }
+          : undefined,
     });
     const server = await startServer([listenOn], nse.services());
     const registry = registrationClient({ url: cfg.connectTo });

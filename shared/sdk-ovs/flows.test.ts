@@ -1,4 +1,4 @@
-import { crossConnectFlows, flowCookie, parseDumpFlows, vlanFlows, vxlanFlows } from './flows';
+import { crossConnectFlows, flowCookie, parseDumpFlows, vlanFlows, vlanUplinkDownFlow, vlanUplinkMemberFlow, vxlanFlows } from './flows';
 import { decodeTable } from './vsctl-json';
 
 describe('flows', () => {
@@ -7,6 +7,13 @@ describe('flows', () => {
     expect(c).toMatch(/^0x[0-9a-f]{16}$/);
     expect(flowCookie('conn-1')).toBe(c);
     expect(flowCookie('conn-2')).not.toBe(c);
+  });
+
+  it('builds VLAN uplink rules: tag per member, one untagging rule to all members', () => {
+    expect(vlanUplinkMemberFlow(1, 5, 100, '0x3')).toBe('cookie=0x3,priority=100,in_port=5,actions=push_vlan:0x8100,set_field:4196->vlan_vid,output:1');
+    expect(vlanUplinkDownFlow(1, [5, 7], 100, '0x4')).toBe('cookie=0x4,priority=100,in_port=1,dl_vlan=100,actions=strip_vlan,output:5,output:7');
+    expect(() => vlanUplinkDownFlow(1, [], 100, '0x4')).toThrow(/at least one member/);
+    expect(() => vlanUplinkMemberFlow(1, 5, 0, '0x3')).toThrow(/VLAN/);
   });
 
   it('builds cross-connect, VLAN and VXLAN rules', () => {

@@ -53,6 +53,23 @@ export function vlanFlows(trunk: PortRef, access: PortRef, vlan: number, cookie:
   ];
 }
 
+/**
+ * A VLAN on a shared uplink with several member ports (VLAN breakout): each member's frames go out
+ * tagged (one rule per member, under the member's cookie); the VLAN's frames from the uplink are
+ * untagged to every member (one rule, under the VLAN's cookie, rewritten as members come and go).
+ * Like a hub: a member's kernel ignores unicast frames for another member's MAC.
+ */
+export function vlanUplinkMemberFlow(uplink: PortRef, member: PortRef, vlan: number, cookie: string, priority = NSM_FLOW_PRIORITY): string {
+  assertVlan(vlan);
+  return rule(cookie, `in_port=${port(member)}`, `push_vlan:0x8100,set_field:${vlan + 4096}->vlan_vid,output:${port(uplink)}`, priority);
+}
+
+export function vlanUplinkDownFlow(uplink: PortRef, members: readonly PortRef[], vlan: number, cookie: string, priority = NSM_FLOW_PRIORITY): string {
+  assertVlan(vlan);
+  if (members.length === 0) throw new Error('a VLAN downlink rule needs at least one member port');
+  return rule(cookie, `in_port=${port(uplink)},dl_vlan=${vlan}`, `strip_vlan,${members.map((m) => `output:${port(m)}`).join(',')}`, priority);
+}
+
 /** Kernel <-> VXLAN: the VNI is chosen per connection by tun_id on a shared `options:key=flow` port. */
 export function vxlanFlows(local: PortRef, tunnel: PortRef, vni: number, cookie: string, priority = NSM_FLOW_PRIORITY): string[] {
   if (!Number.isInteger(vni) || vni < 0 || vni > 0xffffff) throw new Error(`invalid VNI ${vni}`);

@@ -18,9 +18,14 @@ export interface PortRecord {
   ofport: number;
   /** Removes what was made for this side (port and device). Safe to call twice. */
   release(): Promise<void>;
-  /** Present when this side is cross-connected by kernel routing rather than OpenFlow. */
   /** This port is a trunk: the connection's frames carry this VLAN id on it. */
   vlan?: number;
+  /**
+   * Installs the cross-connect with the other side's OpenFlow port itself (a port shared by several
+   * connections, e.g. the VLAN uplink); returns what removes it. Used instead of the plain rules.
+   */
+  crossConnect?(other: number, cookie: string): Promise<() => Promise<void>>;
+  /** Present when this side is cross-connected by kernel routing rather than OpenFlow. */
   routed?: {
     /** For a veth: MAC of the pod end (the node's static neighbour for the pod's addresses). */
     podMac?: string;

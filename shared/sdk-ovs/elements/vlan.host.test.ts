@@ -16,6 +16,7 @@ import { inNetnsArgv, Netns } from '@nsm/sdk-kernel/netns';
 import { ensureHostDeps, isRoot, TestNetnsSet } from '@nsm/sdk-kernel/testhost';
 import { createVethPair } from '@nsm/sdk-kernel/veth';
 import { OvsDaemon } from '../daemon';
+import { VlanTrunk } from '../trunk';
 import { serverPortKey } from './state';
 import { vlanClient } from './vlan';
 import { xconnect } from './xconnect';
@@ -106,6 +107,77 @@ describeHost('VLAN breakout through OVS', () => {
     const flows = await br.ovs.dumpFlows(BR);
     expect(flows.map((f) => f.actions).join(' ')).toContain('push_vlan:0x8100,set_field:4196->vlan_vid');
     await h.close(bg(), c);
+    expect(await br.ovs.dumpFlows(BR)).toHaveLength(0);
+  }, 60_000);
+});
+
+describeHost('VLAN breakout shared by two connections on one VLAN', () => {
+  const nets = new TestNetnsSet();
+  const tmp = mkdtempSync('/tmp/nsmvlan2-');
+  let node: Netns;
+  let ext: Netns;
+  const clients: Netns[] = [];
+  let ovsd: OvsDaemon;
+  let gateway: VlanTrunk;
+
+  beforeAll(async () => {
+    await ensureHostDeps();
+    [node, ext] = [await nets.add('node2'), await nets.add('ext2')];
+    clients.push(await nets.add('nsca'), await nets.add('nscb'));
+    ovsd = await OvsDaemon.start({ runDir: join(tmp, 'ovs'), netns: node });
+    await ovsd.ovs.ensureBridge(BR);
+    // The external network: a VLAN-aware switch whose VLAN 100 ends in a gateway address.
+    await createVethPair({ hostName: 'uplink0', hostNetns: node, peerName: 'ext0', peerNetns: ext });
+    gateway = await VlanTrunk.start({ runDir: join(tmp, 'ext'), trunk: 'ext0', netns: ext });
+    await applyIpContext(ext, await gateway.addVlan(100), { addrs: ['192.0.2.254/24'], up: true });
+  }, 300_000);
+
+  afterAll(async () => {
+    await gateway?.stop().catch(() => undefined);
+    await ovsd?.stop().catch(() => undefined);
+    await nets.cleanup();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('both reach the gateway; closing one keeps the other; closing both leaves no rule', async () => {
+    const br = { ovs: ovsd.ovs, bridge: BR };
+    const uplink = { name: 'uplink0', ofport: (await br.ovs.addPorts(BR, ['uplink0'])).uplink0 };
+    // One forwarder: one vlanClient (and its VLAN membership) for both connections.
+    const vlan = vlanClient(br, uplink);
+    const conns: Connection[] = [];
+    const handlers = [];
+    for (const [i, ns] of clients.entries()) {
+      const host = `tapsrc-vl2${i}`;
+      await createVethPair({ hostName: host, hostNetns: node, peerName: 'nsm-1', peerNetns: ns });
+      await applyIpContext(ns, 'nsm-1', { addrs: [`192.0.2.${i + 1}/24`], up: true });
+      const ofport = (await br.ovs.addPorts(BR, [host]))[host];
+      const caller: NetworkServiceElement = {
+        async request(ctx, r, next) {
+          const out = await next.request(ctx, r);
+          serverMeta(ctx).set(serverPortKey, { name: host, ofport, release: async () => undefined });
+          return out;
+        },
+      };
+      const endpoint: NetworkServiceElement = {
+        async request(_ctx, r) {
+          return { ...r.connection!, mechanism: Mechanism.fromPartial({ cls: MechanismClass.REMOTE, type: MechanismType.VLAN, parameters: { [Param.vlanId]: '100' } }) };
+        },
+        async close() {},
+      };
+      const h = handler(chain(metadata(), xconnect(br), caller, vlan, endpoint));
+      handlers.push(h);
+      conns.push(await h.request(bg(), req(conn({ id: `shared-vlan-${i}` }))));
+    }
+    const ping = (ns: Netns) => exec(inNetnsArgv(ns, ['ping', '-c', '2', '-i', '0.2', '-W', '2', '192.0.2.254']), { timeoutMs: 15_000 });
+    for (const ns of clients) await ping(ns);
+    const down = (await br.ovs.dumpFlows(BR)).filter((f) => f.match.includes('dl_vlan=100'));
+    expect(down).toHaveLength(1);
+    expect(down[0].actions).toMatch(/output:\d+,output:\d+/);
+
+    await handlers[0].close(bg(), conns[0]);
+    await ping(clients[1]);
+    await expect(exec(inNetnsArgv(clients[0], ['ping', '-c', '1', '-W', '1', '192.0.2.254']))).rejects.toThrow();
+    await handlers[1].close(bg(), conns[1]);
     expect(await br.ovs.dumpFlows(BR)).toHaveLength(0);
   }, 60_000);
 });

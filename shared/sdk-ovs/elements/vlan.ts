@@ -3,12 +3,15 @@
 // an endpoint that selects it writes `vlan-id`. The connection is then cross-connected in OVS with the
 // uplink port: frames from the client's veth leave the uplink tagged with that id, tagged frames
 // arriving on the uplink are untagged toward the client (this kernel has no 8021q devices, so OVS
-// pushes and pops the tag). Simplification: one uplink (NSM_VLAN_UPLINK), no `via` device selector.
+// pushes and pops the tag). Several connections may break out to the same VLAN: each sends tagged,
+// and the VLAN's frames from the uplink go to all of them (flows.ts, vlanUplinkDownFlow).
+// Simplification: one uplink (NSM_VLAN_UPLINK), no `via` device selector.
 import { Mechanism, MechanismClass, MechanismType, Param } from '@nsm/api';
 import { Code, StatusError } from '@nsm/sdk/core/errors';
 import { clientMeta } from '@nsm/sdk/core/metadata';
 import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
-import { clientPortKey, OvsBridge } from './state';
+import { flowCookie, vlanUplinkDownFlow, vlanUplinkMemberFlow } from '../flows';
+import { clientPortKey, once, OvsBridge } from './state';
 import { undoDownstream } from './tunnel';
 
 export interface VlanUplink {
@@ -17,7 +20,8 @@ export interface VlanUplink {
   ofport: number;
 }
 
-export function vlanClient(_br: OvsBridge, uplink: VlanUplink): NetworkServiceElement {
+export function vlanClient(br: OvsBridge, uplink: VlanUplink): NetworkServiceElement {
+  const members = new VlanMembers(br, uplink);
   return {
     async request(ctx, req, next) {
       if (!req.mechanismPreferences.some((m) => m.type === MechanismType.VLAN)) {
@@ -31,9 +35,67 @@ export function vlanClient(_br: OvsBridge, uplink: VlanUplink): NetworkServiceEl
         await undoDownstream(ctx, next, out);
         throw new StatusError(Code.INVALID_ARGUMENT, `VLAN mechanism selected with an unusable ${Param.vlanId} "${raw ?? ''}" (want 1-4094)`);
       }
-      // Nothing is made per connection: the xconnect element installs the tagging flows.
-      clientMeta(ctx).set(clientPortKey, { name: uplink.name, ofport: uplink.ofport, vlan, release: async () => undefined });
+      // Nothing is made per connection but rules: the xconnect element has them installed here.
+      clientMeta(ctx).set(clientPortKey, {
+        name: uplink.name,
+        ofport: uplink.ofport,
+        vlan,
+        release: async () => undefined,
+        crossConnect: (member, cookie) => members.join(vlan, member, cookie),
+      });
       return out;
     },
   };
 }
+
+/** Member ports per VLAN of the uplink, and the rules that follow them. Changes are serialized. */
+class VlanMembers {
+  private readonly byVlan = new Map<number, Map<string, number>>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly br: OvsBridge,
+    private readonly uplink: VlanUplink,
+  ) {}
+
+  join(vlan: number, member: number, cookie: string): Promise<() => Promise<void>> {
+    return this.serial(async () => {
+      const m = this.byVlan.get(vlan) ?? new Map<string, number>();
+      m.set(cookie, member);
+      this.byVlan.set(vlan, m);
+      try {
+        await this.br.ovs.addFlows(this.br.bridge, [vlanUplinkMemberFlow(this.uplink.ofport, member, vlan, cookie), this.downFlow(vlan, m)]);
+      } catch (err) {
+        m.delete(cookie);
+        throw err;
+      }
+      return once(() => this.leave(vlan, cookie));
+    });
+  }
+
+  private leave(vlan: number, cookie: string): Promise<void> {
+    return this.serial(async () => {
+      const m = this.byVlan.get(vlan);
+      m?.delete(cookie);
+      await this.br.ovs.delFlows(this.br.bridge, { cookie });
+      if (m && m.size > 0) await this.br.ovs.addFlows(this.br.bridge, [this.downFlow(vlan, m)]);
+      else {
+        this.byVlan.delete(vlan);
+        await this.br.ovs.delFlows(this.br.bridge, { cookie: vlanCookie(vlan) });
+      }
+    });
+  }
+
+  private downFlow(vlan: number, m: Map<string, number>): string {
+    return vlanUplinkDownFlow(this.uplink.ofport, [...new Set(m.values())].sort((a, b) => a - b), vlan, vlanCookie(vlan));
+  }
+
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(f, f);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** The VLAN's shared downlink rule belongs to no connection; its cookie is derived from the VLAN id. */
+const vlanCookie = (vlan: number) => flowCookie(`vlan-uplink:${vlan}`);

@@ -11,13 +11,17 @@ import { addRouted, allocTable, delRouted, freeTable } from './routing';
 import { clientPortKey, OvsBridge, PortRecord, serverPortKey } from './state';
 import { undoDownstream } from './tunnel';
 
-type Made = { kind: 'flows'; cookie: string; a: number; b: number; vlan?: number } | { kind: 'routed'; table: number; a: string; b: string; sig: string };
+type Made =
+  | { kind: 'flows'; cookie: string; a: number; b: number; vlan?: number; undo?: () => Promise<void> }
+  | { kind: 'routed'; table: number; a: string; b: string; sig: string };
 const flowsKey = createKey<Made>('ovs.xconnect');
 
 async function unmake(br: OvsBridge, m: Made | undefined): Promise<void> {
   if (!m) return;
-  if (m.kind === 'flows') await br.ovs.delFlows(br.bridge, { cookie: m.cookie });
-  else {
+  if (m.kind === 'flows') {
+    if (m.undo) await m.undo();
+    else await br.ovs.delFlows(br.bridge, { cookie: m.cookie });
+  } else {
     await delRouted(m.table);
     freeTable(m.table);
   }
@@ -66,7 +70,13 @@ export function xconnect(br: OvsBridge): NetworkServiceElement {
         if (prev?.kind === 'flows' && prev.a === a.ofport && prev.b === b.ofport && prev.vlan === b.vlan) return out;
         const cookie = flowCookie(out.id);
         await unmake(br, prev);
-        // A next hop on a trunk (VLAN breakout): tag toward it, untag from it.
+        if (b.crossConnect) {
+          // A port shared by several connections knows how to join them itself.
+          const undo = await b.crossConnect(a.ofport, cookie);
+          serverMeta(ctx).set(flowsKey, { kind: 'flows', cookie, a: a.ofport, b: b.ofport, vlan: b.vlan, undo });
+          return out;
+        }
+        // A next hop on a trunk (VLAN trunking to an endpoint): tag toward it, untag from it.
         await br.ovs.addFlows(br.bridge, b.vlan ? vlanFlows(b.ofport, a.ofport, b.vlan, cookie) : crossConnectFlows(a.ofport, b.ofport, cookie));
         serverMeta(ctx).set(flowsKey, { kind: 'flows', cookie, a: a.ofport, b: b.ofport, vlan: b.vlan });
       } catch (err) {

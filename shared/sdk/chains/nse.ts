@@ -17,8 +17,13 @@ export interface NseOptions {
   netnsUrl?: string;
   /** Extra elements after IPAM and before the mechanism (e.g. DNS configs). */
   additional?: NetworkServiceElement[];
-  /** Replaces the plain KERNEL handling (e.g. VLAN trunking: allocator, trunk name, per-VLAN interface). */
-  kernel?: NetworkServiceElement;
+  /** Replaces the point-to-point IPAM (e.g. single-point addresses on an external subnet). */
+  ipam?: NetworkServiceElement;
+  /**
+   * Replaces the mechanisms this endpoint accepts (default KERNEL in its own namespace, and NOOP):
+   * e.g. KERNEL with VLAN trunking, or only the remote VLAN mechanism.
+   */
+  mechanisms?: Record<string, NetworkServiceElement>;
 }
 
 export function icmpResponderEndpoint(opts: NseOptions): Endpoint {
@@ -27,12 +32,14 @@ export function icmpResponderEndpoint(opts: NseOptions): Endpoint {
     tokens: opts.tokens,
     clock: opts.clock,
     additional: [
-      point2pointIpam(opts.cidrPrefixes),
+      opts.ipam ?? point2pointIpam(opts.cidrPrefixes),
       ...(opts.additional ?? []),
-      mechanisms({
-        [MechanismType.KERNEL]: opts.kernel ?? kernelMechanismServer({ netnsUrl: opts.netnsUrl }),
-        [MechanismType.NOOP]: {},
-      }),
+      mechanisms(
+        opts.mechanisms ?? {
+          [MechanismType.KERNEL]: kernelMechanismServer({ netnsUrl: opts.netnsUrl }),
+          [MechanismType.NOOP]: {},
+        },
+      ),
     ],
   });
 }
