@@ -1,8 +1,10 @@
 // Issue 5 figures: remote connections (NSC on node1, NSE on node2) per mechanism. Request-to-
 // interface time (the Request returns once the client's interface is configured) over sequential
 // connections, and iperf3 through each tunnel next to plain routing between the two node namespaces
-// over the fabric, measured in the same run.
+// over the fabric, measured in the same run. VLAN breakout goes from node1's uplink to an external
+// network on the node network (iperf3's server there).
 import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { Connection, Mechanism, NetworkServiceRequest } from '@nsm/api';
 import { client } from '@nsm/sdk/chains/client';
 import { Context } from '@nsm/sdk/core/context';
@@ -29,12 +31,17 @@ interface Mech {
   label: string;
   service: string;
   expect: string;
+  /** Where iperf3's server runs (a pod or an external network). */
+  server: string;
+  /** The server's address; default the endpoint side of the connection. */
+  target?: string;
 }
 
 const MECHS: Mech[] = [
-  { label: 'local KERNEL (same node, reference)', service: 'bench-local', expect: 'KERNEL' },
-  { label: 'VXLAN (Ethernet payload)', service: 'bench-eth', expect: 'VXLAN' },
-  { label: 'WireGuard (IP payload)', service: 'bench-ip', expect: 'WIREGUARD' },
+  { label: 'local KERNEL (same node, reference)', service: 'bench-local', expect: 'KERNEL', server: 'nse-local' },
+  { label: 'VXLAN (Ethernet payload)', service: 'bench-eth', expect: 'VXLAN', server: 'nse-eth' },
+  { label: 'WireGuard (IP payload)', service: 'bench-ip', expect: 'WIREGUARD', server: 'nse-ip' },
+  { label: 'VLAN breakout (node1 uplink → external network)', service: 'bench-vlan', expect: 'VLAN', server: 'ext-bench', target: '172.24.0.1' },
 ];
 
 async function main() {
@@ -53,7 +60,14 @@ async function main() {
         { name: 'nse-eth', node: 'node2', command: 'nse-icmp-responder', env: { NSM_SERVICE_NAMES: 'bench-eth', NSM_PAYLOAD: 'ETHERNET', NSM_CIDR_PREFIX: '172.21.0.0/16' } },
         { name: 'nse-local', node: 'node1', command: 'nse-icmp-responder', env: { NSM_SERVICE_NAMES: 'bench-local', NSM_PAYLOAD: 'ETHERNET', NSM_CIDR_PREFIX: '172.23.0.0/16' } },
         { name: 'nse-ip', node: 'node2', command: 'nse-icmp-responder', env: { NSM_SERVICE_NAMES: 'bench-ip', NSM_PAYLOAD: 'IP', NSM_CIDR_PREFIX: '172.22.0.0/16' } },
+        {
+          name: 'nse-vlan',
+          node: 'node1',
+          command: 'nse-icmp-responder',
+          env: { NSM_SERVICE_NAMES: 'bench-vlan', NSM_CIDR_PREFIX: '172.24.0.0/16', NSM_REMOTE_VLAN: '200', NSM_REMOTE_VLAN_EXCLUDE: '172.24.0.1' },
+        },
       ],
+      externals: [{ name: 'ext-bench', vlans: [{ id: 200, addresses: ['172.24.0.1/16'] }] }],
     });
     await createNetns(benchNs);
     const nsc = handler(
@@ -96,13 +110,13 @@ async function main() {
       }
       // Which mechanism actually ran: the tunnel devices on node1.
       const links = sh(paths.netns('node1'), ['ip', '-br', 'link']);
-      const mechanism = /^nsmwg/m.test(links) ? 'WIREGUARD' : /^vxlan/m.test(links) ? 'VXLAN' : /^tapdst/m.test(links) ? 'KERNEL' : 'unknown';
+      const flows = sh(paths.netns('node1'), ['ovs-ofctl', 'dump-flows', `unix:${join(paths.nodeDir('node1'), 'ovs', 'br-nsm.mgmt')}`]);
+      const mechanism = /^nsmwg/m.test(links) ? 'WIREGUARD' : /^vxlan/m.test(links) ? 'VXLAN' : /^tapdst/m.test(links) ? 'KERNEL' : /dl_vlan=200/.test(flows) ? 'VLAN' : 'unknown';
       if (mechanism !== m.expect) throw new Error(`${m.label}: expected ${m.expect}, node1 has ${mechanism}`);
       rows.push([`${m.label}: Request→interface median / p99 (${CONNS} sequential)`, `${ms(median(setup))} / ${ms(percentile(setup, 99))}`]);
       rows.push([`${m.label}: Close median`, ms(median(teardown))]);
-      const nseIp = last!.context!.ipContext!.dstIpAddrs[0].split('/')[0];
-      const nsePod = { 'bench-eth': 'nse-eth', 'bench-ip': 'nse-ip', 'bench-local': 'nse-local' }[m.service]!;
-      throughput.push([`iperf3 through ${m.label} (1 TCP stream, ${IPERF_SEC} s)`, `${iperf(paths.netns(nsePod), benchNs, nseIp).toFixed(2)} Gbit/s`]);
+      const target = m.target ?? last!.context!.ipContext!.dstIpAddrs[0].split('/')[0];
+      throughput.push([`iperf3 through ${m.label} (1 TCP stream, ${IPERF_SEC} s)`, `${iperf(paths.netns(m.server), benchNs, target).toFixed(2)} Gbit/s`]);
       process.stderr.write(`${m.label}: closing\n`);
       await nsc.close(ctx, last!);
     }

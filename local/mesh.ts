@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { bundlePath, MeshPaths, repoRoot } from './paths';
-import { applyIpContext, netnsByName } from '@nsm/sdk-kernel';
+import { applyIpContext, disableOffloads, netnsByName } from '@nsm/sdk-kernel';
 import { VlanTrunk } from '@nsm/sdk-ovs/trunk';
 import { attachExternal, attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, NODE_UPLINK, nodeIp } from './host';
 import { Supervisor } from './supervisor';
@@ -128,7 +128,12 @@ export class LocalMesh {
     mkdirSync(runDir, { recursive: true });
     const sw = await VlanTrunk.start({ runDir: join(runDir, 'ovs'), trunk: 'eth0', bridge: 'br-ext', netns });
     this.externals.set(spec.name, { spec, sw });
-    for (const v of spec.vlans) await applyIpContext(netns, await sw.addVlan(v.id), { addrs: v.addresses, up: true });
+    for (const v of spec.vlans) {
+      const dev = await sw.addVlan(v.id);
+      await applyIpContext(netns, dev, { addrs: v.addresses, up: true });
+      // TCP through a userspace OVS port stalls unless the kernel side stops offloading (perf-notes).
+      await disableOffloads(netns, dev);
+    }
     this.log('external network up', { name: spec.name, vlans: spec.vlans });
   }
 
