@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { NODE_UPLINK } from '../../local/host';
 import { LocalMesh } from '../../local/mesh';
 import { meshPaths } from '../../local/paths';
 import type { PodSpec, Topology } from '../../local/topology';
@@ -73,10 +74,11 @@ export class TestMesh {
       .filter((l) => l.includes('cookie='));
   }
 
+  /** The bridge's connection ports (the node's VLAN uplink, a port for the forwarder's lifetime, aside). */
   ovsPorts(node = 'node1'): string[] {
     return inNs(this.ns(node), ['ovs-vsctl', `--db=unix:${this.paths.nodeDir(node)}/ovs/db.sock`, 'list-ports', 'br-nsm'])
       .split('\n')
-      .filter(Boolean);
+      .filter((p) => p && p !== NODE_UPLINK);
   }
 
   links(ns: string): string[] {
@@ -88,7 +90,7 @@ export class TestMesh {
 
   /** Interfaces, ports and flows NSM made on a node (the node's eth0 and OVS's own devices aside). */
   nsmLeftovers(node = 'node1'): string[] {
-    const links = this.links(node).filter((l) => !['eth0', 'ovs-netdev', 'br-nsm'].includes(l));
+    const links = this.links(node).filter((l) => !['eth0', NODE_UPLINK, 'ovs-netdev', 'br-nsm'].includes(l));
     return [...links.map((l) => `link ${l}`), ...this.ovsPorts(node).map((p) => `port ${p}`), ...this.ovsFlows(node).map((f) => `flow ${f.trim()}`)];
   }
 

@@ -1,6 +1,7 @@
 // Every example under examples/ that is not only a set-up becomes a test: the set-ups it requires run
 // first in the same shell, then its Run steps; Cleanup steps always run, its own first.
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findExamples, setupOrder, Example } from './parse';
 import { Shell } from './shell';
@@ -22,6 +23,15 @@ const canRun = (() => {
 })();
 
 jest.setTimeout(10 * 60_000);
+
+function meshLogTails(mesh: string, lines = 15): string {
+  const dir = join(process.env.NSM_LOCAL_DIR ?? '/tmp/nsm-local', mesh, 'logs');
+  if (!existsSync(dir)) return `(no logs in ${dir})`;
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .map((f) => `--- ${f} (last ${lines} lines)\n${readFileSync(join(dir, f), 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`)
+    .join('\n');
+}
 
 describe('Markdown examples', () => {
   if (canRun) {
@@ -51,7 +61,9 @@ describe('Markdown examples', () => {
       try {
         let ok = true;
         for (const s of setups) if (ok) ok = await runSteps(s, s.run, 'Run');
-        if (ok) await runSteps(ex, ex.run, 'Run');
+        if (ok) ok = await runSteps(ex, ex.run, 'Run');
+        // The mesh's logs go with its cleanup: keep their tails with the failure.
+        if (!ok) failures.push(meshLogTails(mesh));
       } finally {
         await runSteps(ex, ex.cleanup, 'Cleanup');
         for (const s of [...setups].reverse()) await runSteps(s, s.cleanup, 'Cleanup');

@@ -115,6 +115,12 @@ export function kernelClient(br: OvsBridge): NetworkServiceElement {
         const vlan = trunkVlan(out.mechanism);
         // A refresh keeps what was made, unless the endpoint moved the connection to another VLAN.
         if (had && had.vlan === vlan) return out;
+        if (had?.vlan && vlan) {
+          // Same trunk, new VLAN: take the trunk again before letting go, so it is not rebuilt.
+          meta.set(clientPortKey, await plugTrunk(trunks, out.mechanism, vlan));
+          await had.release();
+          return out;
+        }
         if (had) {
           meta.delete(clientPortKey);
           await had.release();
