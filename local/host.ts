@@ -40,9 +40,17 @@ export async function createFabric(ns: string): Promise<void> {
 /** The node's second NIC, on the same fabric without an address: the uplink for VLAN breakout (NSM_VLAN_UPLINK). */
 export const NODE_UPLINK = 'uplink0';
 
-/** A veth from the fabric bridge (port `port`) to `dev` in `ns`, both up. */
-async function plug(fabricNs: string, port: string, ns: string, dev: string): Promise<void> {
+/**
+ * A veth from the fabric bridge (port `port`) to `dev` in `ns`, both up. `l2only`: a port that carries
+ * frames but is no interface of the namespace's own: its kernel must not answer ARP for the
+ * namespace's addresses on it (Linux answers on any interface by default; peers would then send the
+ * node's traffic to the uplink, where rp_filter drops it), nor use it for IPv6.
+ */
+async function plug(fabricNs: string, port: string, ns: string, dev: string, l2only = false): Promise<void> {
   await exec(['ip', '-n', fabricNs, 'link', 'add', port.slice(0, 15), 'type', 'veth', 'peer', 'name', dev, 'netns', ns]);
+  if (l2only) {
+    await exec(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv4.conf.${dev}.arp_ignore=8`, `net.ipv6.conf.${dev}.disable_ipv6=1`]);
+  }
   await exec(['ip', '-n', fabricNs, 'link', 'set', port.slice(0, 15), 'master', 'nsmbr0', 'up']);
   await exec(['ip', '-n', ns, 'link', 'set', dev, 'up']);
 }
@@ -51,10 +59,10 @@ async function plug(fabricNs: string, port: string, ns: string, dev: string): Pr
 export async function attachNode(fabricNs: string, nodeNs: string, node: string, ip: string): Promise<void> {
   await plug(fabricNs, `n-${node}`, nodeNs, 'eth0');
   await exec(['ip', '-n', nodeNs, 'addr', 'add', `${ip}/${FABRIC_PREFIX}`, 'dev', 'eth0']);
-  await plug(fabricNs, `u-${node}`, nodeNs, NODE_UPLINK);
+  await plug(fabricNs, `u-${node}`, nodeNs, NODE_UPLINK, true);
 }
 
 /** Plugs an external network's namespace into the fabric bridge as eth0 (its VLAN trunk). */
 export async function attachExternal(fabricNs: string, extNs: string, name: string): Promise<void> {
-  await plug(fabricNs, `x-${name}`, extNs, 'eth0');
+  await plug(fabricNs, `x-${name}`, extNs, 'eth0', true);
 }
