@@ -5,6 +5,8 @@ import { exec } from '@nsm/sdk-kernel';
 export const FABRIC_IP = '10.233.0.1';
 export const nodeIp = (index: number) => `10.233.0.${10 + index}`;
 export const FABRIC_PREFIX = 24;
+/** Locally administered, from FABRIC_IP. */
+export const FABRIC_MAC = '02:00:0a:e9:00:01';
 
 export async function netnsList(): Promise<string[]> {
   const { stdout } = await exec(['ip', 'netns', 'list']);
@@ -32,7 +34,10 @@ export async function deleteNetns(name: string): Promise<void> {
 
 export async function createFabric(ns: string): Promise<void> {
   await createNetns(ns);
-  await exec(['ip', '-n', ns, 'link', 'add', 'nsmbr0', 'type', 'bridge']);
+  // A fixed MAC: a Linux bridge otherwise takes the lowest MAC of its ports and changes it as ports
+  // are added, leaving nodes with a stale neighbour entry for the registry's address (their traffic
+  // then goes to whichever port owned that MAC).
+  await exec(['ip', '-n', ns, 'link', 'add', 'nsmbr0', 'address', FABRIC_MAC, 'type', 'bridge']);
   await exec(['ip', '-n', ns, 'addr', 'add', `${FABRIC_IP}/${FABRIC_PREFIX}`, 'dev', 'nsmbr0']);
   await exec(['ip', '-n', ns, 'link', 'set', 'nsmbr0', 'up']);
 }
