@@ -7,6 +7,7 @@ import { StatusError, Code } from '../../core/errors';
 import { serverMeta } from '../../core/metadata';
 import type { NetworkServiceElement } from '../../core/networkservice';
 import { addressOf, contains, hostPrefix, parsePrefix, Prefix } from './cidr';
+import { ipContextOf } from './context';
 
 interface Lease {
   pool: Prefix;
@@ -42,11 +43,7 @@ export function point2pointIpam(prefixes: string[]): NetworkServiceElement & { l
     leased: () => count,
     async request(ctx, req, next) {
       const conn = req.connection!;
-      const ctxt = (conn.context ??= { ipContext: undefined, dnsContext: undefined, ethernetContext: undefined, extraContext: {}, MTU: 0 });
-      const ip = (ctxt.ipContext ??= {
-        srcIpAddrs: [], dstIpAddrs: [], srcIpRequired: false, dstIpRequired: false, srcRoutes: [], dstRoutes: [],
-        excludedPrefixes: [], ipNeighbors: [], extraPrefixRequest: [], extraPrefixes: [], policies: [],
-      });
+      const ip = ipContextOf(conn);
       const excluded = ip.excludedPrefixes.flatMap((p) => {
         try {
           return [parsePrefix(p)];

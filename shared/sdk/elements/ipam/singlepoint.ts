@@ -9,6 +9,7 @@ import { Code, StatusError } from '../../core/errors';
 import { serverMeta } from '../../core/metadata';
 import type { NetworkServiceElement } from '../../core/networkservice';
 import { addressOf, addressText, parsePrefix, Prefix } from './cidr';
+import { ipContextOf } from './context';
 
 interface Lease {
   pool: Prefix;
@@ -51,11 +52,7 @@ export function singlePointIpam(prefixes: string[], opts: { exclude?: string[] }
     leased: () => count,
     async request(ctx, req, next) {
       const conn = req.connection!;
-      const ctxt = (conn.context ??= { ipContext: undefined, dnsContext: undefined, ethernetContext: undefined, extraContext: {}, MTU: 0 });
-      const ip = (ctxt.ipContext ??= {
-        srcIpAddrs: [], dstIpAddrs: [], srcIpRequired: false, dstIpRequired: false, srcRoutes: [], dstRoutes: [],
-        excludedPrefixes: [], ipNeighbors: [], extraPrefixRequest: [], extraPrefixes: [], policies: [],
-      });
+      const ip = ipContextOf(conn);
       const meta = serverMeta(ctx);
       let leases = meta.get(leaseKey);
       const fresh = !leases;
