@@ -19,6 +19,8 @@ import { enableForwarding } from '@nsm/sdk-ovs/elements/routing';
 import { underlayMtuOf } from '@nsm/sdk-ovs/elements/tunnel';
 import { VniAllocator } from '@nsm/sdk-ovs/elements/vni';
 import { vlanClient } from '@nsm/sdk-ovs/elements/vlan';
+import { readDeviceSelector } from '@nsm/sdk-ovs/deviceselector';
+import { attachUplinks } from './uplinks';
 import { vxlanClient, vxlanServer } from '@nsm/sdk-ovs/elements/vxlan';
 import { PortPool, wireguardClient, wireguardServer } from '@nsm/sdk-ovs/elements/wireguard';
 import { xconnect } from '@nsm/sdk-ovs/elements/xconnect';
@@ -59,8 +61,8 @@ void runCommand({
       remote.t.underlayMtu = remote.vx.underlayMtu = remote.wg.underlayMtu = await underlayMtuOf(cfg.tunnelIp);
       enableForwarding();
     } else log.warn('NSM_TUNNEL_IP is not set: remote mechanisms (VXLAN, WireGuard) are disabled');
-    // VLAN breakout: the uplink is a bridge port for the forwarder's lifetime (not an NSM connection port).
-    const uplink = cfg.vlanUplink ? { name: cfg.vlanUplink, ofport: (await br.ovs.addPorts(cfg.bridgeName, [{ name: cfg.vlanUplink, externalIds: { 'nsm-uplink': 'true' } }]))[cfg.vlanUplink] } : undefined;
+    // VLAN breakout: uplinks are bridge ports for the forwarder's lifetime (not NSM connection ports).
+    const uplinks = await attachUplinks(br, cfg.vlanUplink, cfg.deviceSelectorFile ? readDeviceSelector(cfg.deviceSelectorFile) : new Map());
     const fwd = forwarder({
       name: cfg.name,
       tokens,
@@ -76,7 +78,7 @@ void runCommand({
           }),
         ],
         // Offer order: KERNEL (local), then for a remote next hop WIREGUARD first (IP payload only) and VXLAN.
-        client: [kernelClient(bridge), ...(remote ? [vxlanClient(br, remote.vx), wireguardClient(remote.wg, remote.ports)] : []), ...(uplink ? [vlanClient(br, uplink)] : [])],
+        client: [kernelClient(bridge), ...(remote ? [vxlanClient(br, remote.vx), wireguardClient(remote.wg, remote.ports)] : []), ...(uplinks ? [vlanClient(br, uplinks)] : [])],
       },
     });
     const server = await startServer([listenOn], fwd.services());

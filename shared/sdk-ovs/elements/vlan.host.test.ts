@@ -77,7 +77,7 @@ describeHost('VLAN breakout through OVS', () => {
       },
       async close() {},
     };
-    const h = handler(chain(metadata(), xconnect(br), caller, vlanClient(br, { name: 'uplink0', ofport: ports.uplink0 }), remoteVlanEndpoint));
+    const h = handler(chain(metadata(), xconnect(br), caller, vlanClient(br, { default: { name: 'uplink0', ofport: ports.uplink0 } }), remoteVlanEndpoint));
     const c: Connection = await h.request(bg(), req(conn({ id: 'vlan-conn-1' })));
     expect(offered.map((m) => `${m.cls}/${m.type}`)).toContain('REMOTE/VLAN');
 
@@ -143,7 +143,7 @@ describeHost('VLAN breakout shared by two connections on one VLAN', () => {
     const br = { ovs: ovsd.ovs, bridge: BR };
     const uplink = { name: 'uplink0', ofport: (await br.ovs.addPorts(BR, ['uplink0'])).uplink0 };
     // One forwarder: one vlanClient (and its VLAN membership) for both connections.
-    const vlan = vlanClient(br, uplink);
+    const vlan = vlanClient(br, { default: uplink });
     const conns: Connection[] = [];
     const handlers = [];
     for (const [i, ns] of clients.entries()) {

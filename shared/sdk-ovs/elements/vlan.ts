@@ -5,7 +5,10 @@
 // arriving on the uplink are untagged toward the client (this kernel has no 8021q devices, so OVS
 // pushes and pops the tag). Several connections may break out to the same VLAN: each sends tagged,
 // and the VLAN's frames from the uplink go to all of them (flows.ts, vlanUplinkDownFlow).
-// Simplification: one uplink (NSM_VLAN_UPLINK), no `via` device selector.
+//
+// Which uplink: the one the device selector maps the connection's `via` label to (the endpoint's
+// service domain, NSM_DEVICE_SELECTOR_FILE); a connection without `via` uses the default uplink
+// (NSM_VLAN_UPLINK). A `via` nobody maps, or no default, fails the request clearly.
 import { Mechanism, MechanismClass, MechanismType, Param } from '@nsm/api';
 import { Code, StatusError } from '@nsm/sdk/core/errors';
 import { clientMeta } from '@nsm/sdk/core/metadata';
@@ -20,8 +23,33 @@ export interface VlanUplink {
   ofport: number;
 }
 
-export function vlanClient(br: OvsBridge, uplink: VlanUplink): NetworkServiceElement {
-  const members = new VlanMembers(br, uplink);
+export interface VlanUplinks {
+  /** For connections without a `via` label. */
+  default?: VlanUplink;
+  /** By `via` label value. */
+  byVia?: Map<string, VlanUplink>;
+}
+
+function uplinkFor(uplinks: VlanUplinks, via: string | undefined): VlanUplink {
+  if (via) {
+    const u = uplinks.byVia?.get(via);
+    if (!u) {
+      const known = [...(uplinks.byVia?.keys() ?? [])];
+      throw new StatusError(Code.FAILED_PRECONDITION, `no uplink for via "${via}" on this node (device selector knows ${known.length ? known.join(', ') : 'none'})`);
+    }
+    return u;
+  }
+  if (!uplinks.default) throw new StatusError(Code.FAILED_PRECONDITION, 'the VLAN endpoint set no "via" label and this node has no default uplink (NSM_VLAN_UPLINK)');
+  return uplinks.default;
+}
+
+export function vlanClient(br: OvsBridge, uplinks: VlanUplinks): NetworkServiceElement {
+  const members = new Map<string, VlanMembers>();
+  const membersOf = (u: VlanUplink) => {
+    let m = members.get(u.name);
+    if (!m) members.set(u.name, (m = new VlanMembers(br, u)));
+    return m;
+  };
   return {
     async request(ctx, req, next) {
       if (!req.mechanismPreferences.some((m) => m.type === MechanismType.VLAN)) {
@@ -35,13 +63,21 @@ export function vlanClient(br: OvsBridge, uplink: VlanUplink): NetworkServiceEle
         await undoDownstream(ctx, next, out);
         throw new StatusError(Code.INVALID_ARGUMENT, `VLAN mechanism selected with an unusable ${Param.vlanId} "${raw ?? ''}" (want 1-4094)`);
       }
+      let uplink: VlanUplink;
+      try {
+        uplink = uplinkFor(uplinks, out.labels?.via);
+      } catch (err) {
+        await undoDownstream(ctx, next, out);
+        throw err;
+      }
+      const group = membersOf(uplink);
       // Nothing is made per connection but rules: the xconnect element has them installed here.
       clientMeta(ctx).set(clientPortKey, {
         name: uplink.name,
         ofport: uplink.ofport,
         vlan,
         release: async () => undefined,
-        crossConnect: (member, cookie) => members.join(vlan, member, cookie),
+        crossConnect: (member, cookie) => group.join(vlan, member, cookie),
       });
       return out;
     },
@@ -81,13 +117,13 @@ class VlanMembers {
       if (m && m.size > 0) await this.br.ovs.addFlows(this.br.bridge, [this.downFlow(vlan, m)]);
       else {
         this.byVlan.delete(vlan);
-        await this.br.ovs.delFlows(this.br.bridge, { cookie: vlanCookie(vlan) });
+        await this.br.ovs.delFlows(this.br.bridge, { cookie: vlanCookie(this.uplink.name, vlan) });
       }
     });
   }
 
   private downFlow(vlan: number, m: Map<string, number>): string {
-    return vlanUplinkDownFlow(this.uplink.ofport, [...new Set(m.values())].sort((a, b) => a - b), vlan, vlanCookie(vlan));
+    return vlanUplinkDownFlow(this.uplink.ofport, [...new Set(m.values())].sort((a, b) => a - b), vlan, vlanCookie(this.uplink.name, vlan));
   }
 
   private serial<T>(f: () => Promise<T>): Promise<T> {
@@ -97,5 +133,5 @@ class VlanMembers {
   }
 }
 
-/** The VLAN's shared downlink rule belongs to no connection; its cookie is derived from the VLAN id. */
-const vlanCookie = (vlan: number) => flowCookie(`vlan-uplink:${vlan}`);
+/** The VLAN's shared downlink rule belongs to no connection; its cookie is derived from uplink and VLAN. */
+const vlanCookie = (uplink: string, vlan: number) => flowCookie(`vlan-uplink:${uplink}:${vlan}`);
