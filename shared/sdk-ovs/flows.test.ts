@@ -11,6 +11,7 @@ describe('flows', () => {
 
   it('builds VLAN uplink rules: tag per member, one untagging rule to all members', () => {
     expect(vlanUplinkMemberFlow(1, 5, 100, '0x3')).toBe('cookie=0x3,priority=100,in_port=5,actions=push_vlan:0x8100,set_field:4196->vlan_vid,output:1');
+    expect(vlanUplinkMemberFlow(1, 5, 100, '0x3', [7, 9])).toBe('cookie=0x3,priority=100,in_port=5,actions=output:7,output:9,push_vlan:0x8100,set_field:4196->vlan_vid,output:1');
     expect(vlanUplinkDownFlow(1, [5, 7], 100, '0x4')).toBe('cookie=0x4,priority=100,in_port=1,dl_vlan=100,actions=strip_vlan,output:5,output:7');
     expect(() => vlanUplinkDownFlow(1, [], 100, '0x4')).toThrow(/at least one member/);
     expect(() => vlanUplinkMemberFlow(1, 5, 0, '0x3')).toThrow(/VLAN/);

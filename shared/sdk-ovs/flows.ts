@@ -54,14 +54,17 @@ export function vlanFlows(trunk: PortRef, access: PortRef, vlan: number, cookie:
 }
 
 /**
- * A VLAN on a shared uplink with several member ports (VLAN breakout): each member's frames go out
- * tagged (one rule per member, under the member's cookie); the VLAN's frames from the uplink are
- * untagged to every member (one rule, under the VLAN's cookie, rewritten as members come and go).
- * Like a hub: a member's kernel ignores unicast frames for another member's MAC.
+ * A VLAN on a shared uplink with several member ports (VLAN breakout): each member's frames go to the
+ * other members and out of the uplink tagged (one rule per member, under the member's cookie); the
+ * VLAN's frames from the uplink are untagged to every member (one rule, under the VLAN's cookie).
+ * All are rewritten as members come and go. Like a hub: a member's kernel ignores unicast frames for
+ * another member's MAC.
  */
-export function vlanUplinkMemberFlow(uplink: PortRef, member: PortRef, vlan: number, cookie: string, priority = NSM_FLOW_PRIORITY): string {
+export function vlanUplinkMemberFlow(uplink: PortRef, member: PortRef, vlan: number, cookie: string, peers: readonly PortRef[] = [], priority = NSM_FLOW_PRIORITY): string {
   assertVlan(vlan);
-  return rule(cookie, `in_port=${port(member)}`, `push_vlan:0x8100,set_field:${vlan + 4096}->vlan_vid,output:${port(uplink)}`, priority);
+  // Untagged to the other members of the VLAN first, then tagged out of the uplink.
+  const toPeers = peers.map((p) => `output:${port(p)},`).join('');
+  return rule(cookie, `in_port=${port(member)}`, `${toPeers}push_vlan:0x8100,set_field:${vlan + 4096}->vlan_vid,output:${port(uplink)}`, priority);
 }
 
 export function vlanUplinkDownFlow(uplink: PortRef, members: readonly PortRef[], vlan: number, cookie: string, priority = NSM_FLOW_PRIORITY): string {

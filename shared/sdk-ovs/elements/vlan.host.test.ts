@@ -139,7 +139,7 @@ describeHost('VLAN breakout shared by two connections on one VLAN', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('both reach the gateway; closing one keeps the other; closing both leaves no rule', async () => {
+  test('both reach the gateway and each other; closing one keeps the other; closing both leaves no rule', async () => {
     const br = { ovs: ovsd.ovs, bridge: BR };
     const uplink = { name: 'uplink0', ofport: (await br.ovs.addPorts(BR, ['uplink0'])).uplink0 };
     // One forwarder: one vlanClient (and its VLAN membership) for both connections.
@@ -170,6 +170,8 @@ describeHost('VLAN breakout shared by two connections on one VLAN', () => {
     }
     const ping = (ns: Netns) => exec(inNetnsArgv(ns, ['ping', '-c', '2', '-i', '0.2', '-W', '2', '192.0.2.254']), { timeoutMs: 15_000 });
     for (const ns of clients) await ping(ns);
+    // The two clients reach each other too, through the forwarder (not out and back in the uplink).
+    await exec(inNetnsArgv(clients[0], ['ping', '-c', '2', '-i', '0.2', '-W', '2', '192.0.2.2']), { timeoutMs: 15_000 });
     const down = (await br.ovs.dumpFlows(BR)).filter((f) => f.match.includes('dl_vlan=100'));
     expect(down).toHaveLength(1);
     expect(down[0].actions).toMatch(/output:\d+,output:\d+/);

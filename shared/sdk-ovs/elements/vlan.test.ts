@@ -24,9 +24,8 @@ function setup(uplinks: VlanUplinks, answer: { vlanId?: string; via?: string }) 
       c.mechanism = Mechanism.fromPartial({ cls: MechanismClass.REMOTE, type: MechanismType.VLAN, parameters: answer.vlanId ? { [Param.vlanId]: answer.vlanId } : {} });
       return c;
     },
-    async close(_ctx, c) {
+    async close() {
       closed++;
-      return c;
     },
   };
   const br = { ovs: {} as Ovs, bridge: 'br-nsm' };

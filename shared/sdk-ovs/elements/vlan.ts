@@ -100,7 +100,7 @@ class VlanMembers {
       m.set(cookie, member);
       this.byVlan.set(vlan, m);
       try {
-        await this.br.ovs.addFlows(this.br.bridge, [vlanUplinkMemberFlow(this.uplink.ofport, member, vlan, cookie), this.downFlow(vlan, m)]);
+        await this.br.ovs.addFlows(this.br.bridge, this.flows(vlan, m));
       } catch (err) {
         m.delete(cookie);
         throw err;
@@ -114,7 +114,7 @@ class VlanMembers {
       const m = this.byVlan.get(vlan);
       m?.delete(cookie);
       await this.br.ovs.delFlows(this.br.bridge, { cookie });
-      if (m && m.size > 0) await this.br.ovs.addFlows(this.br.bridge, [this.downFlow(vlan, m)]);
+      if (m && m.size > 0) await this.br.ovs.addFlows(this.br.bridge, this.flows(vlan, m));
       else {
         this.byVlan.delete(vlan);
         await this.br.ovs.delFlows(this.br.bridge, { cookie: vlanCookie(this.uplink.name, vlan) });
@@ -122,8 +122,18 @@ class VlanMembers {
     });
   }
 
-  private downFlow(vlan: number, m: Map<string, number>): string {
-    return vlanUplinkDownFlow(this.uplink.ofport, [...new Set(m.values())].sort((a, b) => a - b), vlan, vlanCookie(this.uplink.name, vlan));
+  /**
+   * All rules of one VLAN, rewritten whenever its members change (an add-flow with the same match
+   * replaces the rule). Members also reach each other directly: the node network will not send a
+   * frame back out of the port it came from, so two clients behind one uplink would otherwise not
+   * see each other.
+   */
+  private flows(vlan: number, m: Map<string, number>): string[] {
+    const ports = [...new Set(m.values())].sort((a, b) => a - b);
+    return [
+      ...[...m.entries()].map(([cookie, member]) => vlanUplinkMemberFlow(this.uplink.ofport, member, vlan, cookie, ports.filter((p) => p !== member))),
+      vlanUplinkDownFlow(this.uplink.ofport, ports, vlan, vlanCookie(this.uplink.name, vlan)),
+    ];
   }
 
   private serial<T>(f: () => Promise<T>): Promise<T> {
