@@ -6,7 +6,7 @@ import { Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/a
 import { Code, StatusError } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import { undoDownstream, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
-import { applyIpContext, createVethPair, deleteLink, disableOffloads, getMac, hostIfName, netnsFromUrl } from '@nsm/sdk-kernel';
+import { applyIpContext, createVethPair, deleteLink, disableOffloads, getMac, hostIfName, ip, netnsFromUrl } from '@nsm/sdk-kernel';
 import { log } from '@nsm/sdk/log';
 import type { Connection } from '@nsm/api';
 import { ipSpecFor, Side } from '@nsm/sdk-kernel/connectioncontext';
@@ -50,7 +50,8 @@ async function plugVeth(br: OvsBridge, conn: Connection, mech: Mechanism, side: 
       await disableOffloads(netns, podName);
     }
     const ports = await br.ovs.addPorts(br.bridge, [{ name: hostName, externalIds: { [EXT_CONN]: connId, [EXT_SIDE]: side } }]);
-    return { name: hostName, ofport: ports[hostName], release };
+    const settle = pair.existed ? undefined : async () => void (await ip(netns, `neigh flush dev ${podName}`));
+    return { name: hostName, ofport: ports[hostName], release, settle };
   } catch (err) {
     await release();
     throw err;

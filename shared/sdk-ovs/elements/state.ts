@@ -18,6 +18,12 @@ export interface PortRecord {
   ofport: number;
   /** Removes what was made for this side (port and device). Safe to call twice. */
   release(): Promise<void>;
+  /**
+   * Called once the cross-connect is in place. A pod that sent before it was (its interface has an
+   * address and a route as soon as it exists) has an unresolved neighbour entry, and Linux asks again
+   * only after a second: clearing it makes the next packet resolve at once.
+   */
+  settle?(): Promise<void>;
   /** This port is a trunk: the connection's frames carry this VLAN id on it. */
   vlan?: number;
   /**

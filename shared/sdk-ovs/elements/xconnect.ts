@@ -10,6 +10,7 @@ import { crossConnectFlows, flowCookie, vlanFlows } from '../flows';
 import { addRouted, allocTable, delRouted, freeTable } from './routing';
 import { clientPortKey, OvsBridge, PortRecord, serverPortKey } from './state';
 import { undoDownstream } from './tunnel';
+import { log } from '@nsm/sdk/log';
 
 type Made =
   | { kind: 'flows'; cookie: string; a: number; b: number; vlan?: number; undo?: () => Promise<void> }
@@ -36,6 +37,11 @@ function routedSpec(conn: Connection, a: PortRecord, b: PortRecord) {
   const ipc = conn.context?.ipContext;
   const podAddrs = (vethIsA ? ipc?.srcIpAddrs : ipc?.dstIpAddrs) ?? [];
   return { veth: veth.name, tunnel: tunnel.name, podMac: veth.routed.podMac, podAddrs };
+}
+
+/** Lets both pods resolve their peers at once (PortRecord.settle); a failure only costs that second. */
+async function settle(a: PortRecord, b: PortRecord): Promise<void> {
+  await Promise.all([a.settle?.(), b.settle?.()]).catch((err) => log.debug({ err: String(err) }, 'clearing neighbour entries failed'));
 }
 
 export function xconnect(br: OvsBridge): NetworkServiceElement {
@@ -74,11 +80,13 @@ export function xconnect(br: OvsBridge): NetworkServiceElement {
           // A port shared by several connections knows how to join them itself.
           const undo = await b.crossConnect(a.ofport, cookie);
           serverMeta(ctx).set(flowsKey, { kind: 'flows', cookie, a: a.ofport, b: b.ofport, vlan: b.vlan, undo });
+          await settle(a, b);
           return out;
         }
         // A next hop on a trunk (VLAN trunking to an endpoint): tag toward it, untag from it.
         await br.ovs.addFlows(br.bridge, b.vlan ? vlanFlows(b.ofport, a.ofport, b.vlan, cookie) : crossConnectFlows(a.ofport, b.ofport, cookie));
         serverMeta(ctx).set(flowsKey, { kind: 'flows', cookie, a: a.ofport, b: b.ofport, vlan: b.vlan });
+        await settle(a, b);
       } catch (err) {
         if (!prev) await undoDownstream(ctx, next, out);
         throw err;
