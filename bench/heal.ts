@@ -86,7 +86,10 @@ async function run(s: Scenario): Promise<{ dataPath: number[]; controlPlane: num
         healed ??= healedAt(join(paths.logs, 'nsc.log'), t0);
         const now = Date.now();
         if (healed !== undefined && now > healed + 3000 && ok.some((t) => t > healed!)) break;
-        if (now - t0 > 60_000) throw new Error(`no recovery within 60 s (healed: ${healed !== undefined})`);
+        if (now - t0 > 60_000) {
+          const tail = (f: string) => readFileSync(join(paths.logs, f), 'utf8').trimEnd().split('\n').slice(-6).join('\n');
+          throw new Error(`no recovery within 60 s (healed: ${healed !== undefined}, run ${i + 1})\n${tail('nsc.log')}\n${tail(`${s.kill === 'nse' ? `nse-${i}` : s.kill}.log`)}`);
+        }
         await new Promise((r) => setTimeout(r, 20));
       }
       const marks = [t0, ...ok];

@@ -4,7 +4,7 @@ import { toTimestamp } from '../../core/conn';
 import { Code, unavailable } from '../../core/errors';
 import { metadata } from '../../core/metadata';
 import { chain, handler, NetworkServiceElement } from '../../core/networkservice';
-import { bg, conn, fakeRegistry, req } from '../../testing/elements';
+import { bg, conn, fakeRegistry, req, seg } from '../../testing/elements';
 import { clientUrlKey } from '../clienturl';
 import { discoverForwarder } from './index';
 
@@ -95,9 +95,16 @@ describe('discoverforwarder', () => {
     await expect(s.h.request(bg(), req(conn({ id: 'x', networkService: 'nope' })))).rejects.toMatchObject({ code: Code.NOT_FOUND });
   });
 
-  test('Close without a chosen forwarder is not passed on', async () => {
+  test('Close without a chosen forwarder or a forwarder in the path is not passed on', async () => {
     const s = setup([fwd('f1')]);
     await s.h.close(bg(), conn({ id: 'never' }));
     expect(s.closes).toEqual([]);
+  });
+
+  test('Close after an nsmgr restart (no record) goes to the forwarder its path names', async () => {
+    const s = setup([fwd('f1'), fwd('f2')]);
+    const path = { index: 1, pathSegments: [seg('nsc', 'a'), seg('nsmgr', 'b'), seg('f2', 'c'), seg('nse', 'd')] };
+    await s.h.close(bg(), conn({ id: 'b', path }));
+    expect(s.closes).toEqual(['unix:///f2.sock']);
   });
 });

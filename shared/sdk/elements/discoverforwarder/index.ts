@@ -63,7 +63,10 @@ export function discoverForwarder(opts: DiscoverForwarderOptions): NetworkServic
       throw new StatusError(Code.UNAVAILABLE, `all forwarders failed: ${errors.join('; ')}`);
     },
     async close(ctx, conn, next) {
-      const chosen = serverMeta(ctx).get(forwarderKey);
+      // A restarted nsmgr has no record of the forwarder; the connection's path names it (the next
+      // segment). Passing the Close on lets the forwarder and the endpoint free what the connection
+      // held (its addresses, above all) when a client that healed by reselecting closes its old path.
+      const chosen = serverMeta(ctx).get(forwarderKey) ?? conn.path?.pathSegments[conn.path.index + 1]?.name;
       const f = chosen ? await findEndpointByName(ctx, opts.localNse, chosen) : undefined;
       if (!f) {
         log.debug({ id: conn.id, forwarder: chosen }, 'no forwarder to pass the Close to');

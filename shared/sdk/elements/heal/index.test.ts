@@ -33,7 +33,7 @@ describe('heal (client) against a real monitor stream', () => {
 
   /** NSC chain whose "nsmgr" records calls, can fail, and publishes the connection it returns. */
   function setup(opts: HealOptions = {}) {
-    const s = { requests: [] as Connection[], closes: [] as Connection[], failing: 0, healed: [] as string[] };
+    const s = { requests: [] as Connection[], closes: [] as Connection[], failing: 0, healed: [] as string[], publish: true, publishState: State.UP };
     const next = cc;
     const nextHop: NetworkServiceElement = {
       async request(ctx, r) {
@@ -46,6 +46,8 @@ describe('heal (client) against a real monitor stream', () => {
         const out = structuredClone(r.connection!);
         if (out.path!.pathSegments.length === 1) out.path!.pathSegments.push(seg('nsmgr', 'M'));
         out.networkServiceEndpointName ||= `nse-${s.requests.length}`;
+        // As a real nsmgr does before it answers (unless a test wants it not to).
+        if (s.publish) nsmgr.publish(T.UPDATE, [asNsmgr(out, s.publishState)]);
         return out;
       },
       async close(_ctx, c) {
@@ -117,6 +119,25 @@ describe('heal (client) against a real monitor stream', () => {
     // Each heal starts a new check that still fails until the path is back: at least one heal.
     await waitFor(() => s.healed.length >= 1);
     alive = true;
+    await s.done();
+  });
+
+  test('a DOWN published before the watch started (in the initial state) heals', async () => {
+    const s = setup();
+    // The next hop's state turned DOWN between its answer and our subscription.
+    s.publishState = State.DOWN;
+    await s.h.request(bg(), req(conn({ id: 'nsc-1' })));
+    s.publishState = State.UP;
+    await waitFor(() => s.healed.length === 1);
+    await s.done();
+  });
+
+  test('a next hop that does not know the connection (restarted before the watch) heals', async () => {
+    const s = setup();
+    s.publish = false;
+    await s.h.request(bg(), req(conn({ id: 'nsc-1' })));
+    s.publish = true;
+    await waitFor(() => s.healed.length === 1);
     await s.done();
   });
 

@@ -71,11 +71,17 @@ export function heal(opts: HealOptions = {}): NetworkServiceElement {
       const id = out.id;
       let initial = true;
       const onEvent = (ev: ConnectionEvent) => {
+        const c = Object.values(ev.connections).find((x) => x.path?.pathSegments[out.path!.index]?.id === own.id);
         if (initial) {
           initial = false;
+          // The watch starts after the Request returned. What went wrong in between shows only here:
+          // the next hop already reports the connection DOWN, or does not know it (it restarted).
+          if (!c || c.state === State.DOWN) {
+            cancel();
+            startHealing(factory, id, !c ? 'next hop does not know the connection' : 'state DOWN');
+          }
           return;
         }
-        const c = Object.values(ev.connections).find((x) => x.path?.pathSegments[out.path!.index]?.id === own.id);
         if (!c) return;
         if (ev.type === ConnectionEventType.DELETE || c.state === State.DOWN) {
           cancel();
