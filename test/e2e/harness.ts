@@ -1,6 +1,6 @@
 // A local mesh for end-to-end tests, plus the checks they share: commands in namespaces, leftovers.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { NODE_UPLINK } from '../../local/host';
 import { LocalMesh } from '../../local/mesh';
@@ -32,6 +32,17 @@ export function inNs(ns: string, argv: string[], opts: { allowFail?: boolean } =
   }
 }
 
+/** What a timed-out wait adds to its error: the tails of the running mesh's logs (they go with it). */
+let diagnostics: (() => string) | undefined;
+
+function logTails(dir: string, lines = 12): string {
+  if (!existsSync(dir)) return '';
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .map((f) => `--- ${f}\n${readFileSync(join(dir, f), 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`)
+    .join('\n');
+}
+
 export async function eventually<T>(what: string, fn: () => T | Promise<T>, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
   let last: unknown;
@@ -42,7 +53,7 @@ export async function eventually<T>(what: string, fn: () => T | Promise<T>, ms =
     } catch (err) {
       last = err;
     }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}${diagnostics ? `\n${diagnostics()}` : ''}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -53,6 +64,7 @@ export class TestMesh {
 
   constructor(name: string) {
     this.paths = meshPaths(name);
+    diagnostics = () => logTails(this.paths.logs);
     this.mesh = new LocalMesh(this.paths, () => undefined);
   }
 
