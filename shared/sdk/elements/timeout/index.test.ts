@@ -5,7 +5,7 @@ import { chain, handler } from '../../core/networkservice';
 import { bg, conn, failer, recorder, req, seg } from '../../testing/elements';
 import { beginServer } from '../begin';
 import { updatePath } from '../updatepath';
-import { timeout } from './index';
+import { EXPIRY_CLOSE_ATTEMPTS, EXPIRY_CLOSE_RETRY_MS, timeout } from './index';
 
 /** A hop "me" whose caller "nsc" holds a lease until `expiresAt`. */
 function setup() {
@@ -58,6 +58,31 @@ describe('timeout', () => {
     s.f.closeFailures = 1;
     await expect(s.h.close(bg(), out)).rejects.toThrow('slow');
     expect(s.clock.timers).toBe(1);
+  });
+
+  test('an expiry close that fails is tried again, a bounded number of times', async () => {
+    const s = setup();
+    await s.request(s.t0 + 10_000);
+    s.f.closeFailures = 2;
+    await s.clock.advance(10_000);
+    expect(s.rec.closes).toHaveLength(1);
+    await s.clock.advance(EXPIRY_CLOSE_RETRY_MS);
+    await s.clock.advance(EXPIRY_CLOSE_RETRY_MS);
+    // Two failures, then the third attempt gets through.
+    expect(s.rec.closes).toHaveLength(3);
+    expect(s.f.closeFailures).toBe(0);
+    await s.clock.advance(10 * EXPIRY_CLOSE_RETRY_MS);
+    expect(s.rec.closes).toHaveLength(3);
+  });
+
+  test('an expiry close that keeps failing gives up after the last attempt', async () => {
+    const s = setup();
+    await s.request(s.t0 + 10_000);
+    s.f.closeFailures = 100;
+    await s.clock.advance(10_000);
+    for (let i = 0; i < 10; i++) await s.clock.advance(EXPIRY_CLOSE_RETRY_MS);
+    expect(s.rec.closes).toHaveLength(EXPIRY_CLOSE_ATTEMPTS);
+    expect(s.clock.timers).toBe(0);
   });
 
   test('a caller without a path of its own gets this hop\'s own lease', async () => {

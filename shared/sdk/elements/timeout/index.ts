@@ -11,6 +11,8 @@ import { eventFactoryKey } from '../begin';
 import { log } from '../../log';
 
 const timerKey = createKey<TimerHandle>('timeout.timer');
+export const EXPIRY_CLOSE_ATTEMPTS = 5;
+export const EXPIRY_CLOSE_RETRY_MS = 1000;
 
 export function timeout(clock: Clock = realClock): NetworkServiceElement {
   return {
@@ -28,9 +30,20 @@ export function timeout(clock: Clock = realClock): NetworkServiceElement {
       const meta = serverMeta(ctx);
       meta.take(timerKey)?.cancel();
       const id = out.id;
+      // A failed close (a slow or restarting next hop) is tried again: nobody else would close it.
+      const expire = (attempt: number): void => {
+        factory?.close().catch((err) => {
+          if (attempt >= EXPIRY_CLOSE_ATTEMPTS) {
+            log.warn({ id, attempt, err: String(err) }, 'expiry close failed; giving up');
+            return;
+          }
+          log.warn({ id, attempt, err: String(err) }, 'expiry close failed; trying again');
+          clock.after(EXPIRY_CLOSE_RETRY_MS, () => expire(attempt + 1));
+        });
+      };
       const timer = clock.after(expires - clock.now(), () => {
         log.info({ id }, 'caller token expired without a refresh; closing the connection');
-        factory?.close().catch((err) => log.warn({ id, err: String(err) }, 'expiry close failed'));
+        expire(1);
       });
       meta.set(timerKey, timer);
       return out;
