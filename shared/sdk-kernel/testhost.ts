@@ -1,9 +1,10 @@
 // Helpers for tests that change the real host: throw-away named namespaces that are always removed,
 // and installing the host tools on first use. Not used by production code.
+import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { exec } from './exec';
-import { Netns, netnsByName } from './netns';
+import { inNetnsArgv, Netns, netnsByName } from './netns';
 
 export const isRoot = (): boolean => process.getuid?.() === 0;
 
@@ -45,4 +46,13 @@ export class TestNetnsSet {
       this.made.delete(name);
     }
   }
+}
+
+/** Starts tcpdump (-e -nn) in `ns`; resolves with its output once it exits (after `count` packets or the timeout). */
+export function captureInNetns(ns: Netns, dev: string, filter: string, count: number, timeoutSec = 8): { done: Promise<string>; proc: ChildProcess } {
+  const [cmd, ...args] = inNetnsArgv(ns, ['timeout', String(timeoutSec), 'tcpdump', '-e', '-nn', '-l', '-i', dev, '-c', String(count), filter]);
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  return { proc, done: new Promise((r) => proc.on('exit', () => r(out))) };
 }

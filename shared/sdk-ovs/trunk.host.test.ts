@@ -2,7 +2,6 @@
 // of its own VlanTrunk: per-VLAN interfaces on both sides reach each other, the veth carries
 // 802.1Q tags with those ids (tcpdump), a trunk deleted and made again is taken up
 // again, and stop() leaves no daemon behind. The trunkendpoint element is driven through it too.
-import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection, Mechanism, MechanismType, Param } from '@nsm/api';
@@ -16,20 +15,12 @@ import { exec } from '@nsm/sdk-kernel/exec';
 import { applyIpContext } from '@nsm/sdk-kernel/ipcontext';
 import { getLink } from '@nsm/sdk-kernel/link';
 import { inNetnsArgv, Netns } from '@nsm/sdk-kernel/netns';
-import { ensureHostDeps, isRoot, TestNetnsSet } from '@nsm/sdk-kernel/testhost';
+import { captureInNetns, ensureHostDeps, isRoot, TestNetnsSet } from '@nsm/sdk-kernel/testhost';
 import { createVethPair, deleteVethPair } from '@nsm/sdk-kernel/veth';
 import { vlanTrunkEndpoint } from './elements/trunkendpoint';
 import { VlanTrunk } from './trunk';
 
 const describeHost = isRoot() ? describe : describe.skip;
-
-function capture(ns: Netns, dev: string, filter: string, count: number, timeoutSec = 8): { done: Promise<string>; proc: ChildProcess } {
-  const [cmd, ...args] = inNetnsArgv(ns, ['timeout', String(timeoutSec), 'tcpdump', '-e', '-nn', '-l', '-i', dev, '-c', String(count), filter]);
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  return { proc, done: new Promise((r) => proc.on('exit', () => r(out))) };
-}
 
 const ping = (ns: Netns, ip: string, count = 1) => exec(inNetnsArgv(ns, ['ping', '-c', String(count), '-i', '0.2', '-W', '1', ip]), { timeoutMs: 15_000 });
 
@@ -79,7 +70,7 @@ describeHost('VLAN trunk switch of an endpoint', () => {
     expect(await getLink(nse, 'trk0.5')).toBeDefined();
     await eventually(() => ping(peer, '10.77.5.1'));
     await eventually(() => ping(peer, '10.77.6.1'));
-    const cap = capture(nse, 'trk0', 'vlan and icmp', 4);
+    const cap = captureInNetns(nse, 'trk0', 'vlan and icmp', 4);
     await new Promise((r) => setTimeout(r, 1000));
     await ping(peer, '10.77.5.1', 2);
     const out = await cap.done;

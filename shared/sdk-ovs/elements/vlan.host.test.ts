@@ -2,7 +2,6 @@
 // stand-in endpoint that selects VLAN with vlan-id 100. An "external" namespace on the uplink stands
 // in for the VLAN-aware fabric: tcpdump there sees the client's frames tagged 100; a frame sent
 // tagged 100 from there arrives untagged at the client. Close removes the flows.
-import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection, Mechanism, MechanismClass, MechanismType, Param } from '@nsm/api';
@@ -13,7 +12,7 @@ import { exec } from '@nsm/sdk-kernel/exec';
 import { applyIpContext } from '@nsm/sdk-kernel/ipcontext';
 import { getMac } from '@nsm/sdk-kernel/link';
 import { inNetnsArgv, Netns } from '@nsm/sdk-kernel/netns';
-import { ensureHostDeps, isRoot, TestNetnsSet } from '@nsm/sdk-kernel/testhost';
+import { captureInNetns, ensureHostDeps, isRoot, TestNetnsSet } from '@nsm/sdk-kernel/testhost';
 import { createVethPair } from '@nsm/sdk-kernel/veth';
 import { OvsDaemon } from '../daemon';
 import { VlanTrunk } from '../trunk';
@@ -23,15 +22,6 @@ import { xconnect } from './xconnect';
 
 const describeHost = isRoot() ? describe : describe.skip;
 const BR = 'br-nsm';
-
-/** Starts tcpdump in `ns`; resolves with its output once it exits (after `count` packets or the timeout). */
-function capture(ns: Netns, dev: string, filter: string, count: number, timeoutSec = 8): { done: Promise<string>; proc: ChildProcess } {
-  const [cmd, ...args] = inNetnsArgv(ns, ['timeout', String(timeoutSec), 'tcpdump', '-e', '-nn', '-l', '-i', dev, '-c', String(count), filter]);
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  return { proc, done: new Promise((r) => proc.on('exit', () => r(out))) };
-}
 
 describeHost('VLAN breakout through OVS', () => {
   const nets = new TestNetnsSet();
@@ -82,7 +72,7 @@ describeHost('VLAN breakout through OVS', () => {
     expect(offered.map((m) => `${m.cls}/${m.type}`)).toContain('REMOTE/VLAN');
 
     // Client -> uplink: tagged 100.
-    const out = capture(ext, 'ext0', 'vlan 100 and arp', 1);
+    const out = captureInNetns(ext, 'ext0', 'vlan 100 and arp', 1);
     await new Promise((r) => setTimeout(r, 500));
     await exec(inNetnsArgv(nsc, ['ping', '-c', '2', '-W', '1', '192.0.2.2'])).catch(() => undefined);
     const tagged = await out.done;
@@ -94,8 +84,8 @@ describeHost('VLAN breakout through OVS', () => {
       ...Array(6).fill(0xff), ...mac, 0x81, 0x00, 0x00, 100, 0x08, 0x06,
       0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01, ...mac, 192, 0, 2, 2, ...Array(6).fill(0), 192, 0, 2, 1,
     ];
-    const inNsc = capture(nsc, 'nsm-1', 'arp', 1);
-    const replyOut = capture(ext, 'ext0', 'vlan 100 and arp', 2);
+    const inNsc = captureInNetns(nsc, 'nsm-1', 'arp', 1);
+    const replyOut = captureInNetns(ext, 'ext0', 'vlan 100 and arp', 2);
     await new Promise((r) => setTimeout(r, 500));
     const py = `import socket\ns=socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\ns.bind(("ext0",0))\ns.send(bytes([${frame.join(',')}]))`;
     await exec(inNetnsArgv(ext, ['python3', '-c', py]));
