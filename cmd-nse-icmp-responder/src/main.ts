@@ -11,7 +11,7 @@ import { dnsContext, parseDnsConfigs } from '@nsm/sdk/elements/dnscontext';
 import { onIdle } from '@nsm/sdk/elements/onidle';
 import { startServer } from '@nsm/sdk/grpc/server';
 import { log } from '@nsm/sdk/log';
-import { registrationClient } from '@nsm/sdk/registry/chains';
+import { registrationClient } from '@nsm/sdk/chains/registry';
 import { jwtTokenGenerator } from '@nsm/sdk/token';
 import { chain } from '@nsm/sdk/core/networkservice';
 import { kernelMechanismServer } from '@nsm/sdk/elements/kernel';

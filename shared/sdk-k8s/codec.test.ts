@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
-import { sampleEndpoint, sampleService } from '@nsm/sdk/registry/store.suite';
+import { sampleEndpoint, sampleService } from '@nsm/sdk/testing/store.suite';
 import { networkServiceCodec, networkServiceEndpointCodec } from './codec';
 
 describe('CRD spec codec', () => {

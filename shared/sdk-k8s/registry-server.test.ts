@@ -1,17 +1,12 @@
-import './k8s-node-compat';
+// The registry suite with the Kubernetes store against the fake API server (the memory store runs it
+// in shared/sdk/chains/registry-server.test.ts).
+import './node-compat';
 // socks-proxy-agent (loaded by @kubernetes/client-node) ships ES modules only and the shared jest
 // config does not transform it; no test here goes through a SOCKS proxy.
 jest.mock('socks-proxy-agent', () => ({ SocksProxyAgent: class {} }));
-import { FakeApiServer } from '../../sdk-k8s/fake-apiserver';
-import { k8sNetworkServiceEndpointStore, k8sNetworkServiceStore } from '../../sdk-k8s/store';
-import { memoryNetworkServiceEndpointStore, memoryNetworkServiceStore } from './memory-store';
-import { describeRegistry } from './registry.suite';
-
-describeRegistry('memory store', async () => {
-  const ns = memoryNetworkServiceStore();
-  const nse = memoryNetworkServiceEndpointStore();
-  return { ns, nse, backendWatches: () => ns.watcherCount + nse.watcherCount, cleanup: async () => undefined };
-});
+import { FakeApiServer } from './testing/fake-apiserver';
+import { k8sNetworkServiceEndpointStore, k8sNetworkServiceStore } from './store';
+import { describeRegistry } from '@nsm/sdk/testing/registry.suite';
 
 describeRegistry('Kubernetes store on the fake API server', async () => {
   const srv = await FakeApiServer.start();

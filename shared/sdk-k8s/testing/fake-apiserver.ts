@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
-import { GROUP, VERSION } from './codec';
+import { GROUP, VERSION } from '../codec';
 import { badRequest, conflict, expired, invalid, KubeError, notFound, status, success } from './fake-status';
 import { clone, key, NAME_ALPHABET, Obj, parsePath, pick, readBody, reply, Resource, RESOURCES, rfc3339, sorted, status500, strip, Target, validateName } from './fake-util';
 

@@ -1,5 +1,5 @@
 // Status objects shaped as the Kubernetes API server returns them with a failure (metav1.Status).
-import { GROUP } from './codec';
+import { GROUP } from '../codec';
 
 export interface Status {
   kind: 'Status';

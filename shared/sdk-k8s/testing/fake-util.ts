@@ -1,6 +1,6 @@
 // Helpers of the fake API server: the resources it serves, URL parsing, name rules, JSON plumbing.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GROUP, VERSION } from './codec';
+import { GROUP, VERSION } from '../codec';
 import { badRequest, invalid, KubeError, status } from './fake-status';
 
 export type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

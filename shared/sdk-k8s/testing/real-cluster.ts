@@ -4,11 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiextensionsV1Api, CoreV1Api, KubeConfig, loadYaml, V1CustomResourceDefinition } from '@kubernetes/client-node';
-import type { StoreFixture } from '@nsm/sdk/registry/store.suite';
-import { httpCode } from './api-errors';
-import { k8sNetworkServiceEndpointStore, k8sNetworkServiceStore } from './store';
+import type { StoreFixture } from '@nsm/sdk/testing/store.suite';
+import { httpCode } from '../api-errors';
+import { k8sNetworkServiceEndpointStore, k8sNetworkServiceStore } from '../store';
 
-export const CRD_FILES = ['networkservices.yaml', 'networkserviceendpoints.yaml'].map((f) => join(__dirname, 'crds', f));
+export const CRD_FILES = ['networkservices.yaml', 'networkserviceendpoints.yaml'].map((f) => join(__dirname, '..', 'crds', f));
 
 export function realClusterSkipReason(env = process.env): string | undefined {
   if (env.NSM_K8S_TESTS !== '1') return 'NSM_K8S_TESTS is not 1 (set it and KUBECONFIG to test against a real cluster)';

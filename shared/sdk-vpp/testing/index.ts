@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { createServer, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiRegistry, Msg } from './codec';
-import { frame, FrameReader } from './connection';
+import { ApiRegistry, Msg } from '../codec';
+import { frame, FrameReader } from '../connection';
 
 export interface TraceFrame {
   dir: 'tx' | 'rx';
@@ -179,7 +179,7 @@ export class ScriptedVpp {
 
 /** Where the captured VPP 25.02 material lives (api/*.api.json, traces/*.json); undefined if absent. */
 export function vppTestdataDir(): string | undefined {
-  const dir = process.env.VPP_TESTDATA ?? join(__dirname, '../../../shared/vpp');
+  const dir = process.env.VPP_TESTDATA ?? join(__dirname, '../../../../shared/vpp');
   return existsSync(join(dir, 'traces')) && existsSync(join(dir, 'api')) ? dir : undefined;
 }
 

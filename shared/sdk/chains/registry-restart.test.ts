@@ -5,7 +5,7 @@ import { Context } from '../core/context';
 import { findAll } from '../core/registry';
 import { startServer, StartedServer } from '../grpc/server';
 import { tempDir } from '../testing';
-import { nsmgrRegistry, registrationClient, registryServer } from './chains';
+import { nsmgrRegistry, registrationClient, registryServer } from './registry';
 
 async function eventually(cond: () => Promise<boolean>, ms = 10_000) {
   const end = Date.now() + ms;

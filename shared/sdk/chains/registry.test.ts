@@ -5,9 +5,9 @@ import { Context } from '../core/context';
 import { findAll } from '../core/registry';
 import { startServer, StartedServer } from '../grpc/server';
 import { tempDir } from '../testing';
-import { nsmgrRegistry, registrationClient, registryServer, RegistryServer } from './chains';
-import { nseRegistryClient, nsRegistryClient } from './grpc';
-import { endpoint, eventually, watch } from './registry.suite';
+import { nsmgrRegistry, registrationClient, registryServer, RegistryServer } from './registry';
+import { nseRegistryClient, nsRegistryClient } from '../grpc/registry';
+import { endpoint, eventually, watch } from '../testing/registry.suite';
 
 const ctx = Context.background();
 const byName = (name: string) => NetworkServiceEndpoint.fromPartial({ name });

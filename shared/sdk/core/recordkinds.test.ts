@@ -1,5 +1,5 @@
 import { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
-import { nsKind, nseKind } from './kinds';
+import { nsKind, nseKind } from './recordkinds';
 
 const nse = NetworkServiceEndpoint.fromPartial({
   name: 'nse-1',

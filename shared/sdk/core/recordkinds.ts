@@ -1,9 +1,12 @@
 // What differs between the two registries, in one place: how a record is named on the wire, what an
 // empty template looks like, how a query template matches a record (api.md §8.5, with the later exact
-// name rule) and what makes a record malformed. Everything else in shared/sdk/registry is generic.
+// name rule) and what makes a record malformed. The registry elements (shared/sdk/registry), chains and
+// gRPC edge are generic over it.
 import { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
-import { invalidArgument } from '../core/errors';
-import type { RegistryKind } from './store';
+import { invalidArgument } from './errors';
+
+/** The two record types of the registry API. */
+export type RegistryKind = 'NetworkService' | 'NetworkServiceEndpoint';
 
 export interface RecordKind<T extends { name: string }> {
   readonly kind: RegistryKind;

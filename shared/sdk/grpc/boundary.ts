@@ -3,8 +3,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { Context } from '../core/context';
 import { Code, StatusError } from '../core/errors';
-import { incomingMetadataKey, peerKey } from '../elements/updatetoken';
 import { log } from '../log';
+import { incomingMetadataKey, peerKey } from './keys';
 
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
 

@@ -2,11 +2,11 @@ import { NetworkServiceEndpoint } from '@nsm/api';
 import { Context } from '../core/context';
 import { Code, StatusError } from '../core/errors';
 import { findAll, registryHandler } from '../core/registry';
-import { startServer, StartedServer } from '../grpc/server';
+import { startServer, StartedServer } from './server';
 import { tempDir } from '../testing';
-import { registryServer, RegistryServer } from './chains';
-import { nseRegistryClient, RegistryClient } from './grpc';
-import { endpoint, eventually } from './registry.suite';
+import { registryServer, RegistryServer } from '../chains/registry';
+import { nseRegistryClient, RegistryClient } from './registry';
+import { endpoint, eventually } from '../testing/registry.suite';
 
 describe('registry gRPC boundary', () => {
   const tmp = tempDir('nsm-reggrpc-');

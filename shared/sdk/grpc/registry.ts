@@ -17,11 +17,11 @@ import {
 import type { Context } from '../core/context';
 import { Code, StatusError } from '../core/errors';
 import type { FindQuery, FindResult, FindSink, RegistryHandler } from '../core/registry';
-import { contextOf, toServiceError, unary } from '../grpc/boundary';
-import { channelOptions } from '../grpc/clients';
-import type { ServiceRegistration } from '../grpc/server';
-import { dialTarget } from '../grpc/urls';
-import { nsKind, nseKind, RecordKind } from './kinds';
+import { contextOf, toServiceError, unary } from './boundary';
+import { channelOptions } from './clients';
+import type { ServiceRegistration } from './server';
+import { dialTarget } from './urls';
+import { nsKind, nseKind, RecordKind } from '../core/recordkinds';
 
 interface Wire<T extends { name: string }, Q, R> {
   service: string;

@@ -1,6 +1,7 @@
 // The registry-level suite: a registryServer over a given pair of stores, served on real gRPC and used
-// through the gRPC clients. registry-server.test.ts runs it with the memory store and with the
-// Kubernetes store against the fake API server, so both behave the same at the wire.
+// through the gRPC clients. It runs with the memory store (chains/registry-server.test.ts) and with
+// the Kubernetes store against the fake API server (sdk-k8s/registry-server.test.ts), so both behave
+// the same at the wire.
 import { randomBytes } from 'node:crypto';
 import { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
 import { FakeClock } from '../core/clock';
@@ -9,10 +10,10 @@ import { Context } from '../core/context';
 import { Code } from '../core/errors';
 import { findAll, FindResult } from '../core/registry';
 import { startServer, StartedServer } from '../grpc/server';
-import { tempDir } from '../testing';
-import { registryServer, RegistryServer } from './chains';
-import { nseRegistryClient, nsRegistryClient, RegistryClient } from './grpc';
-import type { NetworkServiceEndpointStore, NetworkServiceStore } from './store';
+import { tempDir } from './index';
+import { registryServer, RegistryServer } from '../chains/registry';
+import { nseRegistryClient, nsRegistryClient, RegistryClient } from '../grpc/registry';
+import type { NetworkServiceEndpointStore, NetworkServiceStore } from '../registry/store/backend';
 
 export interface RegistryFixture {
   ns: NetworkServiceStore;

@@ -1,10 +1,10 @@
-// The conformance suite every RegistryStore passes (memory-store.test.ts, sdk-k8s/store.test.ts). Each
-// test uses names of its own and looks only at events about them, so a store whose backend is shared
-// (a real cluster namespace) can run it too.
+// The conformance suite every RegistryStore passes (registry/store/memory.test.ts,
+// sdk-k8s/store.test.ts). Each test uses names of its own and looks only at events about them, so a
+// store whose backend is shared (a real cluster namespace) can run it too.
 import { randomBytes } from 'node:crypto';
 import { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
 import { Code, codeOf } from '../core/errors';
-import type { NetworkServiceEndpointStore, NetworkServiceStore, RegistryStore, StoreEvent } from './store';
+import type { NetworkServiceEndpointStore, NetworkServiceStore, RegistryStore, StoreEvent } from '../registry/store/backend';
 
 export interface StoreFixture {
   ns: NetworkServiceStore;

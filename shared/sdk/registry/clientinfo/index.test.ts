@@ -1,7 +1,7 @@
 import { NetworkServiceEndpoint } from '@nsm/api';
-import { Context } from '../core/context';
-import { registryHandler } from '../core/registry';
-import { clientInfo } from './clientinfo';
+import { Context } from '../../core/context';
+import { registryHandler } from '../../core/registry';
+import { clientInfo } from './index';
 
 test('node, pod and cluster names go into every existing label map, without overwriting', async () => {
   const h = registryHandler(clientInfo({ NODE_NAME: 'node-1', POD_NAME: 'pod-1', CLUSTER_NAME: 'c1' }));

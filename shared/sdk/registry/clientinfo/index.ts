@@ -3,7 +3,7 @@
 // NSE set itself. This is what lets NS matches select endpoints by node.
 import type { NetworkServiceEndpoint } from '@nsm/api';
 import { Label } from '@nsm/api';
-import type { RegistryElement } from '../core/registry';
+import type { RegistryElement } from '../../core/registry';
 
 export function clientInfo(env: NodeJS.ProcessEnv = process.env): RegistryElement<NetworkServiceEndpoint> {
   const add: [string, string | undefined][] = [

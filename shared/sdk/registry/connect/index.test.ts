@@ -1,10 +1,10 @@
 import { NetworkServiceEndpoint } from '@nsm/api';
-import { Context } from '../core/context';
-import { findAll, registryChain, registryHandler } from '../core/registry';
-import { connectTo } from './connect';
-import { MemoryRegistryStore } from './memory-store';
-import { nseKind } from './kinds';
-import { storeElement } from './store-element';
+import { Context } from '../../core/context';
+import { findAll, registryChain, registryHandler } from '../../core/registry';
+import { connectTo } from './index';
+import { MemoryRegistryStore } from '../store/memory';
+import { nseKind } from '../../core/recordkinds';
+import { storeElement } from '../store';
 
 test('forwards to the remote registry, created on first use, and continues with its answer', async () => {
   const remoteStore = new MemoryRegistryStore<NetworkServiceEndpoint>('NetworkServiceEndpoint');

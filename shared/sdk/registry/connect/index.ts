@@ -1,7 +1,7 @@
 // connect (NS/NSE server): forwards every call to another registry (the central registry behind an
 // nsmgr) through a registry client, then continues the chain with what the remote returned. The client
 // is created on first use.
-import type { RegistryElement, RegistryHandler } from '../core/registry';
+import type { RegistryElement, RegistryHandler } from '../../core/registry';
 
 export function connectTo<T>(client: RegistryHandler<T> | (() => RegistryHandler<T>)): RegistryElement<T> {
   let c: RegistryHandler<T> | undefined = typeof client === 'function' ? undefined : client;

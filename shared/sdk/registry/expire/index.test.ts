@@ -1,10 +1,10 @@
 import { NetworkServiceEndpoint } from '@nsm/api';
-import { FakeClock } from '../core/clock';
-import { fromTimestamp, toTimestamp } from '../core/conn';
-import { Context } from '../core/context';
-import { RegistryElement, registryChain, registryHandler } from '../core/registry';
-import { expire } from './expire';
-import { serialize } from './serialize';
+import { FakeClock } from '../../core/clock';
+import { fromTimestamp, toTimestamp } from '../../core/conn';
+import { Context } from '../../core/context';
+import { RegistryElement, registryChain, registryHandler } from '../../core/registry';
+import { expire } from './index';
+import { serialize } from '../serialize';
 
 function recorder() {
   const calls: string[] = [];

@@ -3,12 +3,12 @@
 // unregistered through the rest of this chain (so the store removes it and watchers get a deleted
 // event). Timers come from the injected Clock, and fire on the serialize queue of the name.
 import type { NetworkServiceEndpoint } from '@nsm/api';
-import { Clock, realClock, TimerHandle } from '../core/clock';
-import { fromTimestamp, toTimestamp } from '../core/conn';
-import { Context } from '../core/context';
-import type { RegistryElement, RegistryHandler } from '../core/registry';
-import { log } from '../log';
-import { executorKey, NameExecutor } from './serialize';
+import { Clock, realClock, TimerHandle } from '../../core/clock';
+import { fromTimestamp, toTimestamp } from '../../core/conn';
+import { Context } from '../../core/context';
+import type { RegistryElement, RegistryHandler } from '../../core/registry';
+import { log } from '../../log';
+import { executorKey, NameExecutor } from '../serialize';
 
 export interface ExpireOptions {
   /** Longest lifetime of a registration without a refresh; default 1 minute. */

@@ -1,10 +1,10 @@
 import { NetworkServiceEndpoint } from '@nsm/api';
-import { Context } from '../core/context';
-import { Code, StatusError } from '../core/errors';
-import { registryChain, registryHandler, RegistryElement } from '../core/registry';
-import { heal } from './heal';
-import { nseKind } from './kinds';
-import { eventually } from './registry.suite';
+import { Context } from '../../core/context';
+import { Code, StatusError } from '../../core/errors';
+import { registryChain, registryHandler, RegistryElement } from '../../core/registry';
+import { heal } from './index';
+import { nseKind } from '../../core/recordkinds';
+import { eventually } from '../../testing/registry.suite';
 
 /** A server whose liveness watches can be broken. */
 function fakeServer() {

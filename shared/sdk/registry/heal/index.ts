@@ -6,13 +6,13 @@
 // The liveness watch asks for a name no record has, so a registry does not stream its whole contents
 // to every registrant.
 import { randomUUID } from 'node:crypto';
-import { Clock, realClock } from '../core/clock';
-import { fromTimestamp, toTimestamp } from '../core/conn';
-import { Context, sleep } from '../core/context';
-import { Code, codeOf } from '../core/errors';
-import type { RegistryElement, RegistryHandler } from '../core/registry';
-import { log } from '../log';
-import type { RecordKind } from './kinds';
+import { Clock, realClock } from '../../core/clock';
+import { fromTimestamp, toTimestamp } from '../../core/conn';
+import { Context, sleep } from '../../core/context';
+import { Code, codeOf } from '../../core/errors';
+import type { RegistryElement, RegistryHandler } from '../../core/registry';
+import { log } from '../../log';
+import type { RecordKind } from '../../core/recordkinds';
 
 export interface HealOptions {
   /** Pause between re-registration attempts and between watch re-opens; default 200 ms. */

@@ -1,7 +1,7 @@
 import { NetworkServiceEndpoint } from '@nsm/api';
-import { Context } from '../core/context';
-import { findAll, registryChain, registryHandler } from '../core/registry';
-import { localBypass } from './localbypass';
+import { Context } from '../../core/context';
+import { findAll, registryChain, registryHandler } from '../../core/registry';
+import { localBypass } from './index';
 
 const ctx = Context.background();
 const NSMGR = 'tcp://10.0.0.1:5001';

@@ -3,8 +3,8 @@
 // a local endpoint get its real URL back; upstream records pointing at this nsmgr that are not local
 // (stale registrations of a previous life) are dropped.
 import type { NetworkServiceEndpoint } from '@nsm/api';
-import { invalidArgument } from '../core/errors';
-import type { RegistryElement } from '../core/registry';
+import { invalidArgument } from '../../core/errors';
+import type { RegistryElement } from '../../core/registry';
 
 export function localBypass(nsmgrUrl: string): RegistryElement<NetworkServiceEndpoint> & { size(): number } {
   const real = new Map<string, string>();

@@ -1,10 +1,10 @@
 import { NetworkServiceEndpoint } from '@nsm/api';
-import { FakeClock } from '../core/clock';
-import { fromTimestamp, toTimestamp } from '../core/conn';
-import { Context } from '../core/context';
-import { registryChain, registryHandler } from '../core/registry';
-import { refresh } from './refresh';
-import { serialize } from './serialize';
+import { FakeClock } from '../../core/clock';
+import { fromTimestamp, toTimestamp } from '../../core/conn';
+import { Context } from '../../core/context';
+import { registryChain, registryHandler } from '../../core/registry';
+import { refresh } from './index';
+import { serialize } from '../serialize';
 
 const ctx = Context.background();
 

@@ -4,12 +4,12 @@
 // A failed refresh is retried (after a third of the time left, at least `retryMs`) rather than
 // abandoned as in v1.1.1, so a registry that comes back gets the record again.
 import type { NetworkServiceEndpoint } from '@nsm/api';
-import { Clock, realClock, TimerHandle } from '../core/clock';
-import { fromTimestamp, toTimestamp } from '../core/conn';
-import { Context } from '../core/context';
-import type { RegistryElement, RegistryHandler } from '../core/registry';
-import { log } from '../log';
-import { executorKey, NameExecutor } from './serialize';
+import { Clock, realClock, TimerHandle } from '../../core/clock';
+import { fromTimestamp, toTimestamp } from '../../core/conn';
+import { Context } from '../../core/context';
+import type { RegistryElement, RegistryHandler } from '../../core/registry';
+import { log } from '../../log';
+import { executorKey, NameExecutor } from '../serialize';
 
 export interface RefreshOptions {
   clock?: Clock;

@@ -1,7 +1,7 @@
 import { NetworkServiceEndpoint } from '@nsm/api';
-import { Context } from '../core/context';
-import { registryChain, registryHandler } from '../core/registry';
-import { executorKey, serialize } from './serialize';
+import { Context } from '../../core/context';
+import { registryChain, registryHandler } from '../../core/registry';
+import { executorKey, serialize } from './index';
 
 test('calls for one name run one at a time in order; other names run in parallel', async () => {
   const log: string[] = [];

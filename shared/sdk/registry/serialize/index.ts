@@ -1,8 +1,8 @@
 // serialize: Register and Unregister of one name run one at a time, in arrival order; other names run
 // in parallel. The executor travels in the context so that later elements (expire, refresh) run their
 // timer-driven actions on the same per-name queue.
-import { createKey } from '../core/context';
-import type { RegistryElement } from '../core/registry';
+import { createKey } from '../../core/context';
+import type { RegistryElement } from '../../core/registry';
 
 export interface NameExecutor {
   /** Runs `fn` after everything queued earlier for `name` has settled. */

@@ -1,7 +1,7 @@
 import { NetworkService } from '@nsm/api';
-import { Context } from '../core/context';
-import { registryHandler } from '../core/registry';
-import { setPayload } from './setpayload';
+import { Context } from '../../core/context';
+import { registryHandler } from '../../core/registry';
+import { setPayload } from './index';
 
 test('an empty payload becomes IP (or the configured default); a given one is kept', async () => {
   const ctx = Context.background();

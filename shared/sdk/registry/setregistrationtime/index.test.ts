@@ -1,9 +1,9 @@
 import { NetworkServiceEndpoint } from '@nsm/api';
-import { FakeClock } from '../core/clock';
-import { fromTimestamp, toTimestamp } from '../core/conn';
-import { Context } from '../core/context';
-import { registryHandler } from '../core/registry';
-import { setRegistrationTime } from './setregistrationtime';
+import { FakeClock } from '../../core/clock';
+import { fromTimestamp, toTimestamp } from '../../core/conn';
+import { Context } from '../../core/context';
+import { registryHandler } from '../../core/registry';
+import { setRegistrationTime } from './index';
 
 test('the first registration time is remembered per name until Unregister', async () => {
   const clock = new FakeClock();

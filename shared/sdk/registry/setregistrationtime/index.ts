@@ -2,9 +2,9 @@
 // and keeps that first value on every later Register (refreshes included) until the name is
 // unregistered (the later sdk behaviour; v1.1.1 re-stamped it on refreshes).
 import type { NetworkServiceEndpoint, Timestamp } from '@nsm/api';
-import { Clock, realClock } from '../core/clock';
-import { toTimestamp } from '../core/conn';
-import type { RegistryElement } from '../core/registry';
+import { Clock, realClock } from '../../core/clock';
+import { toTimestamp } from '../../core/conn';
+import type { RegistryElement } from '../../core/registry';
 
 export function setRegistrationTime(clock: Clock = realClock): RegistryElement<NetworkServiceEndpoint> & { size(): number } {
   const first = new Map<string, Timestamp>();

@@ -1,9 +1,8 @@
-// Where a registry keeps its records. The registry chains talk to this interface only; the memory
+// Where a registry keeps its records. The store element (index.ts) talks to this interface only; the memory
 // store and the Kubernetes custom-resource store (shared/sdk-k8s) both implement it and both pass the
-// same conformance suite (store.suite.ts).
+// same conformance suite (shared/sdk/testing/store.suite.ts).
 import type { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
-
-export type RegistryKind = 'NetworkService' | 'NetworkServiceEndpoint';
+import type { RegistryKind } from '../../core/recordkinds';
 
 export interface StoreEvent<T> {
   type: 'put' | 'delete';

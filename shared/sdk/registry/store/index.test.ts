@@ -1,10 +1,10 @@
 import { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
-import { Context } from '../core/context';
-import { Code } from '../core/errors';
-import { findAll, FindResult, registryChain, registryHandler } from '../core/registry';
-import { nsKind, nseKind } from './kinds';
-import { MemoryRegistryStore } from './memory-store';
-import { storeElement } from './store-element';
+import { Context } from '../../core/context';
+import { Code } from '../../core/errors';
+import { findAll, FindResult, registryChain, registryHandler } from '../../core/registry';
+import { nsKind, nseKind } from '../../core/recordkinds';
+import { MemoryRegistryStore } from './memory';
+import { storeElement } from './index';
 
 const ctx = Context.background();
 const flush = () => new Promise((r) => setImmediate(r));

@@ -6,11 +6,11 @@
 //
 // All watch Finds share one store watch, opened with the first watcher and closed with the last, so a
 // Kubernetes-backed registry keeps one API watch whatever the number of clients.
-import type { Context } from '../core/context';
-import { Code, StatusError } from '../core/errors';
-import type { FindResult, FindSink, RegistryElement } from '../core/registry';
-import type { RecordKind } from './kinds';
-import type { RegistryStore, StoreEvent } from './store';
+import type { Context } from '../../core/context';
+import { Code, StatusError } from '../../core/errors';
+import type { FindResult, FindSink, RegistryElement } from '../../core/registry';
+import type { RecordKind } from '../../core/recordkinds';
+import type { RegistryStore, StoreEvent } from './backend';
 
 export interface StoreElementOptions {
   /** Changes a slow watcher may lag behind before its Find fails with RESOURCE_EXHAUSTED. */

@@ -1,5 +1,5 @@
-import { MemoryRegistryStore, memoryNetworkServiceEndpointStore, memoryNetworkServiceStore } from './memory-store';
-import { describeRegistryStore, sampleService } from './store.suite';
+import { MemoryRegistryStore, memoryNetworkServiceEndpointStore, memoryNetworkServiceStore } from './memory';
+import { describeRegistryStore, sampleService } from '../../testing/store.suite';
 
 describeRegistryStore('memory', async () => {
   const ns = memoryNetworkServiceStore();

@@ -3,8 +3,9 @@
 // Records are copied on the way in and out, so callers can never mutate what is stored.
 import { randomUUID } from 'node:crypto';
 import type { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
-import { invalidArgument } from '../core/errors';
-import type { RegistryKind, RegistryStore, StoreEvent } from './store';
+import { invalidArgument } from '../../core/errors';
+import type { RegistryKind } from '../../core/recordkinds';
+import type { RegistryStore, StoreEvent } from './backend';
 
 type Watcher<T> = (ev: StoreEvent<T>) => void;
 

@@ -1,7 +1,7 @@
 import { NetworkServiceEndpoint } from '@nsm/api';
-import { Context } from '../core/context';
-import { registryChain, registryHandler } from '../core/registry';
-import { unregisterOnClose } from './unregisteronclose';
+import { Context } from '../../core/context';
+import { registryChain, registryHandler } from '../../core/registry';
+import { unregisterOnClose } from './index';
 
 test('unregisters everything registered and not yet unregistered', async () => {
   const gone: string[] = [];

@@ -1,8 +1,8 @@
 // unregister-on-close (NS/NSE client): remembers every record registered through it so that closing
 // the client unregisters them all (an NSE going away removes itself instead of waiting for expiry).
-import { Context } from '../core/context';
-import type { RegistryElement, RegistryHandler } from '../core/registry';
-import { log } from '../log';
+import { Context } from '../../core/context';
+import type { RegistryElement, RegistryHandler } from '../../core/registry';
+import { log } from '../../log';
 
 export interface UnregisterOnCloseElement<T> extends RegistryElement<T> {
   readonly registered: string[];

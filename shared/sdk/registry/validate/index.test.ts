@@ -1,9 +1,9 @@
 import { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
-import { Context } from '../core/context';
-import { Code } from '../core/errors';
-import { registryHandler } from '../core/registry';
-import { nsKind, nseKind } from './kinds';
-import { validate } from './validate';
+import { Context } from '../../core/context';
+import { Code } from '../../core/errors';
+import { registryHandler } from '../../core/registry';
+import { nsKind, nseKind } from '../../core/recordkinds';
+import { validate } from './index';
 
 const ctx = Context.background();
 

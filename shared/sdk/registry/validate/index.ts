@@ -1,8 +1,8 @@
 // validate (registry server, first element): a malformed record never reaches the rest of the chain.
 // Register checks the whole record; Unregister needs only a name; Find accepts any template.
-import { invalidArgument } from '../core/errors';
-import type { RegistryElement } from '../core/registry';
-import type { RecordKind } from './kinds';
+import { invalidArgument } from '../../core/errors';
+import type { RegistryElement } from '../../core/registry';
+import type { RecordKind } from '../../core/recordkinds';
 
 export function validate<T extends { name: string }>(kind: RecordKind<T>): RegistryElement<T> {
   return {
