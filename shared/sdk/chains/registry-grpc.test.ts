@@ -1,11 +1,12 @@
+// The registry gRPC edge (grpc/registry.ts) end to end: clients and a registryServer on real sockets.
 import { NetworkServiceEndpoint } from '@nsm/api';
 import { Context } from '../core/context';
 import { Code, StatusError } from '../core/errors';
 import { findAll, registryHandler } from '../core/registry';
-import { startServer, StartedServer } from './server';
+import { startServer, StartedServer } from '../grpc/server';
 import { tempDir } from '../testing';
-import { registryServer, RegistryServer } from '../chains/registry';
-import { nseRegistryClient, RegistryClient } from './registry';
+import { registryServer, RegistryServer } from './registry';
+import { nseRegistryClient, RegistryClient } from '../grpc/registry';
 import { endpoint, eventually } from '../testing/registry.suite';
 
 describe('registry gRPC boundary', () => {
