@@ -1,7 +1,7 @@
 // Regenerates defs.ts: the VPP 25.02 binary-API definitions this client uses, in the compact field
 // notation of codec.ts, from VPP's .api.json files.
 //   node shared/sdk-vpp/gen-defs.mjs /path/to/vpp/api > shared/sdk-vpp/defs.ts
-// defs.test.ts checks the result against the .api.json files when they are at hand.
+// vpp.test.ts checks the result against the .api.json files kept in testing/fixtures/api.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 

@@ -1,6 +1,6 @@
 // Fake VPP API servers for tests: one replays a captured exchange byte for byte, the other answers
 // scripted replies to requests it decodes with the real definitions.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,17 +177,17 @@ export class ScriptedVpp {
   }
 }
 
-/** Where the captured VPP 25.02 material lives (api/*.api.json, traces/*.json); undefined if absent. */
-export function vppTestdataDir(): string | undefined {
-  const dir = process.env.VPP_TESTDATA ?? join(__dirname, '../../../../shared/vpp');
-  return existsSync(join(dir, 'traces')) && existsSync(join(dir, 'api')) ? dir : undefined;
-}
+/**
+ * The captured VPP 25.02 material the tests replay, kept in the repository: VPP's own .api.json
+ * definitions (api/) and the exchanges a real VPP had with vpp_papi (traces/, one scenario per file).
+ */
+export const FIXTURES_DIR = join(__dirname, 'fixtures');
 
-export function loadTrace(dir: string, name: string): TraceFrame[] {
+export function loadTrace(name: string, dir = FIXTURES_DIR): TraceFrame[] {
   return JSON.parse(readFileSync(join(dir, 'traces', `${name}.json`), 'utf8')) as TraceFrame[];
 }
 
-export function loadApiFiles(dir: string): unknown[] {
+export function loadApiFiles(dir = FIXTURES_DIR): unknown[] {
   return readdirSync(join(dir, 'api'))
     .filter((f) => f.endsWith('.api.json'))
     .map((f) => JSON.parse(readFileSync(join(dir, 'api', f), 'utf8')) as unknown);
