@@ -3,7 +3,7 @@
 // Server side (toward the client) acts after the downstream answered, so the IP context is known;
 // client side (toward the endpoint) acts when the endpoint has answered with its namespace and name.
 import { Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/api';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import { undoDownstream, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { applyIpContext, createVethPair, deleteLink, disableOffloads, getMac, hostIfName, ip, netnsFromUrl } from '@nsm/sdk-kernel';
@@ -21,8 +21,8 @@ import { TrunkPorts } from './trunk';
 async function plugVeth(br: OvsBridge, conn: Connection, mech: Mechanism, side: Side, connId: string, routed = false): Promise<PortRecord> {
   const url = mech.parameters[Param.inodeURL];
   const podName = mech.parameters[Param.name];
-  if (!url) throw new StatusError(Code.INVALID_ARGUMENT, `KERNEL mechanism of the ${side === 'src' ? 'client' : 'endpoint'} side has no ${Param.inodeURL} parameter`);
-  if (!podName) throw new StatusError(Code.INVALID_ARGUMENT, `KERNEL mechanism of the ${side === 'src' ? 'client' : 'endpoint'} side has no ${Param.name} parameter`);
+  if (!url) throw invalidArgument(`KERNEL mechanism of the ${side === 'src' ? 'client' : 'endpoint'} side has no ${Param.inodeURL} parameter`);
+  if (!podName) throw invalidArgument(`KERNEL mechanism of the ${side === 'src' ? 'client' : 'endpoint'} side has no ${Param.name} parameter`);
   const netns = netnsFromUrl(url);
   const hostName = hostIfName(connId, side);
   const pair = await createVethPair({ hostName, peerName: podName, peerNetns: netns, mtu: conn.context?.MTU || undefined });
@@ -89,14 +89,14 @@ function trunkVlan(mech: Mechanism): number | undefined {
   const raw = mech.parameters[Param.vlan];
   if (raw === undefined || raw === '' || raw === '0') return undefined;
   const vlan = Number(raw);
-  if (!Number.isInteger(vlan) || vlan < 1 || vlan > 4094) throw new StatusError(Code.INVALID_ARGUMENT, `the endpoint answered with an unusable ${Param.vlan} "${raw}" (want 1-4094)`);
+  if (!Number.isInteger(vlan) || vlan < 1 || vlan > 4094) throw invalidArgument(`the endpoint answered with an unusable ${Param.vlan} "${raw}" (want 1-4094)`);
   return vlan;
 }
 
 async function plugTrunk(trunks: TrunkPorts, mech: Mechanism, vlan: number): Promise<PortRecord> {
   const url = mech.parameters[Param.inodeURL];
   const podName = mech.parameters[Param.name];
-  if (!url || !podName) throw new StatusError(Code.INVALID_ARGUMENT, `KERNEL mechanism of the endpoint side has no ${!url ? Param.inodeURL : Param.name} parameter`);
+  if (!url || !podName) throw invalidArgument(`KERNEL mechanism of the endpoint side has no ${!url ? Param.inodeURL : Param.name} parameter`);
   return trunks.acquire(netnsFromUrl(url), podName, vlan);
 }
 

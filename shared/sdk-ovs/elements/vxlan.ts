@@ -10,7 +10,7 @@
 // dst_ip/dst_port, lowers MTU, forwards, then builds its end.
 import { Mechanism, MechanismClass, MechanismType, Param } from '@nsm/api';
 import { createKey } from '@nsm/sdk/core/context';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { alreadyExists, failedPrecondition, invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { deleteLink, deriveIfName, ip, IpBatchError } from '@nsm/sdk-kernel';
@@ -43,7 +43,7 @@ export const vxlanDevName = (connId: string, side: 'src' | 'dst') => deriveIfNam
 
 async function makeTunnel(br: OvsBridge, o: VxlanOptions, spec: { name: string; vni: number; remote: string; mtu: number; connId: string; side: 'src' | 'dst' }): Promise<PortRecord> {
   if (o.vnis.inUseLocally(spec.vni)) {
-    throw new StatusError(Code.ALREADY_EXISTS, `VNI ${spec.vni} is already used by another VXLAN tunnel on node ${o.tunnelIp} (port ${o.port})`);
+    throw alreadyExists(`VNI ${spec.vni} is already used by another VXLAN tunnel on node ${o.tunnelIp} (port ${o.port})`);
   }
   o.vnis.useLocal(spec.vni);
   const release = once(async () => {
@@ -95,10 +95,10 @@ export function vxlanClient(br: OvsBridge, o: VxlanOptions): NetworkServiceEleme
       if (sameTunnel(prev, vni, remote)) return out;
       try {
         if (!remote || !Number.isInteger(vni) || vni <= 0 || vni > 0xffffff) {
-          throw new StatusError(Code.INVALID_ARGUMENT, `VXLAN answer lacks a usable dst_ip/vni (dst_ip=${remote}, vni=${p[Param.vni]})`);
+          throw invalidArgument(`VXLAN answer lacks a usable dst_ip/vni (dst_ip=${remote}, vni=${p[Param.vni]})`);
         }
         if (dstPort !== o.port) {
-          throw new StatusError(Code.FAILED_PRECONDITION, `VXLAN port mismatch: node ${remote} uses UDP port ${dstPort}, this node (${o.tunnelIp}) uses ${o.port}; set the same NSM_VXLAN_PORT on both`);
+          throw failedPrecondition(`VXLAN port mismatch: node ${remote} uses UDP port ${dstPort}, this node (${o.tunnelIp}) uses ${o.port}; set the same NSM_VXLAN_PORT on both`);
         }
         if (prev) await prev.port.release();
         const port = await makeTunnel(br, o, { name: vxlanDevName(out.id, 'dst'), vni, remote, mtu: Number(p[Param.mtu]) || o.underlayMtu - VXLAN_OVERHEAD, connId: out.id, side: 'dst' });
@@ -130,12 +130,9 @@ export function vxlanServer(br: OvsBridge, o: VxlanOptions): NetworkServiceEleme
       const p = mech.parameters;
       const srcIp = p[Param.srcIp];
       const srcPort = Number(p[Param.srcPort] || 4789);
-      if (!srcIp) throw new StatusError(Code.INVALID_ARGUMENT, `VXLAN mechanism has no ${Param.srcIp}`);
+      if (!srcIp) throw invalidArgument(`VXLAN mechanism has no ${Param.srcIp}`);
       if (srcPort !== o.port) {
-        throw new StatusError(
-          Code.FAILED_PRECONDITION,
-          `VXLAN port mismatch: the requesting node ${srcIp} uses UDP port ${srcPort}, this node (${o.tunnelIp}) uses ${o.port}; set the same NSM_VXLAN_PORT on both`,
-        );
+        throw failedPrecondition(`VXLAN port mismatch: the requesting node ${srcIp} uses UDP port ${srcPort}, this node (${o.tunnelIp}) uses ${o.port}; set the same NSM_VXLAN_PORT on both`);
       }
       p[Param.dstIp] = o.tunnelIp;
       p[Param.dstPort] = String(o.port);
@@ -149,7 +146,7 @@ export function vxlanServer(br: OvsBridge, o: VxlanOptions): NetworkServiceEleme
         vni = prev.vni;
       } else if (vni > 0) {
         // A refresh that carries its VNI (e.g. after this forwarder restarted): keep it if it is free.
-        if (!o.vnis.reserve(srcKey, vni)) throw new StatusError(Code.ALREADY_EXISTS, `VNI ${vni} from ${srcKey} is held by another connection`);
+        if (!o.vnis.reserve(srcKey, vni)) throw alreadyExists(`VNI ${vni} from ${srcKey} is held by another connection`);
         allocated = true;
       } else {
         vni = o.vnis.allocate(srcKey, dstKey);

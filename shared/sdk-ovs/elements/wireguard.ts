@@ -11,7 +11,7 @@
 // and returns dst_public_key.
 import { Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/api';
 import { createKey } from '@nsm/sdk/core/context';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { invalidArgument, resourceExhausted, unavailable } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { clientUrlKey } from '@nsm/sdk/elements/clienturl';
@@ -44,7 +44,7 @@ export class PortPool {
         return p;
       }
     }
-    throw new StatusError(Code.RESOURCE_EXHAUSTED, 'no free WireGuard port');
+    throw resourceExhausted('no free WireGuard port');
   }
   give(p: number): void {
     this.used.delete(p);
@@ -91,7 +91,7 @@ function checkKey(k: string | undefined, what: string): string {
     keyToHex(k ?? '');
     return k!;
   } catch {
-    throw new StatusError(Code.INVALID_ARGUMENT, `WIREGUARD mechanism has no valid ${what} (base64 of 32 bytes): "${k ?? ''}"`);
+    throw invalidArgument(`WIREGUARD mechanism has no valid ${what} (base64 of 32 bytes): "${k ?? ''}"`);
   }
 }
 
@@ -142,13 +142,13 @@ export function wireguardClient(o: WireguardOptions, ports: PortPool = new PortP
       try {
         const p = out.mechanism.parameters;
         const peerKey = checkKey(p[Param.dstPublicKey], Param.dstPublicKey);
-        if (!p[Param.dstIp] || !Number(p[Param.dstPort])) throw new StatusError(Code.INVALID_ARGUMENT, 'WIREGUARD answer has no dst_ip/dst_port');
+        if (!p[Param.dstIp] || !Number(p[Param.dstPort])) throw invalidArgument('WIREGUARD answer has no dst_ip/dst_port');
         const mtu = Math.min(Number(p[Param.mtu]) || mtuMax, mtuMax);
         clampContextMtu(out, mtu);
         const hadPeer = s.peer;
         const record = await ensureDevice(s, mtu, { publicKey: peerKey, endpoint: hostPort(p[Param.dstIp], p[Param.dstPort]), allowedIps: hostPrefixes(out.context?.ipContext?.dstIpAddrs ?? []) }, ports);
         if (s.peer !== hadPeer && !(await s.dev!.waitHandshake(o.handshakeTimeoutMs ?? 5000))) {
-          throw new StatusError(Code.UNAVAILABLE, `no WireGuard handshake with ${hostPort(p[Param.dstIp], p[Param.dstPort])} within ${o.handshakeTimeoutMs ?? 5000} ms`);
+          throw unavailable(`no WireGuard handshake with ${hostPort(p[Param.dstIp], p[Param.dstPort])} within ${o.handshakeTimeoutMs ?? 5000} ms`);
         }
         meta.set(clientPortKey, record);
         serverMeta(ctx).set(routedKey, true);
@@ -180,7 +180,7 @@ export function wireguardServer(o: WireguardOptions, ports: PortPool = new PortP
       const mech = conn.mechanism!;
       const p = mech.parameters;
       const srcKey = checkKey(p[Param.srcPublicKey], Param.srcPublicKey);
-      if (!p[Param.srcIp] || !Number(p[Param.srcPort])) throw new StatusError(Code.INVALID_ARGUMENT, 'WIREGUARD mechanism has no src_ip/src_port');
+      if (!p[Param.srcIp] || !Number(p[Param.srcPort])) throw invalidArgument('WIREGUARD mechanism has no src_ip/src_port');
       const meta = serverMeta(ctx);
       let s = meta.get(serverWgKey);
       const fresh = !s;

@@ -4,7 +4,7 @@
 import type { Connection } from '@nsm/api';
 import { createKey } from '@nsm/sdk/core/context';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { internal } from '@nsm/sdk/core/errors';
 import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { crossConnectFlows, flowCookie, vlanFlows } from '../flows';
 import { addRouted, allocTable, delRouted, freeTable } from './routing';
@@ -33,7 +33,7 @@ function routedSpec(conn: Connection, a: PortRecord, b: PortRecord) {
   const vethIsA = !!a.routed?.podMac;
   const veth = vethIsA ? a : b;
   const tunnel = vethIsA ? b : a;
-  if (!veth.routed?.podMac) throw new StatusError(Code.INTERNAL, 'cannot cross-connect two routed tunnel devices');
+  if (!veth.routed?.podMac) throw internal('cannot cross-connect two routed tunnel devices');
   const ipc = conn.context?.ipContext;
   const podAddrs = (vethIsA ? ipc?.srcIpAddrs : ipc?.dstIpAddrs) ?? [];
   return { veth: veth.name, tunnel: tunnel.name, podMac: veth.routed.podMac, podAddrs };
@@ -52,7 +52,7 @@ export function xconnect(br: OvsBridge): NetworkServiceElement {
       const b = clientMeta(ctx).get(clientPortKey);
       if (!a || !b) {
         await undoDownstream(ctx, next, out);
-        throw new StatusError(Code.INTERNAL, `cannot cross-connect: ${!a ? 'caller' : 'next hop'} side has no port`);
+        throw internal(`cannot cross-connect: ${!a ? 'caller' : 'next hop'} side has no port`);
       }
       const prev = serverMeta(ctx).get(flowsKey);
       try {

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { Connection, Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/api';
 import { nextSegment, prevSegment } from '@nsm/sdk/core/conn';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { ipSpecFor, Side } from '@nsm/sdk-kernel/connectioncontext';
@@ -34,8 +34,8 @@ async function plug(dp: VppDataplane, o: Required<KernelOptions>, conn: Connecti
   const who = side === 'src' ? 'client' : 'endpoint';
   const url = mech.parameters[Param.inodeURL];
   const podName = mech.parameters[Param.name];
-  if (!url) throw new StatusError(Code.INVALID_ARGUMENT, `KERNEL mechanism of the ${who} side has no ${Param.inodeURL} parameter`);
-  if (!podName) throw new StatusError(Code.INVALID_ARGUMENT, `KERNEL mechanism of the ${who} side has no ${Param.name} parameter`);
+  if (!url) throw invalidArgument(`KERNEL mechanism of the ${who} side has no ${Param.inodeURL} parameter`);
+  if (!podName) throw invalidArgument(`KERNEL mechanism of the ${who} side has no ${Param.name} parameter`);
   const netns = o.host.netns(url);
   const ip = conn.payload !== Payload.ETHERNET;
   const mtu = conn.context?.MTU || o.defaultMtu;

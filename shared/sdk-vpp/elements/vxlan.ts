@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import { Connection, Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/api';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { ip4Bytes, ip6Bytes } from '../addresses';
@@ -37,7 +37,7 @@ async function tunnel(dp: VppDataplane, local: string, remote: string, vni: numb
 
 function param(conn: Connection, key: string): string {
   const v = conn.mechanism?.parameters[key];
-  if (!v) throw new StatusError(Code.INVALID_ARGUMENT, `VXLAN mechanism has no ${key} parameter`);
+  if (!v) throw invalidArgument(`VXLAN mechanism has no ${key} parameter`);
   return v;
 }
 

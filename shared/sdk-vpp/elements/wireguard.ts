@@ -7,7 +7,7 @@
 // Close removes the peer and then the interface.
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { Connection, Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/api';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { createKey } from '@nsm/sdk/core/context';
@@ -38,13 +38,13 @@ export function wgPublicKey(privateKey: Buffer): Buffer {
 
 function param(conn: Connection, key: string): string {
   const v = conn.mechanism?.parameters[key];
-  if (!v) throw new StatusError(Code.INVALID_ARGUMENT, `WIREGUARD mechanism has no ${key} parameter`);
+  if (!v) throw invalidArgument(`WIREGUARD mechanism has no ${key} parameter`);
   return v;
 }
 
 function decodeKey(conn: Connection, key: string): Buffer {
   const b = Buffer.from(param(conn, key), 'base64');
-  if (b.length !== 32) throw new StatusError(Code.INVALID_ARGUMENT, `WIREGUARD ${key} is not a base64 32-byte key`);
+  if (b.length !== 32) throw invalidArgument(`WIREGUARD ${key} is not a base64 32-byte key`);
   return b;
 }
 

@@ -5,7 +5,7 @@
 // l3xc for this; VPP's l3xc is not among the definitions this client ships). Close undoes it before
 // the interfaces are removed.
 import { createKey } from '@nsm/sdk/core/context';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { internal } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import type { IpRoute } from '../api';
@@ -63,7 +63,7 @@ export function xconnect(dp: VppDataplane): NetworkServiceElement {
       const b = clientMeta(ctx).get(clientIfKey);
       if (!a || !b) {
         await undo(ctx, next, out);
-        throw new StatusError(Code.INTERNAL, `cannot cross-connect: the ${!a ? 'caller' : 'next hop'} side has no VPP interface`);
+        throw internal(`cannot cross-connect: the ${!a ? 'caller' : 'next hop'} side has no VPP interface`);
       }
       const prev = serverMeta(ctx).get(doneKey);
       if (prev && prev.a === a.swIfIndex && prev.b === b.swIfIndex) return out;

@@ -15,7 +15,7 @@ import {
   NetworkServiceResponse,
 } from '@nsm/api';
 import type { Context } from '../core/context';
-import { Code, StatusError } from '../core/errors';
+import { cancelled, Code, StatusError, unavailable } from '../core/errors';
 import type { FindQuery, FindResult, FindSink, RegistryHandler } from '../core/registry';
 import { contextOf, toServiceError, unary } from './boundary';
 import { channelOptions } from './clients';
@@ -64,7 +64,7 @@ export interface RegistryServiceStats {
  * while its buffer was full ends instead of hanging.
  */
 function writer<R>(call: grpc.ServerWritableStream<unknown, R>, signal: AbortSignal): (msg: R) => Promise<void> {
-  const gone = () => new StatusError(Code.CANCELLED, 'stream closed');
+  const gone = () => cancelled('stream closed');
   return (msg) =>
     new Promise<void>((resolve, reject) => {
       if (call.cancelled || call.destroyed || signal.aborted) return reject(gone());
@@ -140,11 +140,11 @@ type GenericClient = grpc.Client & {
 };
 
 const callOptions = (ctx: Context): grpc.CallOptions => (ctx.deadline !== undefined ? { deadline: ctx.deadline } : {});
-const statusOf = (err: grpc.ServiceError) => new StatusError(err.code, err.details || err.message, { cause: err });
+const statusOf = (err: grpc.ServiceError) => StatusError.from(err);
 
 function unaryCall<Res>(ctx: Context, start: (md: grpc.Metadata, o: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall): Promise<Res> {
   return new Promise((resolve, reject) => {
-    if (ctx.done) return reject(new StatusError(Code.CANCELLED, 'context cancelled before the call'));
+    if (ctx.done) return reject(cancelled('context cancelled before the call'));
     const onAbort = () => call.cancel();
     let call: grpc.ClientUnaryCall;
     try {
@@ -155,7 +155,7 @@ function unaryCall<Res>(ctx: Context, start: (md: grpc.Metadata, o: grpc.CallOpt
       });
     } catch (err) {
       // grpc-js throws at once on a closed channel.
-      return reject(new StatusError(Code.UNAVAILABLE, (err as Error).message, { cause: err }));
+      return reject(unavailable((err as Error).message, err));
     }
     ctx.signal.addEventListener('abort', onAbort, { once: true });
   });
@@ -181,7 +181,7 @@ function clientOf<T extends { name: string }, Q, R>(
         try {
           stream = c.find(w.toQuery(query), new grpc.Metadata(), callOptions(ctx));
         } catch (err) {
-          return reject(new StatusError(Code.UNAVAILABLE, (err as Error).message, { cause: err }));
+          return reject(unavailable((err as Error).message, err));
         }
         let pending: Promise<void> = Promise.resolve();
         let settled = false;
@@ -218,7 +218,7 @@ function clientOf<T extends { name: string }, Q, R>(
         });
         stream.on('error', (err: grpc.ServiceError) => void pending.then(() => settle(statusOf(err))));
         // A watch only ends when the caller cancels it; a server that ends one has gone away.
-        const ended = () => (query.watch ? new StatusError(Code.UNAVAILABLE, `watch on ${url} ended by the server`) : undefined);
+        const ended = () => (query.watch ? unavailable(`watch on ${url} ended by the server`) : undefined);
         stream.on('end', () => void pending.then(() => settle(ended())));
       }),
   };

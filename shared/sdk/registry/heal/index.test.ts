@@ -1,6 +1,6 @@
 import { NetworkServiceEndpoint } from '@nsm/api';
 import { Context } from '../../core/context';
-import { Code, StatusError } from '../../core/errors';
+import { unavailable } from '../../core/errors';
 import { registryChain, registryHandler, RegistryElement } from '../../core/registry';
 import { heal } from './index';
 import { nseKind } from '../../core/recordkinds';
@@ -11,13 +11,13 @@ function fakeServer() {
   const s = { registered: [] as string[], watches: new Set<(err: Error) => void>(), down: false, finds: 0 };
   const el: RegistryElement<NetworkServiceEndpoint> = {
     async register(_c, nse) {
-      if (s.down) throw new StatusError(Code.UNAVAILABLE, 'down');
+      if (s.down) throw unavailable('down');
       s.registered.push(nse.name);
       return nse;
     },
     find(ctx, q) {
       s.finds++;
-      if (s.down) return Promise.reject(new StatusError(Code.UNAVAILABLE, 'down'));
+      if (s.down) return Promise.reject(unavailable('down'));
       if (!q.watch) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         const brk = (err: Error) => {
@@ -35,7 +35,7 @@ function fakeServer() {
   };
   const crash = () => {
     s.down = true;
-    for (const w of [...s.watches]) w(new StatusError(Code.UNAVAILABLE, 'connection lost'));
+    for (const w of [...s.watches]) w(unavailable('connection lost'));
   };
   return { s, el, crash };
 }

@@ -7,7 +7,7 @@
 // All watch Finds share one store watch, opened with the first watcher and closed with the last, so a
 // Kubernetes-backed registry keeps one API watch whatever the number of clients.
 import type { Context } from '../../core/context';
-import { Code, StatusError } from '../../core/errors';
+import { resourceExhausted, StatusError, unavailable } from '../../core/errors';
 import type { FindResult, FindSink, RegistryElement } from '../../core/registry';
 import type { RecordKind } from '../../core/recordkinds';
 import type { RegistryStore, StoreEvent } from './backend';
@@ -43,7 +43,7 @@ class Subscriber<T extends { name: string }> {
   push(ev: StoreEvent<T>): void {
     if (this.failure || !this.kind.matches(this.query, ev.item)) return;
     if (this.queue.length >= this.maxBacklog) {
-      this.failure = new StatusError(Code.RESOURCE_EXHAUSTED, `watcher fell more than ${this.maxBacklog} changes behind`);
+      this.failure = resourceExhausted(`watcher fell more than ${this.maxBacklog} changes behind`);
       this.queue.length = 0;
     } else {
       this.queue.push({ item: ev.item, deleted: ev.type === 'delete' });
@@ -127,7 +127,7 @@ export function storeElement<T extends { name: string }>(kind: RecordKind<T>, st
     get storeWatchOpen() {
       return shared !== undefined;
     },
-    close: () => closer.abort(new StatusError(Code.UNAVAILABLE, 'registry is stopping')),
+    close: () => closer.abort(unavailable('registry is stopping')),
     async register(ctx, item, next) {
       const out = await next.register(ctx, item);
       return store.put(out);
