@@ -5,7 +5,7 @@
 import { Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/api';
 import { invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
-import { undoDownstream, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { closeThenRelease, makeOnce, makeOrUndo, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { applyIpContext, createVethPair, deleteLink, disableOffloads, getMac, hostIfName, ip, netnsFromUrl } from '@nsm/sdk-kernel';
 import { log } from '@nsm/sdk/log';
 import type { Connection } from '@nsm/api';
@@ -64,22 +64,10 @@ export function kernelServer(br: OvsBridge): NetworkServiceElement {
     async request(ctx, req, next) {
       const out = await next.request(ctx, req);
       const meta = serverMeta(ctx);
-      if (meta.get(serverPortKey)) return out;
-      try {
-        meta.set(serverPortKey, await plugVeth(br, out, out.mechanism!, 'src', out.id, !!meta.get(routedKey)));
-      } catch (err) {
-        await undoDownstream(ctx, next, out);
-        throw err;
-      }
-      return out;
+      return makeOnce(ctx, next, out, meta, serverPortKey, () => plugVeth(br, out, out.mechanism!, 'src', out.id, !!meta.get(routedKey)));
     },
     async close(ctx, conn, next) {
-      const port = serverMeta(ctx).take(serverPortKey);
-      try {
-        await next.close(ctx, conn);
-      } finally {
-        await port?.release();
-      }
+      await closeThenRelease(ctx, next, conn, serverMeta(ctx).take(serverPortKey));
     },
   };
 }
@@ -112,35 +100,34 @@ export function kernelClient(br: OvsBridge): NetworkServiceElement {
       if (out.mechanism?.type !== MechanismType.KERNEL) return out;
       const meta = clientMeta(ctx);
       const had = meta.get(clientPortKey);
-      try {
-        const vlan = trunkVlan(out.mechanism);
-        // A refresh keeps what was made, unless the endpoint moved the connection to another VLAN.
-        if (had && had.vlan === vlan) return out;
-        if (had?.vlan && vlan) {
-          // Same trunk, new VLAN: take the trunk again before letting go, so it is not rebuilt.
-          meta.set(clientPortKey, await plugTrunk(trunks, out.mechanism, vlan));
-          await had.release();
-          return out;
-        }
-        if (had) {
-          meta.delete(clientPortKey);
-          await had.release();
-        }
-        meta.set(clientPortKey, vlan ? await plugTrunk(trunks, out.mechanism, vlan) : await plugVeth(br, out, out.mechanism, 'dst', out.id, !!serverMeta(ctx).get(routedKey)));
-      } catch (err) {
-        // A failed refresh leaves the endpoint's connection to its own expiry or the client's heal.
-        if (!had) await undoDownstream(ctx, next, out);
-        throw err;
-      }
+      const mech = out.mechanism;
+      // A failed refresh leaves the endpoint's connection to its own expiry or the client's heal.
+      await makeOrUndo(
+        ctx,
+        next,
+        out,
+        async () => {
+          const vlan = trunkVlan(mech);
+          // A refresh keeps what was made, unless the endpoint moved the connection to another VLAN.
+          if (had && had.vlan === vlan) return;
+          if (had?.vlan && vlan) {
+            // Same trunk, new VLAN: take the trunk again before letting go, so it is not rebuilt.
+            meta.set(clientPortKey, await plugTrunk(trunks, mech, vlan));
+            await had.release();
+            return;
+          }
+          if (had) {
+            meta.delete(clientPortKey);
+            await had.release();
+          }
+          meta.set(clientPortKey, vlan ? await plugTrunk(trunks, mech, vlan) : await plugVeth(br, out, mech, 'dst', out.id, !!serverMeta(ctx).get(routedKey)));
+        },
+        { undo: !had },
+      );
       return out;
     },
     async close(ctx, conn, next) {
-      const port = clientMeta(ctx).take(clientPortKey);
-      try {
-        await next.close(ctx, conn);
-      } finally {
-        await port?.release();
-      }
+      await closeThenRelease(ctx, next, conn, clientMeta(ctx).take(clientPortKey));
     },
   };
 }

@@ -6,7 +6,7 @@ import { MechanismType, Param } from '@nsm/api';
 import { createKey } from '@nsm/sdk/core/context';
 import { failedPrecondition } from '@nsm/sdk/core/errors';
 import { serverMeta } from '@nsm/sdk/core/metadata';
-import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { closeThenRelease, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { applyIpContext, disableOffloads, ipSpecFor } from '@nsm/sdk-kernel';
 import type { VlanTrunk } from '../trunk';
 
@@ -48,11 +48,7 @@ export function vlanTrunkEndpoint(trunk: Pick<VlanTrunk, 'addVlan' | 'delVlan' |
     },
     async close(ctx, conn, next) {
       const vlan = serverMeta(ctx).take(vlanKey);
-      try {
-        return await next.close(ctx, conn);
-      } finally {
-        if (vlan !== undefined) await trunk.delVlan(vlan);
-      }
+      await closeThenRelease(ctx, next, conn, vlan === undefined ? undefined : () => trunk.delVlan(vlan));
     },
   };
 }

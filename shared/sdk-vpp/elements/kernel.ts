@@ -11,9 +11,9 @@ import { Connection, Mechanism, MechanismClass, MechanismType, Param, Payload } 
 import { nextSegment, prevSegment } from '@nsm/sdk/core/conn';
 import { invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
-import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { closeThenRelease, makeOnce, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { ipSpecFor, Side } from '@nsm/sdk-kernel/connectioncontext';
-import { hostOf, releaseAll, undo } from './common';
+import { hostOf, releaseAll } from './common';
 import { HostOps, linuxHost } from './host';
 import { clientIfKey, serverIfKey, VppDataplane, VppInterfaceRecord } from './state';
 
@@ -102,33 +102,16 @@ function options(o: KernelOptions): Required<KernelOptions> {
   return { mode: o.mode ?? defaultKernelMode(), host: o.host ?? linuxHost, defaultMtu: o.defaultMtu ?? 9000 };
 }
 
-async function closeSide(rec: VppInterfaceRecord | undefined, close: () => Promise<void>) {
-  try {
-    await close();
-  } finally {
-    await rec?.release();
-  }
-}
-
 /** Server half: the client's interface, made after the downstream Request succeeded. */
 export function kernelServer(dp: VppDataplane, opts: KernelOptions = {}): NetworkServiceElement {
   const o = options(opts);
   return {
     async request(ctx, req, next) {
       const out = await next.request(ctx, req);
-      const meta = serverMeta(ctx);
-      if (meta.get(serverIfKey)) return out;
-      try {
-        meta.set(serverIfKey, await plug(dp, o, out, 'src'));
-      } catch (err) {
-        await undo(ctx, next, out);
-        throw err;
-      }
-      return out;
+      return makeOnce(ctx, next, out, serverMeta(ctx), serverIfKey, () => plug(dp, o, out, 'src'));
     },
     async close(ctx, conn, next) {
-      const rec = serverMeta(ctx).take(serverIfKey);
-      await closeSide(rec, () => next.close(ctx, conn));
+      await closeThenRelease(ctx, next, conn, serverMeta(ctx).take(serverIfKey));
     },
   };
 }
@@ -143,19 +126,10 @@ export function kernelClient(dp: VppDataplane, opts: KernelOptions = {}): Networ
       }
       const out = await next.request(ctx, req);
       if (out.mechanism?.type !== MechanismType.KERNEL) return out;
-      const meta = clientMeta(ctx);
-      if (meta.get(clientIfKey)) return out;
-      try {
-        meta.set(clientIfKey, await plug(dp, o, out, 'dst'));
-      } catch (err) {
-        await undo(ctx, next, out);
-        throw err;
-      }
-      return out;
+      return makeOnce(ctx, next, out, clientMeta(ctx), clientIfKey, () => plug(dp, o, out, 'dst'));
     },
     async close(ctx, conn, next) {
-      const rec = clientMeta(ctx).take(clientIfKey);
-      await closeSide(rec, () => next.close(ctx, conn));
+      await closeThenRelease(ctx, next, conn, clientMeta(ctx).take(clientIfKey));
     },
   };
 }

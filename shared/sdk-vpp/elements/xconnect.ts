@@ -4,18 +4,26 @@
 // the client's addresses toward the caller side, the endpoint's toward the next hop (upstream uses
 // l3xc for this; VPP's l3xc is not among the definitions this client ships). Close undoes it before
 // the interfaces are removed.
-import { createKey } from '@nsm/sdk/core/context';
+import { Context, createKey } from '@nsm/sdk/core/context';
 import { internal } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
-import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { makeOrUndo, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import type { IpRoute } from '../api';
-import { hostOf, releaseAll, undo } from './common';
+import { hostOf, releaseAll } from './common';
 import { clientIfKey, serverIfKey, VppDataplane, VppInterfaceRecord } from './state';
 
 const doneKey = createKey<{ a: number; b: number; undo(): Promise<void> }>('vpp.xconnect');
 
 /** First table id used for per-connection L3 cross-connects. */
 export const XCONNECT_TABLE_BASE = 0x4e534d00;
+
+/** The interfaces of both sides, which the mechanism elements made further down the chain. */
+function bothSides(ctx: Context): [VppInterfaceRecord, VppInterfaceRecord] {
+  const a = serverMeta(ctx).get(serverIfKey);
+  const b = clientMeta(ctx).get(clientIfKey);
+  if (!a || !b) throw internal(`cannot cross-connect: the ${!a ? 'caller' : 'next hop'} side has no VPP interface`);
+  return [a, b];
+}
 
 export function xconnect(dp: VppDataplane): NetworkServiceElement {
   let nextTable = XCONNECT_TABLE_BASE;
@@ -59,23 +67,15 @@ export function xconnect(dp: VppDataplane): NetworkServiceElement {
   return {
     async request(ctx, req, next) {
       const out = await next.request(ctx, req);
-      const a = serverMeta(ctx).get(serverIfKey);
-      const b = clientMeta(ctx).get(clientIfKey);
-      if (!a || !b) {
-        await undo(ctx, next, out);
-        throw internal(`cannot cross-connect: the ${!a ? 'caller' : 'next hop'} side has no VPP interface`);
-      }
+      const [a, b] = await makeOrUndo(ctx, next, out, async () => bothSides(ctx));
       const prev = serverMeta(ctx).get(doneKey);
       if (prev && prev.a === a.swIfIndex && prev.b === b.swIfIndex) return out;
       if (prev) await prev.undo();
-      try {
+      await makeOrUndo(ctx, next, out, async () => {
         const ip = out.context?.ipContext;
         const undoIt = a.l3 || b.l3 ? await l3(a, b, ip?.srcIpAddrs ?? [], ip?.dstIpAddrs ?? []) : await l2(a, b);
         serverMeta(ctx).set(doneKey, { a: a.swIfIndex, b: b.swIfIndex, undo: undoIt });
-      } catch (err) {
-        await undo(ctx, next, out);
-        throw err;
-      }
+      });
       return out;
     },
     async close(ctx, conn, next) {
