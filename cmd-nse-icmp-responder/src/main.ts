@@ -27,7 +27,6 @@ void runCommand({
   description: 'Network Service Endpoint for tests and demos: point-to-point addresses and a kernel interface per client',
   schema,
   async start(cfg, ctx) {
-    if (!['ETHERNET', 'IP'].includes(cfg.payload)) throw new Error(`NSM_PAYLOAD must be ETHERNET or IP, not "${cfg.payload}"`);
     if (cfg.remoteVlan && (cfg.remoteVlan < 1 || cfg.remoteVlan > 4094)) throw new Error(`NSM_REMOTE_VLAN must be a VLAN id 1-4094 (or 0 for off), not ${cfg.remoteVlan}`);
     if (cfg.remoteVlan && cfg.vlanTrunk) throw new Error('NSM_REMOTE_VLAN and NSM_VLAN_TRUNK exclude each other');
     const dns = parseDnsConfigs(cfg.dnsConfigs);
