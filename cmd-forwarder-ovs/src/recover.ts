@@ -8,10 +8,7 @@ import { deleteLink, listLinks } from '@nsm/sdk-kernel';
 import { log } from '@nsm/sdk/log';
 import { cleanupDevices } from '@nsm/sdk-wireguard';
 import { flowCookie } from '@nsm/sdk-ovs';
-import { delRules } from '@nsm/sdk-ovs/elements/routing';
-import { EXT_CONN, OvsBridge } from '@nsm/sdk-ovs/elements/state';
-import { VXLAN_DEV_PREFIX } from '@nsm/sdk-ovs/elements/vxlan';
-import { WG_DEV_PREFIX } from '@nsm/sdk-ovs/elements/wireguard';
+import { delRules, EXT_CONN, OvsBridge, VXLAN_DEV_PREFIX, WG_DEV_PREFIX } from '@nsm/sdk-ovs/elements';
 
 const OURS = new RegExp(`^(tapsrc-|tapdst-|${VXLAN_DEV_PREFIX}[sd]-)`);
 const VETH = /^tap(src|dst)-/;
