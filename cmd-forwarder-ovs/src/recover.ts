@@ -49,7 +49,7 @@ export async function recoverDataplane(br: OvsBridge, graceMs: number): Promise<
   if (removed.length > 0 || pending.size > 0) {
     log.info({ removed, kept: [...pending.keys()], graceMs }, 'found dataplane state of a previous forwarder');
   }
-  const timer = setTimeout(async () => {
+  const removeUnclaimed = async () => {
     const unclaimed = [...pending.entries()];
     if (unclaimed.length === 0) return;
     log.info({ ports: unclaimed.map(([n]) => n) }, 'removing dataplane state nobody claimed after a restart');
@@ -59,7 +59,8 @@ export async function recoverDataplane(br: OvsBridge, graceMs: number): Promise<
       await br.ovs.delFlows(br.bridge, { cookie: flowCookie(id) }).catch(() => undefined);
     }
     pending.clear();
-  }, graceMs);
+  };
+  const timer = setTimeout(() => void removeUnclaimed(), graceMs);
   timer.unref();
   return {
     pending,

@@ -64,7 +64,7 @@ describe('CRD spec codec', () => {
 describe('CRD schemas', () => {
   const load = (f: string) => parse(readFileSync(join(__dirname, 'crds', f), 'utf8'));
 
-  function undeclared(schema: any, value: unknown, path: string): string[] { // eslint-disable-line @typescript-eslint/no-explicit-any
+  function undeclared(schema: any, value: unknown, path: string): string[] {
     if (Array.isArray(value)) return value.flatMap((v, i) => undeclared(schema.items, v, `${path}[${i}]`));
     if (value && typeof value === 'object') {
       return Object.entries(value).flatMap(([k, v]) => {

@@ -19,7 +19,6 @@ describe('FakeApiServer', () => {
   });
   afterEach(() => srv.close());
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const call = async (method: string, path: string, body?: unknown): Promise<{ code: number; body: any }> => {
     const res = await fetch(srv.url + path, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
     return { code: res.status, body: await res.json() };
@@ -27,7 +26,7 @@ describe('FakeApiServer', () => {
 
   /** Reads a watch stream until it ends or `n` events came. */
   const watchLines = (path: string, n: number) =>
-    new Promise<{ code: number; events: any[] }>((resolve, reject) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    new Promise<{ code: number; events: any[] }>((resolve, reject) => {
       const req = request(srv.url + path, (res) => {
         let buf = '';
         const events: unknown[] = [];

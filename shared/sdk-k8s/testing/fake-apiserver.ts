@@ -63,11 +63,11 @@ export class FakeApiServer {
   }
 
   static async start(opts: FakeApiServerOptions = {}): Promise<FakeApiServer> {
-    let self: FakeApiServer | undefined;
-    const server = createServer((req, res) => void self?.handle(req, res));
+    // Nobody knows the port before this returns, so no request arrives before `self` exists.
+    const server = createServer((req, res) => void self.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    self = new FakeApiServer(server, `http://127.0.0.1:${port}`, opts);
+    const self = new FakeApiServer(server, `http://127.0.0.1:${port}`, opts);
     return self;
   }
 
@@ -93,7 +93,10 @@ export class FakeApiServer {
 
   /** Breaks every open watch stream: 'reset' destroys the socket, 'end' finishes the response. */
   dropWatches(how: 'reset' | 'end' = 'reset'): void {
-    for (const w of this.watchers) (how === 'reset' ? w.res.destroy() : w.res.end());
+    for (const w of this.watchers) {
+      if (how === 'reset') w.res.destroy();
+      else w.res.end();
+    }
     this.watchers.clear();
   }
 

@@ -55,7 +55,7 @@ export function validateName(res: Resource, name: unknown): void {
 
 
 export function strip(o: Obj): Obj {
-  const { __plural, ...rest } = o; // eslint-disable-line @typescript-eslint/no-unused-vars
+  const { __plural: _plural, ...rest } = o;
   return clone(rest);
 }
 

@@ -61,9 +61,8 @@ export class TraceServer {
   }
 
   static async start(frames: TraceFrame[]): Promise<TraceServer> {
-    let self: TraceServer | undefined;
-    const l = await listen((s) => self!.serve(s));
-    self = new TraceServer(l, frames);
+    // Nobody knows the socket before this returns, so no connection arrives before `self` exists.
+    const self: TraceServer = new TraceServer(await listen((s) => self.serve(s)), frames);
     return self;
   }
 
@@ -129,9 +128,7 @@ export class ScriptedVpp {
   }
 
   static async start(registry: ApiRegistry, table: Array<{ index: number; name: string }>, respond: Responder = () => undefined): Promise<ScriptedVpp> {
-    let self: ScriptedVpp | undefined;
-    const l = await listen((s) => self!.serve(s));
-    self = new ScriptedVpp(l, registry, table, respond);
+    const self: ScriptedVpp = new ScriptedVpp(await listen((s) => self.serve(s)), registry, table, respond);
     return self;
   }
 

@@ -42,6 +42,7 @@ function deepEqual(a: unknown, b: unknown): boolean {
 }
 
 // Label keys and names: printable, no whitespace; Kubernetes-style length limits.
+// eslint-disable-next-line no-control-regex -- control characters are what this rejects
 const badText = /[\s\u0000-\u001f\u007f]/;
 
 function checkName(field: string, name: string, required: boolean): void {
@@ -61,6 +62,7 @@ function checkLabelMap(field: string, m: Record<string, string> | undefined): vo
     if (!k) throw invalidArgument(`${field} has an empty key`);
     if (k.length > 317 || badText.test(k)) throw invalidArgument(`${field} key "${k}" is not a valid label key`);
     if (typeof v !== 'string') throw invalidArgument(`${field}["${k}"] must be a string`);
+    // eslint-disable-next-line no-control-regex -- control characters are what this rejects
     if (/[\u0000-\u001f\u007f]/.test(v)) throw invalidArgument(`${field}["${k}"] contains control characters`);
   }
 }
