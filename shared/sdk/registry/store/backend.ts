@@ -1,6 +1,6 @@
-// Where a registry keeps its records. The store element (index.ts) talks to this interface only; the memory
-// store and the Kubernetes custom-resource store (shared/sdk-k8s) both implement it and both pass the
-// same conformance suite (shared/sdk/testing/store.suite.ts).
+// Where a registry keeps its records. The store element (index.ts) talks to this interface only; the
+// memory store (memory.ts) and the Kubernetes custom-resource store (shared/sdk-k8s) both implement it
+// and both pass the same conformance suite (shared/sdk/testing/store.suite.ts).
 import type { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
 import type { RegistryKind } from '../../core/recordkinds';
 
