@@ -63,7 +63,7 @@ interface Waiter {
 const MAX_MSG = 0xffff;
 
 class Session {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private readonly waiters = new Map<number, Waiter>();
   private heardAt = Date.now();
   private probe?: NodeJS.Timeout;
@@ -340,7 +340,7 @@ export class OpenFlowClient {
 }
 
 function describeMod(m: FlowMod): string {
-  const parts = [m.command];
+  const parts: string[] = [m.command];
   if (m.cookie !== undefined) parts.push(`cookie=0x${m.cookie.toString(16)}`);
   if (m.priority !== undefined) parts.push(`priority=${m.priority}`);
   if (m.match?.inPort !== undefined) parts.push(`in_port=${m.match.inPort}`);

@@ -96,19 +96,21 @@ const tag = (vlan: number): FlowAction[] => [{ type: 'push_vlan', ethertype: 0x8
 /** Kernel <-> kernel on one node (flows.ts crossConnectFlows). */
 export function crossConnectSpecs(a: number, b: number, cookie: string | bigint, priority = NSM_FLOW_PRIORITY): FlowSpec[] {
   const c = toCookie(cookie);
-  return [
+  const specs: FlowSpec[] = [
     { cookie: c, priority, match: { inPort: a }, actions: [out(b)] },
     { cookie: c, priority, match: { inPort: b }, actions: [out(a)] },
-  ].map(checkFlowSpec);
+  ];
+  return specs.map(checkFlowSpec);
 }
 
 /** NSE-side trunking (flows.ts vlanFlows): untag from the trunk, tag toward it. */
 export function vlanSpecs(trunk: number, access: number, vlan: number, cookie: string | bigint, priority = NSM_FLOW_PRIORITY): FlowSpec[] {
   const c = toCookie(cookie);
-  return [
+  const specs: FlowSpec[] = [
     { cookie: c, priority, match: { inPort: trunk, vlan }, actions: [{ type: 'pop_vlan' }, out(access)] },
     { cookie: c, priority, match: { inPort: access }, actions: [...tag(vlan), out(trunk)] },
-  ].map(checkFlowSpec);
+  ];
+  return specs.map(checkFlowSpec);
 }
 
 /** VLAN breakout, a member's rule (flows.ts vlanUplinkMemberFlow). */
@@ -126,10 +128,11 @@ export function vlanUplinkDownSpec(uplink: number, members: readonly number[], v
 export function vxlanSpecs(local: number, tunnel: number, vni: number, cookie: string | bigint, priority = NSM_FLOW_PRIORITY): FlowSpec[] {
   if (!Number.isInteger(vni) || vni < 0 || vni > 0xffffff) throw new StatusError(Code.INVALID_ARGUMENT, `invalid VNI ${vni}`);
   const c = toCookie(cookie);
-  return [
-    { cookie: c, priority, match: { inPort: local }, actions: [{ type: 'set_tun_id', tunId: BigInt(vni) } as FlowAction, out(tunnel)] },
+  const specs: FlowSpec[] = [
+    { cookie: c, priority, match: { inPort: local }, actions: [{ type: 'set_tun_id', tunId: BigInt(vni) }, out(tunnel)] },
     { cookie: c, priority, match: { inPort: tunnel, tunId: BigInt(vni) }, actions: [out(local)] },
-  ].map(checkFlowSpec);
+  ];
+  return specs.map(checkFlowSpec);
 }
 
 // ---- ovs-ofctl text ----------------------------------------------------------------------------
