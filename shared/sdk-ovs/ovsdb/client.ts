@@ -96,9 +96,15 @@ export class OvsdbClient {
           this.connectTimeoutMs,
         );
         this.connects++;
+        // Monitors of the previous session, set up again before anyone uses this one: a session
+        // without them would leave their owners waiting for updates that never come.
+        try {
+          for (const m of this.monitors.values()) await this.startMonitor(s, m);
+        } catch (e) {
+          s.close(StatusError.wrap(e, 'restarting OVSDB monitors'));
+          throw e;
+        }
         this.session = s;
-        // Monitors of the previous session, set up again before anyone else uses this one.
-        for (const m of this.monitors.values()) await this.startMonitor(s, m);
         return s;
       } finally {
         this.connecting = undefined;
