@@ -181,6 +181,17 @@ describeHost('DirectOvs (OVSDB + OpenFlow, no processes) on the host', () => {
     expect(await vsctl('list-ports', BR)).toBe('');
   });
 
+  it('makes internal ports (OVS creates the device) with options, and removes the device with the port', async () => {
+    const ofp = await ovs.addPorts(BR, [{ name: 'nsmint0', type: 'internal', options: { 'nsm-opt': '1' }, externalIds: { 'nsm-uplink': 'true' } }]);
+    expect(ofp.nsmint0).toBeGreaterThan(0);
+    expect((await listLinks(node)).map((l) => l.name)).toContain('nsmint0');
+    expect(await vsctl('get', 'Interface', 'nsmint0', 'type')).toBe('internal');
+    expect(await ovs.listPorts(BR)).toEqual([{ name: 'nsmint0', ofport: ofp.nsmint0, type: 'internal', options: { 'nsm-opt': '1' }, externalIds: { 'nsm-uplink': 'true' } }]);
+    // delPorts resolves once ovs-vswitchd has let go: the device is gone by then.
+    await ovs.delPorts(BR, ['nsmint0']);
+    expect((await listLinks(node)).map((l) => l.name)).not.toContain('nsmint0');
+  });
+
   it('fails clearly: a device OVS cannot open, bad names and maps, a port of another bridge, a missing bridge', async () => {
     await expect(ovs.addPorts(BR, ['tapsrc-nothere'])).rejects.toThrow(/^OVS cannot use interface tapsrc-nothere: could not open network device tapsrc-nothere/);
     await expect(ovs.ofport('tapsrc-nothere')).rejects.toMatchObject({ code: Code.NOT_FOUND, message: 'OVS interface tapsrc-nothere does not exist' });
