@@ -17,6 +17,7 @@ export class MessageWriter {
     private readonly flags: number,
   ) {}
 
+  /** Reserves n bytes and returns their offset; may replace this.buf, so call it before using this.buf. */
   private room(n: number): number {
     if (this.len + n > this.buf.length) {
       const next = Buffer.alloc(Math.max(this.buf.length * 2, this.len + n));
@@ -29,31 +30,38 @@ export class MessageWriter {
   }
 
   u8(v: number): this {
-    this.buf.writeUInt8(v, this.room(1));
+    const at = this.room(1);
+    this.buf.writeUInt8(v, at);
     return this;
   }
   u16(v: number): this {
-    this.buf.writeUInt16LE(v, this.room(2));
+    const at = this.room(2);
+    this.buf.writeUInt16LE(v, at);
     return this;
   }
   u32(v: number): this {
-    this.buf.writeUInt32LE(v >>> 0, this.room(4));
+    const at = this.room(4);
+    this.buf.writeUInt32LE(v >>> 0, at);
     return this;
   }
   i32(v: number): this {
-    this.buf.writeInt32LE(v, this.room(4));
+    const at = this.room(4);
+    this.buf.writeInt32LE(v, at);
     return this;
   }
   be16(v: number): this {
-    this.buf.writeUInt16BE(v, this.room(2));
+    const at = this.room(2);
+    this.buf.writeUInt16BE(v, at);
     return this;
   }
   be32(v: number): this {
-    this.buf.writeUInt32BE(v >>> 0, this.room(4));
+    const at = this.room(4);
+    this.buf.writeUInt32BE(v >>> 0, at);
     return this;
   }
   bytes(b: Uint8Array): this {
-    this.buf.set(b, this.room(b.length));
+    const at = this.room(b.length);
+    this.buf.set(b, at);
     return this;
   }
   private pad(): void {
@@ -187,7 +195,7 @@ export class Attrs {
 export function parseStatus(m: NlMessage): { errno: number; extack?: string } {
   if (m.type !== NLMSG_ERROR && m.type !== NLMSG_DONE) return { errno: 0 };
   if (m.body.length < 4) return { errno: 0 };
-  const errno = -m.body.readInt32LE(0);
+  const errno = -m.body.readInt32LE(0) || 0; // never -0
   if (!(m.flags & NLM_F_ACK_TLVS)) return { errno };
   let tlvAt = 4;
   if (m.type === NLMSG_ERROR) {

@@ -153,6 +153,7 @@ export const ETHTOOL_A_BITSET_BITS_BIT = 1;
 export const ETHTOOL_A_BITSET_BIT_NAME = 2;
 export const ETHTOOL_A_BITSET_BIT_VALUE = 3;
 export const ETHTOOL_MSG_STRSET_GET = 1;
+export const ETHTOOL_A_STRSET_HEADER = 1;
 export const ETHTOOL_A_STRSET_STRINGSETS = 2;
 export const ETHTOOL_A_STRINGSETS_STRINGSET = 1;
 export const ETHTOOL_A_STRINGSET_ID = 1;

@@ -27,6 +27,8 @@ export function codeForErrno(errno: number): Code {
     case E.EPERM:
     case E.EACCES:
       return Code.PERMISSION_DENIED;
+    case E.ENETDOWN:
+      return Code.FAILED_PRECONDITION;
     case E.EOPNOTSUPP:
     case E.EPROTONOSUPPORT:
       return Code.UNIMPLEMENTED;

@@ -28,6 +28,7 @@ import {
   ETHTOOL_A_STRINGSET_STRINGS,
   ETHTOOL_A_STRINGS_STRING,
   ETHTOOL_A_STRINGSETS_STRINGSET,
+  ETHTOOL_A_STRSET_HEADER,
   ETHTOOL_A_STRSET_STRINGSETS,
   ETHTOOL_FLAG_OMIT_REPLY,
   ETHTOOL_GENL_NAME,
@@ -86,9 +87,11 @@ async function kernelFeatureNames(nl: NetlinkCache): Promise<string[]> {
   const [m] = await nl
     .generic(undefined)
     .request(
-      genl(fam, ETHTOOL_MSG_STRSET_GET, ETHTOOL_GENL_VERSION, (w) =>
-        w.nest(ETHTOOL_A_STRSET_STRINGSETS, (s) => s.nest(ETHTOOL_A_STRINGSETS_STRINGSET, (x) => x.attrU32(ETHTOOL_A_STRINGSET_ID, ETH_SS_FEATURES))),
-      ),
+      genl(fam, ETHTOOL_MSG_STRSET_GET, ETHTOOL_GENL_VERSION, (w) => {
+        // The header is required even when, as here, no device is named (the set is global).
+        w.nest(ETHTOOL_A_STRSET_HEADER, () => undefined);
+        w.nest(ETHTOOL_A_STRSET_STRINGSETS, (s) => s.nest(ETHTOOL_A_STRINGSETS_STRINGSET, (x) => x.attrU32(ETHTOOL_A_STRINGSET_ID, ETH_SS_FEATURES)));
+      }),
       'read the kernel feature names',
     );
   const set = m ? new Attrs(m.body, 4).nested(ETHTOOL_A_STRSET_STRINGSETS)?.nested(ETHTOOL_A_STRINGSETS_STRINGSET) : undefined;
