@@ -39,6 +39,7 @@ import {
   setLink,
   writeSysctl,
 } from './index';
+import { routeMessages } from './route';
 
 const describeHost = isRoot() ? describe : describe.skip;
 
@@ -279,6 +280,13 @@ describeHost('netlink on the host', () => {
     expect((await listRoutes(node, 4, 1100, nl)).map((r) => r.info.dst).sort()).toEqual(['0.0.0.0/0', '192.168.50.7/32']);
     expect(await flushTable(node, 1100, nl)).toBe(3);
     expect(await ipJson(node, 'route', 'show', 'table', '1100')).toEqual([]);
+    // Past one batch (1024 messages) and one datagram of dump: 1500 routes in, listed, flushed.
+    const many = Array.from({ length: 1500 }, (_, i) => ({ dst: `10.${100 + (i >> 8)}.${i & 255}.0/24`, dev: 'r0', table: 1101 }));
+    const outcomes = await nl.route(node).exchange(await routeMessages(node, 'replace', many, nl));
+    expect(outcomes.filter((o) => o.errno)).toEqual([]);
+    expect((await listRoutes(node, 4, 1101, nl)).length).toBe(1500);
+    expect(await flushTable(node, 1101, nl)).toBe(1500);
+    expect(await ipJson(node, 'route', 'show', 'table', '1101')).toEqual([]);
     await deleteRules(node, rules, nl);
     await deleteRules(node, rules, nl); // idempotent
     expect((await ipJson<{ priority: number }[]>(node, 'rule', 'show')).filter((r) => r.priority === 1100)).toEqual([]);

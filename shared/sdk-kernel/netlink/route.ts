@@ -24,7 +24,7 @@ import {
   RTPROT_BOOT,
 } from './consts';
 import { afOf } from './addr';
-import { errnoIs, NetlinkError } from './errors';
+import { errnoIs, isErrno, NetlinkError } from './errors';
 import { defaultNetlink, NetlinkCache } from './handles';
 import { linkIndexes } from './link';
 import { REQ } from './socket';
@@ -121,14 +121,21 @@ function parseRouteInfo(m: NlMessage): RouteInfo {
 /** Routes of one family in one table (the kernel filters: strict dump checking is on). */
 export async function listRoutes(ns: NetnsRef, family: 4 | 6, table: number = RT_TABLE_MAIN, nl: NetlinkCache = defaultNetlink()): Promise<{ info: RouteInfo; raw: NlMessage }[]> {
   assertTable(table);
-  const msgs = await nl.route(ns).dump(
-    RTM_GETROUTE,
-    (w) => {
-      w.u8(afOf(family)).u8(0).u8(0).u8(0).u8(table < 256 ? table : RT_TABLE_UNSPEC).u8(0).u8(0).u8(0).u32(0);
-      w.attrU32(RTA_TABLE, table);
-    },
-    `list routes in netns ${describeNetns(ns)}`,
-  );
+  let msgs: NlMessage[];
+  try {
+    msgs = await nl.route(ns).dump(
+      RTM_GETROUTE,
+      (w) => {
+        w.u8(afOf(family)).u8(0).u8(0).u8(0).u8(table < 256 ? table : RT_TABLE_UNSPEC).u8(0).u8(0).u8(0).u32(0);
+        w.attrU32(RTA_TABLE, table);
+      },
+      `list routes in netns ${describeNetns(ns)}`,
+    );
+  } catch (e) {
+    // A table nothing was ever put in does not exist (yet): it has no routes.
+    if (isErrno(e, 'ENOENT')) return [];
+    throw e;
+  }
   return msgs
     .filter((m) => m.type === RTM_NEWROUTE)
     .map((m) => ({ info: parseRouteInfo(m), raw: m }))

@@ -17,6 +17,9 @@ export interface Outcome {
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
+/** Limits of one system call's batch (the addon refuses more than 4096 messages or 1 MiB). */
+const MAX_BATCH = 1024;
+const MAX_BATCH_BYTES = 512 * 1024;
 
 export class NetlinkSocket {
   private seq = Math.floor(Math.random() * 0x7fffffff);
@@ -48,9 +51,24 @@ export class NetlinkSocket {
     return this.busy;
   }
 
-  /** Sends `msgs` in one batch; resolves with one outcome per message, in order. */
-  exchange(msgs: readonly Buffer[]): Promise<Outcome[]> {
-    if (msgs.length === 0) return Promise.resolve([]);
+  /**
+   * Sends `msgs` in one batch (several, one after the other, past MAX_BATCH messages or bytes);
+   * resolves with one outcome per message, in order.
+   */
+  async exchange(msgs: readonly Buffer[]): Promise<Outcome[]> {
+    const out: Outcome[] = [];
+    for (let i = 0; i < msgs.length; ) {
+      let bytes = 0;
+      let j = i;
+      while (j < msgs.length && j - i < MAX_BATCH && bytes + msgs[j].length <= MAX_BATCH_BYTES) bytes += msgs[j++].length;
+      if (j === i) throw new NetlinkError(90 /* EMSGSIZE */, `netlink message of ${msgs[i].length} bytes for ${this.label}`);
+      out.push(...(await this.exchangeOne(msgs.slice(i, j))));
+      i = j;
+    }
+    return out;
+  }
+
+  private exchangeOne(msgs: readonly Buffer[]): Promise<Outcome[]> {
     this.busy++;
     const run = async (): Promise<Outcome[]> => {
       if (this.fd === undefined) throw new NetlinkError(9 /* EBADF */, `netlink socket for ${this.label} is closed`);
