@@ -14,10 +14,11 @@ export interface TransportPeer {
 }
 
 /**
- * A slot the gRPC client edge fills with the server's identity once a call has run, for the client
- * side of authorization (next_token_signed). Put an empty object in the context, call, then read it.
+ * A slot the gRPC client edge fills once a call has run over gRPC: called = true, and peer = the
+ * server's TLS identity (absent on plaintext). For the client side of authorization
+ * (next_token_signed). Put an empty object in the context, call, then read it.
  */
-export const callPeerSlotKey = createKey<{ peer?: TransportPeer }>('grpc.callPeerSlot');
+export const callPeerSlotKey = createKey<{ called?: boolean; peer?: TransportPeer }>('grpc.callPeerSlot');
 
 /**
  * The peer of a call from grpc-js's auth context (server calls: call.getAuthContext(); client calls
