@@ -210,10 +210,10 @@ export function parseStatus(m: NlMessage): { errno: number; extack?: string } {
 /** Dotted / colon text to the 4 or 16 bytes the kernel expects (input already validated by cidr.ts). */
 export function ipBytes(ip: string, family: 4 | 6): Buffer {
   if (family === 4) return Buffer.from(ip.split('.').map(Number));
-  let [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
+  const [first, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
   const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/;
   const expand = (s: string) => s.replace(v4, (_m, a, b, c, d) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
-  head = expand(head);
+  const head = expand(first);
   const h = head ? head.split(':') : [];
   const t = tail !== undefined && tail !== '' ? expand(tail).split(':') : [];
   const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
