@@ -78,7 +78,7 @@ describe('discover + round robin', () => {
 
   test.each([
     ['unknown network service', [nse('a')], 'other', /network service "other" is not found/],
-    ['no endpoints', [], 'svc', /no network service endpoint matches network service "svc" \(0 registered\)/],
+    ['no endpoints', [], 'svc', /no network service endpoint matches network service "svc" for labels \{\} \(0 registered\)/],
   ] as [string, NetworkServiceEndpoint[], string, RegExp][])('NOT_FOUND: %s', async (_n, nses, service, msg) => {
     const s = setup(nses);
     await expect(s.h.request(bg(), req(conn({ id: '1', networkService: service })))).rejects.toMatchObject({ code: Code.NOT_FOUND, message: expect.stringMatching(msg) });

@@ -10,7 +10,7 @@ import type { NetworkServiceElement } from '../../core/networkservice';
 import type { RegistryHandler } from '../../core/registry';
 import { clientUrlKey } from '../clienturl';
 import { findEndpointByName, findEndpointsFor, findNetworkService } from './lookup';
-import { matchEndpoints } from './match';
+import { explainNoCandidates, matchEndpoints } from './match';
 import { log } from '../../log';
 
 export interface DiscoverOptions {
@@ -35,7 +35,7 @@ export function discover(opts: DiscoverOptions): NetworkServiceElement {
       const all = await findEndpointsFor(ctx, opts.nse, ns.name);
       const candidates = matchEndpoints(conn.labels, ns, all, clock.now());
       if (candidates.length === 0) {
-        throw notFound(`no network service endpoint matches network service "${ns.name}" (${all.length} registered)`);
+        throw notFound(explainNoCandidates(conn.labels, ns, all, clock.now()));
       }
       if (ns.payload) conn.payload = ns.payload;
       const start = counters.get(ns.name) ?? 0;

@@ -1,13 +1,9 @@
 // Label matching used to choose endpoints and forwarders (api.md §8.6, §8.7): "selector ⊆ labels",
 // where a selector value may be a Go-template reference to the request's labels such as {{.nodeName}}.
 import type { Match, NetworkService, NetworkServiceEndpoint } from '@nsm/api';
+import { renderTemplate } from './template';
 
-const templateRef = /\{\{\s*\.([A-Za-z0-9_]+)\s*\}\}/g;
-
-/** Renders the `{{.key}}` references of a selector value; a missing key renders as Go does. */
-export function renderTemplate(value: string, vars: Record<string, string>): string {
-  return value.replace(templateRef, (_m, key: string) => vars[key] ?? '<no value>');
-}
+export { renderTemplate };
 
 export function isSubset(labels: Record<string, string>, selector: Record<string, string>, vars: Record<string, string>): boolean {
   const keys = Object.keys(selector);
@@ -60,4 +56,30 @@ export function matchForwarders(labels: Record<string, string>, ns: NetworkServi
 function dedupe(list: NetworkServiceEndpoint[]): NetworkServiceEndpoint[] {
   const seen = new Set<string>();
   return list.filter((e) => (seen.has(e.name) ? false : (seen.add(e.name), true)));
+}
+
+const showMap = (m: Record<string, string>) => `{${Object.entries(m).map(([k, v]) => `${k}: ${v}`).join(', ')}}`;
+
+/**
+ * Why matchEndpoints found nothing, for the NOT_FOUND a client sees: the request's labels, and what
+ * each match did with them (skipped, fell through, or selected none), so that a wrong template or
+ * a missing label shows at once.
+ */
+export function explainNoCandidates(labels: Record<string, string>, ns: NetworkService, nses: NetworkServiceEndpoint[], now: number): string {
+  const live = nses.filter(unexpired(now));
+  const expired = nses.length - live.length;
+  const head = `no network service endpoint matches network service "${ns.name}" for labels ${showMap(labels)} (${nses.length} registered${expired ? `, ${expired} expired` : ''})`;
+  if (ns.matches.length === 0) return head;
+  const steps: string[] = [];
+  for (const [i, m] of ns.matches.entries()) {
+    const n = `match ${i + 1}`;
+    if (!isSubset(labels, m.sourceSelector, labels)) {
+      steps.push(`${n}: source selector ${showMap(m.sourceSelector)} does not apply`);
+      continue;
+    }
+    const wanted = m.routes.map((d) => showMap(Object.fromEntries(Object.entries(d.destinationSelector).map(([k, v]) => [k, renderTemplate(v, labels)]))));
+    steps.push(`${n}${m.fallthrough ? ' (fallthrough)' : ''}: no endpoint with ${wanted.length ? wanted.join(' or ') : 'any route'}`);
+    if (!m.fallthrough) break;
+  }
+  return `${head}: ${steps.join('; ')}`;
 }
