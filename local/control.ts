@@ -7,6 +7,8 @@ import { parseTopology } from './topology';
 export function serveControl(mesh: LocalMesh, socket: string, onDown: () => void): Promise<Server> {
   if (existsSync(socket)) unlinkSync(socket);
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // The pod API (Kubernetes REST for core/v1 pods), with the CLI's rights.
+    if (mesh.kube.api.handles(new URL(req.url ?? '/', 'http://local').pathname)) return mesh.kube.serveAdmin(req, res);
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
@@ -25,6 +27,11 @@ export function serveControl(mesh: LocalMesh, socket: string, onDown: () => void
       if (req.method === 'POST' && pod) {
         await mesh.deletePod(pod[1], { force: url.searchParams.get('force') === 'true' });
         return reply(200, { deleted: pod[1] });
+      }
+      const svc = /^\/networkservices\/([^/]+)\/delete$/.exec(url.pathname);
+      if (req.method === 'POST' && svc) {
+        await mesh.networkServices.delete(svc[1]);
+        return reply(200, { deleted: svc[1] });
       }
       const sig = /^\/procs\/([^/]+)\/signal$/.exec(url.pathname);
       if (req.method === 'POST' && sig) {

@@ -5,6 +5,8 @@ import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { call, serveControl } from './control';
+import { podTable } from './kube/table';
+import type { Pod } from './kube/types';
 import { runDemo } from './demo';
 import { cleanupMesh, LocalMesh } from './mesh';
 import { meshPaths } from './paths';
@@ -34,7 +36,7 @@ async function mustCall(method: string, path: string, body?: string) {
   const r = await call(paths().control, method, path, body).catch(() => {
     throw new Error(`mesh "${paths().mesh}" is not running (start it with: nsm-local up)`);
   });
-  if (r.status >= 300) throw new Error((r.json as { error?: string }).error ?? `HTTP ${r.status}`);
+  if (r.status >= 300) throw new Error((r.json as { error?: string; message?: string }).error ?? (r.json as { message?: string }).message ?? `HTTP ${r.status}`);
   return r.json;
 }
 
@@ -60,11 +62,28 @@ program
   .action(async (o: { file: string }) => console.log(JSON.stringify(await mustCall('POST', '/apply', readInput(o.file)), null, 2)));
 
 program
-  .command('delete <pod>')
-  .description('delete a pod: SIGTERM its process (SIGKILL with --force), then remove its namespace')
+  .command('delete <what> [name]')
+  .description('delete a pod (delete <pod> or delete pod <pod>): SIGTERM its process (SIGKILL with --force), then remove its namespace; or delete networkservice <name>: unregister a NetworkService the topology registered')
   .option('--force', 'kill at once, like kubectl delete --grace-period=0 --force')
-  .action(async (pod: string, o: { force?: boolean }) => {
-    console.log(JSON.stringify(await mustCall('POST', `/pods/${pod}/delete?force=${!!o.force}`)));
+  .action(async (what: string, name: string | undefined, o: { force?: boolean }) => {
+    if (name && ['networkservice', 'networkservices', 'ns'].includes(what)) {
+      return console.log(JSON.stringify(await mustCall('POST', `/networkservices/${encodeURIComponent(name)}/delete`)));
+    }
+    const pod = name && ['pod', 'pods', 'po'].includes(what) ? name : what;
+    console.log(JSON.stringify(await mustCall('POST', `/pods/${encodeURIComponent(pod)}/delete?force=${!!o.force}`)));
+  });
+
+program
+  .command('get <what>')
+  .description('list the pods (get pods) of the runtime\'s pod API, like kubectl get pods -A -o wide; -o json for the objects')
+  .option('-o, --output <format>', 'table or json', 'table')
+  .option('-l, --selector <labels>', 'label selector, e.g. app=nse-icmp-responder')
+  .action(async (what: string, o: { output: string; selector?: string }) => {
+    if (!['pods', 'pod', 'po'].includes(what)) throw new Error(`can only get pods, not "${what}"`);
+    const q = o.selector ? `?labelSelector=${encodeURIComponent(o.selector)}` : '';
+    const list = (await mustCall('GET', `/api/v1/pods${q}`)) as { items: Pod[] };
+    if (o.output === 'json') return console.log(JSON.stringify(list, null, 2));
+    console.log(podTable(list.items));
   });
 
 program

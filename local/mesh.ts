@@ -6,6 +6,8 @@ import { bundlePath, MeshPaths, repoRoot } from './paths';
 import { applyIpContext, disableOffloads, netnsByName } from '@nsm/sdk-kernel';
 import { VlanTrunk } from '@nsm/sdk-ovs/trunk';
 import { attachExternal, attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, NODE_UPLINK, nodeIp } from './host';
+import { KubeRuntime } from './kube/runtime';
+import { NetworkServices } from './networkservices';
 import { Supervisor } from './supervisor';
 import type { ExternalSpec, NodeSpec, PodSpec, Topology } from './topology';
 
@@ -19,14 +21,30 @@ export class LocalMesh {
   private readonly nodes = new Map<string, { spec: NodeSpec; ip: string }>();
   private readonly pods = new Map<string, PodSpec>();
   private readonly externals = new Map<string, { spec: ExternalSpec; sw: VlanTrunk }>();
-  private topology: Topology = { nodes: [], pods: [], externals: [], nsmgrEnv: {}, forwarderEnv: {}, registryEnv: {} };
+  private topology: Topology = { nodes: [], pods: [], externals: [], nsmgrEnv: {}, forwarderEnv: {}, registryEnv: {}, networkServices: [] };
   private fabricUp = false;
+  /** Pods as Kubernetes Pod objects, and the pod API (local/kube). */
+  readonly kube: KubeRuntime;
+  readonly networkServices: NetworkServices;
 
   constructor(
     readonly paths: MeshPaths,
     private readonly log: Log,
   ) {
     this.supervisor = new Supervisor(log, paths.mesh);
+    this.networkServices = new NetworkServices(`unix://${join(paths.root, 'registry.sock')}`, log);
+    this.kube = new KubeRuntime(
+      {
+        node: (name) => {
+          const n = this.nodes.get(name);
+          return n && { name, ip: n.ip, nsmSocket: this.paths.nsmSocket(name) };
+        },
+        nameTaken: (name) => this.pods.has(name) || this.nodes.has(name) || this.externals.has(name) || name === 'fabric',
+        startPod: (spec) => this.addPod(spec),
+        stopPod: (name, graceMs) => this.deletePod(name, { graceMs }),
+      },
+      log,
+    );
   }
 
   get registryUrl(): string {
@@ -41,6 +59,7 @@ export class LocalMesh {
       nsmgrEnv: { ...this.topology.nsmgrEnv, ...t.nsmgrEnv },
       forwarderEnv: { ...this.topology.forwarderEnv, ...t.forwarderEnv },
       registryEnv: { ...this.topology.registryEnv, ...t.registryEnv },
+      networkServices: t.networkServices ?? [],
     };
     mkdirSync(this.paths.logs, { recursive: true });
     if (!this.fabricUp) {
@@ -52,12 +71,15 @@ export class LocalMesh {
         argv: [process.execPath, bundlePath('cmd-registry-k8s')],
         env: { REGISTRY_K8S_LISTEN_ON: `${this.registryUrl},unix://${join(this.paths.root, 'registry.sock')}`, REGISTRY_K8S_STORE: 'memory', ...this.topology.registryEnv },
         logFile: join(this.paths.logs, 'registry.log'),
+        // A restarted registry (memory store) has forgotten the NetworkServices the runtime registered.
+        onStart: () => this.networkServices.registryStarted(),
       });
       // Readiness is probed over the unix socket: this process is not on the fabric network.
       await waitForGrpc(this.paths.netns('fabric'), `unix://${join(this.paths.root, 'registry.sock')}`, 'registry');
     }
     for (const x of t.externals ?? []) if (!this.externals.has(x.name)) await this.addExternal(x);
     for (const n of this.topology.nodes) if (!this.nodes.has(n.name)) await this.addNode(n);
+    for (const ns of t.networkServices ?? []) await this.networkServices.apply(ns);
     for (const p of t.pods ?? []) if (!this.pods.has(p.name)) await this.addPod(p);
   }
 
@@ -145,24 +167,49 @@ export class LocalMesh {
     await createNetns(ns);
     mkdirSync(this.paths.podDir(spec.name), { recursive: true });
     this.pods.set(spec.name, spec);
+    let admitted;
+    try {
+      admitted = await this.kube.admit(spec, { netns: ns, podDir: this.paths.podDir(spec.name), node: { name: spec.node, ip: node.ip, nsmSocket: this.paths.nsmSocket(spec.node) } });
+    } catch (err) {
+      this.pods.delete(spec.name);
+      this.kube.release(spec.name);
+      await deleteNetns(ns);
+      rmSync(this.paths.podDir(spec.name), { recursive: true, force: true });
+      throw err;
+    }
     const cmd = `cmd-${spec.command}`;
     const env: Record<string, string> = {
       NSM_NAME: spec.name,
       NSM_CONNECT_TO: `unix://${this.paths.nsmSocket(spec.node)}`,
-      ...(spec.command === 'nse-icmp-responder' ? { NSM_LISTEN_ON: `unix://${join(this.paths.podDir(spec.name), 'nse.sock')}` } : {}),
+      ...(spec.command !== 'nsc' ? { NSM_LISTEN_ON: `unix://${join(this.paths.podDir(spec.name), 'nse.sock')}` } : {}),
+      ...admitted.env,
       ...spec.env,
     };
-    this.supervisor.start({ name: spec.name, netns: ns, argv: [process.execPath, bundlePath(cmd)], env, logFile: join(this.paths.logs, `${spec.name}.log`) });
+    this.supervisor.start({
+      name: spec.name,
+      netns: ns,
+      argv: [process.execPath, bundlePath(cmd), ...(spec.args ?? [])],
+      env,
+      logFile: join(this.paths.logs, `${spec.name}.log`),
+      restartPolicy: spec.restartPolicy,
+      onStart: admitted.onStart,
+      onExit: admitted.onExit,
+    });
   }
 
   /** Deletes a pod as Kubernetes would: SIGTERM, grace period, then its namespace goes away. */
-  async deletePod(name: string, opts: { force?: boolean } = {}): Promise<void> {
-    if (!this.pods.has(name)) throw new Error(`pod ${name} does not exist`);
+  async deletePod(name: string, opts: { force?: boolean; graceMs?: number } = {}): Promise<void> {
+    if (!this.pods.has(name) && !this.kube.store.has(name)) throw new Error(`pod ${name} does not exist`);
     // --force is `kubectl delete --grace-period=0 --force`: SIGKILL, no chance to close anything.
-    await this.supervisor.stop(name, opts.force ? 0 : 10_000);
-    await deleteNetns(this.paths.netns(name));
-    rmSync(this.paths.podDir(name), { recursive: true, force: true });
-    this.pods.delete(name);
+    const graceMs = opts.force ? 0 : (opts.graceMs ?? 10_000);
+    this.kube.markDeleting(name, Math.ceil(graceMs / 1000));
+    if (this.pods.has(name)) {
+      await this.supervisor.stop(name, graceMs);
+      await deleteNetns(this.paths.netns(name));
+      rmSync(this.paths.podDir(name), { recursive: true, force: true });
+      this.pods.delete(name);
+    }
+    this.kube.release(name);
   }
 
   status() {
@@ -170,7 +217,8 @@ export class LocalMesh {
       mesh: this.paths.mesh,
       registry: this.registryUrl,
       nodes: [...this.nodes.entries()].map(([name, n]) => ({ name, ip: n.ip, netns: this.paths.netns(name), nsmSocket: this.paths.nsmSocket(name) })),
-      pods: [...this.pods.values()].map((p) => ({ ...p, netns: this.paths.netns(p.name) })),
+      pods: [...this.pods.values()].map((p) => ({ ...p, netns: this.paths.netns(p.name), phase: this.kube.store.byName(p.name)?.status.phase })),
+      networkServices: this.networkServices.names(),
       externals: [...this.externals.values()].map((x) => ({ ...x.spec, netns: this.paths.netns(x.spec.name) })),
       processes: this.supervisor.status(),
     };
@@ -179,6 +227,8 @@ export class LocalMesh {
   /** Stops everything in dependency order and removes every namespace and file of this mesh. */
   async down(): Promise<void> {
     await Promise.all([...this.pods.keys()].map((p) => this.supervisor.stop(p)));
+    this.kube.close();
+    this.networkServices.close();
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`forwarder-${n}`)));
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`nsmgr-${n}`)));
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`ovs-${n}`)));

@@ -1,10 +1,15 @@
-// Runs each component as a process inside its network namespace and restarts it when it dies, as a
-// kubelet does with restartPolicy Always. A process group stands in for a container: when the main
-// process dies or is killed, whatever it started (ovsdb-server, wireguard-go) dies with it.
+// Runs each component as a process inside its network namespace and restarts it when it dies as a
+// kubelet does by its restartPolicy (Always, the default; OnFailure; Never: an exited process stays
+// exited, and its exit code says whether the pod Succeeded or Failed). A process group stands in for a
+// container: when the main process dies or is killed, whatever it started (ovsdb-server, wireguard-go)
+// dies with it.
 import { spawn, ChildProcess } from 'node:child_process';
 import { openSync, closeSync, mkdirSync } from 'node:fs';
+import { constants } from 'node:os';
 import { dirname } from 'node:path';
 import { ContainerCgroup, removeGroup } from './cgroup';
+
+export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
 
 export interface ProcessSpec {
   name: string;
@@ -12,6 +17,18 @@ export interface ProcessSpec {
   argv: string[];
   env: Record<string, string>;
   logFile: string;
+  restartPolicy?: RestartPolicy;
+  /** Told of every start and exit (with whether a restart follows), for the pod's status. */
+  onStart?: (pid: number | undefined) => void;
+  onExit?: (exit: ProcessExit) => void;
+}
+
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  restarting: boolean;
+  /** Stopped through stop() (a deleted pod), not by itself. */
+  stopped: boolean;
 }
 
 interface Running {
@@ -23,6 +40,7 @@ interface Running {
   killed?: boolean;
   startedAt: number;
   stopping: boolean;
+  exitCode?: number | null;
   exited?: Promise<void>;
   timer?: NodeJS.Timeout;
 }
@@ -33,7 +51,11 @@ export interface ProcessStatus {
   pid?: number;
   restarts: number;
   running: boolean;
+  /** Set once a process that is not restarted has exited. */
+  exitCode?: number | null;
 }
+
+const osSignals = constants.signals as Record<string, number>;
 
 const killGroup = (pid: number, signal: NodeJS.Signals) => {
   try {
@@ -71,13 +93,19 @@ export class Supervisor {
     if (child.pid) r.cgroup?.add(child.pid);
     r.child = child;
     r.startedAt = Date.now();
+    r.exitCode = undefined;
+    r.spec.onStart?.(child.pid);
     r.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         // The rest of the "container" goes with its main process.
         if (child.pid) killGroup(child.pid, 'SIGKILL');
         r.cgroup?.kill();
         r.child = undefined;
-        if (!r.stopping) {
+        const policy = r.spec.restartPolicy ?? 'Always';
+        // A signal counts as a failure, as a container killed by one exits with 128+n.
+        const failed = code !== 0;
+        const restarting = !r.stopping && (policy === 'Always' || (policy === 'OnFailure' && failed));
+        if (restarting) {
           const uptime = Date.now() - r.startedAt;
           // Like a DaemonSet replacing a deleted pod: at once, then backing off if it keeps dying.
           const crashes = r.killed ? 0 : r.restarts;
@@ -86,7 +114,11 @@ export class Supervisor {
           r.killed = false;
           this.log('process exited; restarting', { name: r.spec.name, code, signal, delayMs: delay });
           r.timer = setTimeout(() => !r.stopping && this.launch(r), delay);
+        } else {
+          r.exitCode = code ?? (signal ? 128 + (osSignals[signal] ?? 0) : null);
+          if (!r.stopping) this.log('process exited; not restarted (restartPolicy ' + policy + ')', { name: r.spec.name, code, signal });
         }
+        r.spec.onExit?.({ code: r.exitCode ?? code, signal, restarting, stopped: r.stopping });
         resolve();
       });
       child.once('error', (err) => this.log('spawn failed', { name: r.spec.name, err: String(err) }));
@@ -139,6 +171,7 @@ export class Supervisor {
       pid: r.child?.pid,
       restarts: r.restarts,
       running: !!r.child,
+      ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
     }));
   }
 

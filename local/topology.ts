@@ -1,14 +1,32 @@
 // What a local mesh runs: nodes (each with an nsmgr and a forwarder, like DaemonSets), one registry,
 // and pods (a network namespace with one NSM process in it). Read from YAML like a manifest.
+import type { NetworkService } from '@nsm/api';
+import { networkServiceCodec } from '@nsm/sdk-k8s/codec';
 import { parse } from 'yaml';
+import type { RestartPolicy } from './supervisor';
 
-export type PodCommand = 'nsc' | 'nse-icmp-responder';
+/** The bundles a pod can run (cmd-<command>). */
+export const POD_COMMANDS = ['nsc', 'nse-icmp-responder', 'nse-supplier-k8s'] as const;
+export type PodCommand = (typeof POD_COMMANDS)[number];
 
 export interface PodSpec {
   name: string;
   node: string;
   command: PodCommand;
   env: Record<string, string>;
+  /** Extra arguments (flags) of the command. */
+  args?: string[];
+  /** As a kubelet honours it; default Always. */
+  restartPolicy?: RestartPolicy;
+  /** Namespace and labels of the pod's object in the runtime's pod API; default "default", none. */
+  namespace?: string;
+  labels?: Record<string, string>;
+  /**
+   * Gives the pod the runtime's pod API, as a service account token does in a cluster: a kubeconfig
+   * (KUBECONFIG) for a server on 127.0.0.1 in the pod's namespace, allowed pods in the pod's own
+   * namespace. Default: true for nse-supplier-k8s, false otherwise.
+   */
+  kubeApi?: boolean;
 }
 
 export interface NodeSpec {
@@ -38,10 +56,16 @@ export interface Topology {
   nsmgrEnv: Record<string, string>;
   forwarderEnv: Record<string, string>;
   registryEnv: Record<string, string>;
+  /**
+   * NetworkServices the runtime registers in the registry (as `kubectl apply` of NetworkService
+   * resources does), in the resource's spec form: {name, payload, matches: [{source_selector, routes:
+   * [{destination_selector}], fallthrough, metadata: {labels}}]}.
+   */
+  networkServices: NetworkService[];
 }
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$/;
-const COMMANDS: PodCommand[] = ['nsc', 'nse-icmp-responder'];
+const POLICIES: RestartPolicy[] = ['Always', 'OnFailure', 'Never'];
 
 function strMap(v: unknown, where: string): Record<string, string> {
   if (v === undefined || v === null) return {};
@@ -68,8 +92,21 @@ export function parseTopology(text: string): Partial<Topology> {
       const name = String(o.name ?? '');
       if (!NAME.test(name)) throw new Error(`pods[${i}].name "${name}" must be lower-case letters, digits and dashes (max 24)`);
       const command = String(o.command ?? '') as PodCommand;
-      if (!COMMANDS.includes(command)) throw new Error(`pods[${i}].command must be one of ${COMMANDS.join(', ')}`);
-      return { name, node: String(o.node ?? 'node1'), command, env: strMap(o.env, `pods[${i}].env`) };
+      if (!POD_COMMANDS.includes(command)) throw new Error(`pods[${i}].command must be one of ${POD_COMMANDS.join(', ')}`);
+      const restartPolicy = String(o.restartPolicy ?? 'Always') as RestartPolicy;
+      if (!POLICIES.includes(restartPolicy)) throw new Error(`pods[${i}].restartPolicy must be one of ${POLICIES.join(', ')}`);
+      if (o.args !== undefined && (!Array.isArray(o.args) || o.args.some((a) => typeof a !== 'string'))) throw new Error(`pods[${i}].args must be a list of strings`);
+      if (o.kubeApi !== undefined && typeof o.kubeApi !== 'boolean') throw new Error(`pods[${i}].kubeApi must be true or false`);
+      return {
+        name,
+        node: String(o.node ?? 'node1'),
+        command,
+        env: strMap(o.env, `pods[${i}].env`),
+        restartPolicy,
+        labels: strMap(o.labels, `pods[${i}].labels`),
+        ...(o.args ? { args: o.args as string[] } : {}),
+        ...(o.kubeApi !== undefined ? { kubeApi: o.kubeApi as boolean } : {}),
+      };
     });
   }
   if (doc.externals !== undefined) {
@@ -87,6 +124,17 @@ export function parseTopology(text: string): Partial<Topology> {
         return { id, addresses };
       });
       return { name, vlans };
+    });
+  }
+  if (doc.networkServices !== undefined) {
+    if (!Array.isArray(doc.networkServices)) throw new Error('networkServices must be a list');
+    out.networkServices = doc.networkServices.map((x, i) => {
+      const o = (x ?? {}) as Record<string, unknown>;
+      const name = String(o.name ?? '');
+      if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(name)) throw new Error(`networkServices[${i}].name "${name}" must be a DNS subdomain name`);
+      if (o.matches !== undefined && !Array.isArray(o.matches)) throw new Error(`networkServices[${i}].matches must be a list`);
+      if (o.payload !== undefined && o.payload !== 'ETHERNET' && o.payload !== 'IP') throw new Error(`networkServices[${i}].payload must be ETHERNET or IP`);
+      return networkServiceCodec.fromSpec(o, name);
     });
   }
   out.nsmgrEnv = strMap(doc.nsmgrEnv, 'nsmgrEnv');

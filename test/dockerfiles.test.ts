@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..');
-const CMDS = ['cmd-nsmgr', 'cmd-registry-k8s', 'cmd-forwarder-vpp', 'cmd-forwarder-ovs', 'cmd-nsc', 'cmd-nse-icmp-responder', 'cmd-admission-webhook'];
+const CMDS = ['cmd-nsmgr', 'cmd-registry-k8s', 'cmd-forwarder-vpp', 'cmd-forwarder-ovs', 'cmd-nsc', 'cmd-nse-icmp-responder', 'cmd-admission-webhook', 'cmd-nse-supplier-k8s'];
 /** Commands whose image runs as a non-root user (the others need root: see each Dockerfile). */
 const NON_ROOT: Record<string, string> = { 'cmd-registry-k8s': 'node', 'cmd-admission-webhook': 'node' };
 /** OS packages each runtime image must install. */
@@ -12,6 +12,7 @@ const PACKAGES: Record<string, string[]> = {
   'cmd-nsmgr': [],
   'cmd-registry-k8s': [],
   'cmd-admission-webhook': [],
+  'cmd-nse-supplier-k8s': [],
   'cmd-forwarder-vpp': ['iproute2'],
   'cmd-nsc': ['iproute2'],
   'cmd-nse-icmp-responder': ['iproute2', 'openvswitch-switch', 'ethtool'],

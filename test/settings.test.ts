@@ -7,10 +7,11 @@ import { schema as forwarderOvs } from '../cmd-forwarder-ovs/src/config';
 import { schema as forwarderVpp } from '../cmd-forwarder-vpp/src/config';
 import { schema as nsc } from '../cmd-nsc/src/config';
 import { schema as nse } from '../cmd-nse-icmp-responder/src/config';
+import { schema as supplier } from '../cmd-nse-supplier-k8s/src/config';
 import { schema as nsmgr } from '../cmd-nsmgr/src/config';
 import { schema as registry } from '../cmd-registry-k8s/src/config';
 
-const schemas: Record<string, Schema> = { webhook, forwarderOvs, forwarderVpp, nsc, nse, nsmgr, registry };
+const schemas: Record<string, Schema> = { webhook, forwarderOvs, forwarderVpp, nsc, nse, nsmgr, registry, supplier };
 
 test.each(Object.entries(schemas))('%s: shared settings come from commonSettings', (_cmd, schema) => {
   const shared = { connectTo: commonSettings.connectTo(), dialTimeout: commonSettings.dialTimeout(''), maxTokenLifetime: commonSettings.maxTokenLifetime(''), logLevel: commonSettings.logLevel() };

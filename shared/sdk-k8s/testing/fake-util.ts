@@ -1,5 +1,5 @@
 // Helpers of the fake API server: the resources it serves, URL parsing, name rules, JSON plumbing.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { GROUP, VERSION } from '../codec';
 import { badRequest, invalid, KubeError, status } from './fake-status';
 
@@ -23,9 +23,7 @@ export interface Target {
 }
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-// The alphabet the real server draws generateName suffixes (five characters) from.
-export const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
-export const rfc3339 = (d = new Date()) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+export { NAME_ALPHABET, reply, rfc3339 } from '../api-status';
 export const clone = <T>(v: T): T => structuredClone(v);
 export const key = (plural: string, ns: string, name: string) => `${plural}/${ns}/${name}`;
 
@@ -80,9 +78,4 @@ export async function readBody(req: IncomingMessage): Promise<Obj | undefined> {
   } catch {
     throw badRequest('the request body is not valid JSON');
   }
-}
-
-export function reply(res: ServerResponse, code: number, body: unknown): void {
-  res.writeHead(code, { 'Content-Type': 'application/json' });
-  res.end(JSON.stringify(body));
 }
