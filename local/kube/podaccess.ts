@@ -8,12 +8,12 @@
 // has one); a short-lived helper started in the namespace binds it and hands the listening socket back
 // over its IPC channel, then exits. The socket stays in the pod's namespace.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer, IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
-import { KubeError, reply, status } from '@nsm/sdk-k8s/api-status';
+import { reply, status } from '@nsm/sdk-k8s/api-status';
 import { stringify } from 'yaml';
 import type { Caller } from './apiserver';
 
@@ -63,16 +63,23 @@ export interface PodAccessOptions {
   serve: (req: IncomingMessage, res: ServerResponse, caller: Caller) => void;
 }
 
-export async function grantPodApi(o: PodAccessOptions): Promise<PodAccess> {
-  const token = randomBytes(32).toString('base64url');
-  const caller: Caller = { admin: false, user: `system:serviceaccount:${o.namespace}:default`, namespace: o.namespace };
-  const http = createServer((req, res) => {
-    if (req.headers.authorization !== `Bearer ${token}`) {
-      const st = new KubeError(status(401, 'Unauthorized', 'Unauthorized')).status;
+/** An HTTP server that lets through only requests with the pod's token, as its service account. */
+export function podApiServer(token: string, namespace: string, serve: PodAccessOptions['serve']): HttpServer {
+  const caller: Caller = { admin: false, user: `system:serviceaccount:${namespace}:default`, namespace };
+  const expected = Buffer.from(`Bearer ${token}`);
+  return createServer((req, res) => {
+    const got = Buffer.from(req.headers.authorization ?? '');
+    if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+      const st = status(401, 'Unauthorized', 'Unauthorized');
       return reply(res, st.code, st);
     }
-    o.serve(req, res, caller);
+    serve(req, res, caller);
   });
+}
+
+export async function grantPodApi(o: PodAccessOptions): Promise<PodAccess> {
+  const token = randomBytes(32).toString('base64url');
+  const http = podApiServer(token, o.namespace, o.serve);
   const listener = await listenInNetns(o.netns, POD_API_HOST, POD_API_PORT);
   listener.on('connection', (sock) => http.emit('connection', sock));
   const kubeconfig = join(o.podDir, 'kubeconfig');
