@@ -78,12 +78,14 @@ export class Context {
   }
 
   /**
-   * Same values and the same remaining time budget, but not cancelled with this one. Used for work
-   * that must outlive the call that started it (cleanup after a failed request).
+   * Same values and the same remaining time budget (at least `atLeastMs`), but not cancelled with
+   * this one. Used for work that must outlive the call that started it (cleanup after a failed
+   * request, or after a caller that gave up).
    */
-  detached(now = Date.now()): { ctx: Context; cancel: () => void } {
+  detached(now = Date.now(), atLeastMs = 0): { ctx: Context; cancel: () => void } {
     const ac = new AbortController();
-    const left = this.remaining(now);
+    const budget = this.remaining(now);
+    const left = budget === undefined ? undefined : Math.max(budget, atLeastMs);
     const ctx = new Context(ac.signal, left === undefined ? undefined : now + Math.max(left, 0), undefined, undefined, this);
     if (left === undefined) return { ctx, cancel: () => ac.abort(new Error('context cancelled')) };
     const timer = setTimeout(() => ac.abort(new Error('deadline exceeded')), Math.max(left, 0));

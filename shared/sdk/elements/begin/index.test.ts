@@ -210,3 +210,33 @@ describe('begin (client)', () => {
     expect(rec.requests[1].connection!.networkServiceEndpointName).toBe('nse');
   });
 });
+
+describe('begin (server): a caller that gave up', () => {
+  test('a first Request answered after the caller cancelled is closed again at once and leaves no state', async () => {
+    const b = beginServer();
+    const rec = recorder();
+    let answer!: () => void;
+    const slow: NetworkServiceElement = { request: (ctx, r, next) => new Promise((res) => (answer = () => res(next.request(ctx, r)))) };
+    const h = handler(chain(b, slow, rec.el));
+    const { ctx, cancel } = bg().withCancel();
+    const pending = h.request(ctx, req(conn({ id: 'x' })));
+    await new Promise((r) => setTimeout(r, 5));
+    cancel();
+    answer();
+    await expect(pending).rejects.toMatchObject({ code: Code.CANCELLED, message: expect.stringMatching(/caller gave up/) });
+    expect(rec.closes.map((c) => c.id)).toEqual(['x']);
+    expect(b.ids()).toEqual([]);
+  });
+
+  test('a refresh answered after its caller gave up keeps the established connection', async () => {
+    const b = beginServer();
+    const rec = recorder();
+    const h = handler(chain(b, rec.el));
+    await h.request(bg(), req(conn({ id: 'x' })));
+    const { ctx, cancel } = bg().withCancel();
+    cancel();
+    await h.request(ctx, req(conn({ id: 'x' })));
+    expect(rec.closes).toEqual([]);
+    expect(b.ids()).toEqual(['x']);
+  });
+});

@@ -1,7 +1,11 @@
 // begin (sdk.md §3.3): one operation at a time per connection id, in arrival order; Close always acts
 // on the last connection that was successfully returned; a failed first Request leaves nothing.
+// Unlike v1.1.1, a first Request that the rest of the path answered after its caller gave up
+// (cancelled, or past its deadline) is closed again at once (server side): the answer never reaches
+// the caller, so nothing else would close it before the previous hop's token expires, which keeps an
+// endpoint busy (and from retiring when idle) for up to that token's lifetime.
 import { Connection, NetworkServiceRequest } from '@nsm/api';
-import { invalidArgument } from '../../core/errors';
+import { cancelled, invalidArgument } from '../../core/errors';
 import { clone } from '../../core/conn';
 import type { NetworkServiceElement, NetworkServiceHandler } from '../../core/networkservice';
 import { ConnectionEventFactory, eventFactoryKey } from './eventfactory';
@@ -13,6 +17,9 @@ export interface Begin extends NetworkServiceElement {
   /** Connection ids with live state, for leak checks. */
   ids(): string[];
 }
+
+/** Time given to closing what a caller that gave up made (its own budget is spent). */
+const CLEANUP_MS = 15_000;
 
 function create(isClient: boolean): Begin {
   const factories = new Map<string, ConnectionEventFactory>();
@@ -60,6 +67,11 @@ function create(isClient: boolean): Begin {
           const sent = merge(f, req);
           try {
             const out = await next.request(ctx.with(eventFactoryKey, f), sent);
+            if (!isClient && ctx.done && f.state !== 'established') {
+              const { ctx: closeCtx, cancel } = ctx.with(eventFactoryKey, f).detached(Date.now(), CLEANUP_MS);
+              await next.close(closeCtx, clone(out)).catch(() => undefined).finally(cancel);
+              throw cancelled(`connection ${id}: the caller gave up before the answer; closed again`);
+            }
             f.stored = { ...clone(sent), connection: clone(out) };
             f.returned = clone(out);
             f.state = 'established';

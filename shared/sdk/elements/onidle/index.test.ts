@@ -55,6 +55,24 @@ describe('onidle', () => {
     expect(t.notify).not.toHaveBeenCalled();
   });
 
+  test('retirement race: a Request still on its way when the timeout passes keeps the endpoint; one after it is refused, to be retried elsewhere', async () => {
+    const clock = new FakeClock();
+    const notify = jest.fn();
+    let release!: () => void;
+    const slow = { request: (_ctx: unknown, r: { connection?: unknown }) => new Promise((res) => (release = () => res(r.connection))) };
+    const h = handler(chain(onIdle(1000, notify, clock), slow as never));
+    await clock.advance(900);
+    const inFlight = h.request(bg(), req(conn({ id: 'a' })));
+    await clock.advance(5000);
+    expect(notify).not.toHaveBeenCalled();
+    release();
+    await expect(inFlight).resolves.toMatchObject({ id: 'a' });
+    await h.close(bg(), conn({ id: 'a' }));
+    await clock.advance(1000);
+    expect(notify).toHaveBeenCalledTimes(1);
+    await expect(h.request(bg(), req(conn({ id: 'b' })))).rejects.toMatchObject({ code: Code.UNAVAILABLE, message: 'endpoint expired (idle timeout)' });
+  });
+
   test('a zero timeout disables it', async () => {
     const s = setup(0);
     await s.clock.advance(100_000);
