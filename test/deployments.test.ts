@@ -40,7 +40,7 @@ test('kubectl is installed (needed to build the kustomizations)', () => {
 });
 
 test('the expected bases and overlays exist', () => {
-  for (const d of ['apps/nsmgr', 'apps/forwarder-ovs', 'apps/forwarder-vpp', 'apps/registry-k8s', 'apps/admission-webhook-k8s', 'apps/nsc-kernel', 'apps/nse-kernel', 'examples/basic', 'examples/use-cases/Kernel2Kernel']) expect(dirs).toContain(d);
+  for (const d of ['apps/nsmgr', 'apps/forwarder-ovs', 'apps/forwarder-vpp', 'apps/registry-k8s', 'apps/admission-webhook-k8s', 'apps/nsc-kernel', 'apps/nse-kernel', 'apps/nse-supplier-k8s', 'examples/basic', 'examples/use-cases/Kernel2Kernel']) expect(dirs).toContain(d);
 });
 
 describe.each(dirs)('%s', (dir) => {
