@@ -39,12 +39,15 @@ d('scale from zero on a local mesh', () => {
       .list({ labels: [{ key: 'app', op: '=', values: ['nse-icmp-responder'] }] })
       .items.filter((p) => !p.metadata.deletionTimestamp)
       .map((p) => ({ name: p.metadata.name, node: p.spec.nodeName, phase: p.status.phase }));
-  const clientIf = async (pod: string) => {
+  const clientIf = async (pod: string): Promise<RegExpExecArray | false> => {
     const out = await inNs(t.ns(pod), ['ip', '-4', '-o', 'addr', 'show', 'dev', 'nsm-1']).catch(() => '');
-    return /inet 169\.254\.(\d+)\.(\d+)\/32/.exec(out) ?? undefined;
+    return /inet 169\.254\.(\d+)\.(\d+)\/32/.exec(out) ?? false;
   };
   /** The endpoint's address for a client: point-to-point pairs, the endpoint's first. */
-  const peerOf = (m: RegExpExecArray) => `169.254.${m[1]}.${Number(m[2]) - 1}`;
+  const peerOf = (m: RegExpExecArray | false) => {
+    if (!m) throw new Error('no client address');
+    return `169.254.${m[1]}.${Number(m[2]) - 1}`;
+  };
   const endpointOf = (pod: string) => {
     const line = readFileSync(join(t.paths.logs, `${pod}.log`), 'utf8').split('\n').find((l) => l.includes('connection established'));
     return line ? (JSON.parse(line).endpoint as string) : undefined;
@@ -152,7 +155,7 @@ pods:
     await t.pods(client('nsc-n1', 'node1'));
     const m = await eventually('nsm-1 in nsc-n1', () => clientIf('nsc-n1'), 120_000);
     await inNs(t.ns('nsc-n1'), ['ping', '-c', '2', '-W', '3', peerOf(m)]);
-    const byNode = Object.fromEntries(spawned().map((p) => [p.node, p.name]));
+    const byNode: Record<string, string> = Object.fromEntries(spawned().map((p) => [p.node ?? '', p.name]));
     expect(Object.keys(byNode).sort()).toEqual(['node1', 'node2']);
     expect(await eventually('nsc-n1 connected', () => endpointOf('nsc-n1'))).toBe(byNode.node1);
     await Promise.all([t.mesh.deletePod('nsc-n1'), t.mesh.deletePod('nsc-late')]);
