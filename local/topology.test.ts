@@ -1,0 +1,50 @@
+import { NetworkService } from '@nsm/api';
+import { parseTopology } from './topology';
+
+describe('topology: networkServices and the pod fields of the pod API', () => {
+  test('NetworkServices in the resource\'s spec form, with matches, templates and fallthrough', () => {
+    const t = parseTopology(`
+networkServices:
+  - name: autoscale-icmp-responder
+    payload: ETHERNET
+    matches:
+      - source_selector:
+        fallthrough: true
+        routes:
+          - destination_selector: {app: nse-icmp-responder, nodeName: "{{.nodeName}}"}
+      - routes:
+          - destination_selector: {app: icmp-responder-supplier}
+        metadata: {labels: {p2p: "true"}}
+`);
+    expect(t.networkServices).toEqual([
+      NetworkService.fromPartial({
+        name: 'autoscale-icmp-responder',
+        payload: 'ETHERNET',
+        pathIds: [],
+        matches: [
+          { sourceSelector: {}, fallthrough: true, metadata: undefined, routes: [{ destinationSelector: { app: 'nse-icmp-responder', nodeName: '{{.nodeName}}' }, weight: 0 }] },
+          { sourceSelector: {}, fallthrough: false, metadata: { labels: { p2p: 'true' } }, routes: [{ destinationSelector: { app: 'icmp-responder-supplier' }, weight: 0 }] },
+        ],
+      }),
+    ]);
+  });
+
+  test('pods: the supplier command, restartPolicy, args, labels, kubeApi', () => {
+    const t = parseTopology(`
+pods:
+  - {name: s, node: node1, command: nse-supplier-k8s, restartPolicy: Never, args: ["--log-level", "debug"], labels: {app: x}, kubeApi: false}
+`);
+    expect(t.pods).toEqual([{ name: 's', node: 'node1', command: 'nse-supplier-k8s', env: {}, restartPolicy: 'Never', args: ['--log-level', 'debug'], labels: { app: 'x' }, kubeApi: false }]);
+  });
+
+  test.each([
+    ['networkServices: {a: 1}', /networkServices must be a list/],
+    ['networkServices: [{name: "Bad Name"}]', /must be a DNS subdomain name/],
+    ['networkServices: [{name: ok, payload: UDP}]', /payload must be ETHERNET or IP/],
+    ['networkServices: [{name: ok, matches: all}]', /matches must be a list/],
+    ['pods: [{name: p, command: nsc, restartPolicy: Sometimes}]', /restartPolicy must be one of Always, OnFailure, Never/],
+    ['pods: [{name: p, command: nsc, args: "-v"}]', /args must be a list of strings/],
+    ['pods: [{name: p, command: nsc, kubeApi: "yes"}]', /kubeApi must be true or false/],
+    ['pods: [{name: p, command: sleep}]', /command must be one of nsc, nse-icmp-responder, nse-supplier-k8s/],
+  ])('%s is refused', (yaml, msg) => expect(() => parseTopology(yaml)).toThrow(msg));
+});
