@@ -134,7 +134,8 @@ export class Supplier {
   /** Waits for the slot's endpoint, until shortly before the Request's deadline. */
   private async wait(ctx: Context, slot: Slot): Promise<void> {
     const margin = this.o.deadlineMarginMs ?? 500;
-    const left = Math.min(ctx.remaining() ?? Infinity, this.o.startTimeoutMs + margin) - margin;
+    // Past the slot's own start timeout the slot fails, and the waiters hear why: wait a little longer than that.
+    const left = Math.min((ctx.remaining() ?? Infinity) - margin, this.o.startTimeoutMs - (Date.now() - slot.createdAt) + 1000);
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     try {
