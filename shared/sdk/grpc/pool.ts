@@ -1,6 +1,7 @@
 // One gRPC channel per next-hop URL, shared by every connection going there. v1.1.1 dials a channel
 // per connection on every Request; sharing removes the dial from the request path (a 100 ms dial
 // timeout under load fails otherwise) and keeps the number of sockets flat.
+import type { X509Source } from '../spiffe/source';
 import { NsmConnection } from './clients';
 
 interface Entry {
@@ -16,6 +17,9 @@ export interface Lease {
 export class ChannelPool {
   private readonly entries = new Map<string, Entry>();
 
+  /** `source`: the identity every channel of this pool presents. */
+  constructor(private readonly source: X509Source) {}
+
   acquire(url: string): Lease {
     let e = this.entries.get(url);
     if (e && e.conn.broken) {
@@ -25,7 +29,7 @@ export class ChannelPool {
       e = undefined;
     }
     if (!e) {
-      e = { conn: new NsmConnection(url), refs: 0 };
+      e = { conn: new NsmConnection(url, this.source), refs: 0 };
       this.entries.set(url, e);
     }
     const entry = e;

@@ -37,3 +37,9 @@ export const tokensChained: Policy = policy('tokens_chained', (i) => {
 export const serverPolicies: readonly Policy[] = [tokensValid, prevTokenSigned, tokensExpired, tokensChained];
 /** Upstream's client default set: applied to the reply (and to Close with the remembered peer). */
 export const clientPolicies: readonly Policy[] = [tokensValid, nextTokenSigned, tokensExpired, tokensChained];
+
+/**
+ * The list for Close: the same without tokens_expired. A connection is closed exactly when a token
+ * on its path expired, and that Close must still reach every hop after the one that noticed.
+ */
+export const withoutExpiry = (policies: readonly Policy[]): readonly Policy[] => policies.filter((p) => p !== tokensExpired);
