@@ -1,6 +1,8 @@
 // What a local mesh runs: nodes (each with an nsmgr and a forwarder, like DaemonSets), one registry,
 // and pods (a network namespace with one NSM process in it). Read from YAML like a manifest.
 import { parse } from 'yaml';
+import { parseDuration } from '@nsm/sdk/cmd/duration';
+import { checkTrustDomain } from '@nsm/sdk/spiffe/id';
 
 export type PodCommand = 'nsc' | 'nse-icmp-responder';
 
@@ -38,6 +40,10 @@ export interface Topology {
   nsmgrEnv: Record<string, string>;
   forwarderEnv: Record<string, string>;
   registryEnv: Record<string, string>;
+  /** Trust domain of the mesh's identities (default nsm.local); fixed once the mesh is up. */
+  trustDomain?: string;
+  /** Lifetime of every SVID (default 1h); rotated at half of it. */
+  svidLifetimeMs?: number;
 }
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$/;
@@ -92,5 +98,11 @@ export function parseTopology(text: string): Partial<Topology> {
   out.nsmgrEnv = strMap(doc.nsmgrEnv, 'nsmgrEnv');
   out.forwarderEnv = strMap(doc.forwarderEnv, 'forwarderEnv');
   out.registryEnv = strMap(doc.registryEnv, 'registryEnv');
+  if (doc.trustDomain !== undefined) out.trustDomain = checkTrustDomain(String(doc.trustDomain));
+  if (doc.svidLifetime !== undefined) {
+    const ms = parseDuration(String(doc.svidLifetime));
+    if (ms < 2000) throw new Error(`svidLifetime ${String(doc.svidLifetime)} is too short (at least 2s)`);
+    out.svidLifetimeMs = ms;
+  }
   return out;
 }
