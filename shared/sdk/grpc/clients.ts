@@ -6,7 +6,10 @@
 //
 // A connection outlives SVID rotations; both ends sign for it with the keys of the certificates of
 // its handshake, which expire. So a channel is replaced by a fresh one (new handshake) once our own
-// SVID has rotated or the server's certificate nears its end; calls in flight finish on the old one.
+// SVID has rotated or the server's certificate nears its end. The new channel connects in the
+// background and takes over once it is ready, so no call waits for that handshake (and no dial
+// timeout can fail for it) unless a certificate of the old one has already expired; calls in flight
+// finish on the old one.
 import * as grpc from '@grpc/grpc-js';
 import {
   Connection,
@@ -44,20 +47,33 @@ export function secureChannelOptions(tls: SpiffeChannel): grpc.ChannelOptions {
   return { ...channelOptions, ...tls.options };
 }
 
-/** Whether a channel's handshake is stale: our SVID rotated since, or the server's certificate has less than a third of its life left. */
-export function handshakeStale(peer: TransportPeer | undefined, source: X509Source, now = Date.now()): boolean {
-  if (!peer) return false;
-  const own = source.current()?.svid;
-  if (own && peer.localCertificate && own.chain[0].fingerprint256 !== peer.localCertificate.fingerprint256) return true;
-  const from = Date.parse(peer.certificate.validFrom);
+/**
+ * How stale a channel's handshake is: 'renew' once our SVID rotated since or the server's certificate
+ * has less than a third of its life left; 'expired' once either certificate of it has expired (tokens
+ * for it could only be expired too).
+ */
+export function handshakeStale(peer: TransportPeer | undefined, source: X509Source, now = Date.now()): 'fresh' | 'renew' | 'expired' {
+  if (!peer) return 'fresh';
   const to = Date.parse(peer.certificate.validTo);
-  return to - now < (to - from) / 3;
+  if (to <= now || (peer.localCertificate && Date.parse(peer.localCertificate.validTo) <= now)) return 'expired';
+  const own = source.current()?.svid;
+  if (own && peer.localCertificate && own.chain[0].fingerprint256 !== peer.localCertificate.fingerprint256) return 'renew';
+  const from = Date.parse(peer.certificate.validFrom);
+  return to - now < (to - from) / 3 ? 'renew' : 'fresh';
 }
+
+/** Least time between two renewals of one connection's channel. */
+export const RENEW_RETRY_MS = 1000;
 
 export class NsmConnection {
   private current: SecureChannel;
-  /** The server certificate a renewal was last made for: a server that has not rotated is not redialled again and again. */
-  private renewedFor: string | undefined;
+  /** A fresh channel connecting in the background, to replace `current` once ready. */
+  private next: SecureChannel | undefined;
+  /**
+   * When the last renewal started: a server that has not rotated yet (or rotates just after our new
+   * handshake) is dialled again at most once per RENEW_RETRY_MS, not on every call.
+   */
+  private renewedAt = 0;
   private closed = false;
 
   constructor(
@@ -72,17 +88,35 @@ export class NsmConnection {
     return { tls, ns: new NetworkServiceGrpcClient(dialTarget(this.url), tls.credentials, secureChannelOptions(tls)) };
   }
 
-  /** The channel to use now: the current one, or a fresh one when its handshake is stale. */
+  /** The channel to use now; starts a renewal when its handshake is stale (see the header). */
   channel(): SecureChannel {
+    if (this.closed) return this.current;
     const peer = this.current.tls.peer();
-    if (!this.closed && handshakeStale(peer, this.source) && peer!.certificate.fingerprint256 !== this.renewedFor) {
-      this.renewedFor = peer!.certificate.fingerprint256;
-      const old = this.current;
-      this.current = this.open();
-      // Calls in progress (a Monitor stream too) finish on the old channel; new ones use the new one.
-      old.ns.close();
+    const stale = handshakeStale(peer, this.source);
+    if (stale === 'expired') {
+      this.replace(this.next ?? this.open());
+    } else if (stale === 'renew' && !this.next) {
+      if (Date.now() - this.renewedAt >= RENEW_RETRY_MS) {
+        this.renewedAt = Date.now();
+        const next = this.open();
+        this.next = next;
+        next.ns.waitForReady(Date.now() + 30_000, (err) => {
+          if (this.next !== next) return;
+          this.next = undefined;
+          if (err || this.closed) next.ns.close();
+          else this.replace(next);
+        });
+      }
     }
     return this.current;
+  }
+
+  private replace(next: SecureChannel): void {
+    if (this.next === next) this.next = undefined;
+    const old = this.current;
+    this.current = next;
+    // Calls in progress (a Monitor stream too) finish on the old channel; new ones use the new one.
+    old.ns.close();
   }
 
   /** The NetworkService client of the current channel. */
@@ -114,6 +148,8 @@ export class NsmConnection {
   close(): void {
     this.closed = true;
     this.current.ns.close();
+    this.next?.ns.close();
+    this.next = undefined;
   }
 }
 

@@ -26,7 +26,16 @@ export interface GeneratedToken {
   expires: number;
 }
 
-export type TokenGenerator = (peer?: PeerInfo) => GeneratedToken;
+export type TokenGenerator = ((peer?: PeerInfo) => GeneratedToken) & {
+  /**
+   * Signs again a token this generator issued, with the key of `localCertificate` (our certificate as
+   * a peer saw it), keeping its claims; the token unchanged when it already verifies with it, is not
+   * ours, or that key is gone. A hop's own segment travels back to its caller on another connection
+   * than the one it was issued on (the next hop's), which may show another of our certificates after
+   * a rotation; the caller checks it against the one it saw (next_token_signed).
+   */
+  resign?: (token: string, localCertificate: X509Certificate) => string;
+};
 
 const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 

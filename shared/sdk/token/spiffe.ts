@@ -15,7 +15,7 @@ import { unavailable } from '../core/errors';
 import type { X509Source } from '../spiffe/source';
 import type { X509Svid } from '../spiffe/svid';
 import type { GeneratedToken, PeerInfo, TokenGenerator } from './index';
-import { signEs256 } from './jwt';
+import { parseJwt, signEs256, verifyEs256 } from './jwt';
 
 /** What the generator learns about the peer: its ID and, with TLS, its certificate. */
 export type TokenPeer = PeerInfo;
@@ -60,7 +60,7 @@ class SvidHistory {
 export function spiffeTokenGenerator(opts: SpiffeTokenOptions): TokenGenerator {
   const clock = opts.clock ?? realClock;
   const history = new SvidHistory(opts.source, () => clock.now());
-  return (peer): GeneratedToken => {
+  const gen: TokenGenerator = (peer): GeneratedToken => {
     const svid = history.signer(peer?.localCertificate);
     if (!svid) throw unavailable('cannot sign a token: no X.509-SVID yet');
     const now = clock.now();
@@ -72,4 +72,14 @@ export function spiffeTokenGenerator(opts: SpiffeTokenOptions): TokenGenerator {
     if (aud) claims.aud = [aud];
     return { token: signEs256(claims, svid.key), expires: exp * 1000 };
   };
+  gen.resign = (token, localCertificate) => {
+    const svid = history.signer(localCertificate);
+    if (!svid || svid.chain[0].fingerprint256 !== localCertificate.fingerprint256) return token;
+    const jwt = parseJwt(token);
+    if (!jwt || jwt.claims.sub !== svid.id || verifyEs256(jwt, svid.chain[0])) return token;
+    const claims = { ...jwt.claims };
+    if (claims.exp !== undefined) claims.exp = Math.min(claims.exp, Math.floor(svid.notAfter / 1000));
+    return signEs256(claims, svid.key);
+  };
+  return gen;
 }
