@@ -64,6 +64,11 @@ export function handshakeStale(peer: TransportPeer | undefined, source: X509Sour
 
 /** Least time between two renewals of one connection's channel. */
 export const RENEW_RETRY_MS = 1000;
+/**
+ * How long a replaced channel stays open: calls already issued on it may still be waiting for their
+ * per-call credentials (the token), and grpc-js fails those at once when their channel closes.
+ */
+export const REPLACED_CHANNEL_GRACE_MS = 10_000;
 
 export class NsmConnection {
   private current: SecureChannel;
@@ -75,6 +80,8 @@ export class NsmConnection {
    */
   private renewedAt = 0;
   private closed = false;
+  /** Replaced channels within their grace period. */
+  private readonly retired = new Set<SecureChannel>();
 
   constructor(
     readonly url: string,
@@ -116,7 +123,12 @@ export class NsmConnection {
     const old = this.current;
     this.current = next;
     // Calls in progress (a Monitor stream too) finish on the old channel; new ones use the new one.
-    old.ns.close();
+    this.retired.add(old);
+    const t = setTimeout(() => {
+      this.retired.delete(old);
+      old.ns.close();
+    }, REPLACED_CHANNEL_GRACE_MS);
+    t.unref?.();
   }
 
   /** The NetworkService client of the current channel. */
@@ -150,6 +162,8 @@ export class NsmConnection {
     this.current.ns.close();
     this.next?.ns.close();
     this.next = undefined;
+    for (const r of this.retired) r.ns.close();
+    this.retired.clear();
   }
 }
 
