@@ -7,7 +7,6 @@ import { Connection, Mechanism, NetworkServiceRequest } from '@nsm/api';
 import { client } from '@nsm/sdk/chains/client';
 import { Context } from '@nsm/sdk/core/context';
 import { handler } from '@nsm/sdk/core/networkservice';
-import { jwtTokenGenerator } from '@nsm/sdk/token';
 import { LocalMesh } from '../local/mesh';
 import { meshPaths } from '../local/paths';
 import { createNetns, deleteNetns } from '../local/host';
@@ -39,9 +38,8 @@ async function main() {
       pods: [{ name: 'nse', node: 'node1', command: 'nse-icmp-responder', env: { NSM_SERVICE_NAMES: 'bench', NSM_PAYLOAD: 'IP', NSM_CIDR_PREFIX: '172.20.0.0/16' } }],
     });
     await createNetns(benchNs);
-    const nsc = handler(
-      client({ name: 'bench', url: `unix://${paths.nsmSocket('node1')}`, tokens: jwtTokenGenerator({ subject: 'spiffe://nsm.local/bench', lifetimeMs: 600_000 }), refresh: false }),
-    );
+    const me = await mesh.workload('bench-client');
+    const nsc = handler(client({ name: 'bench', url: `unix://${paths.nsmSocket('node1')}`, tokens: me.tokens, source: me.source, refresh: false }));
     const ctx = Context.background();
     let n = 0;
     const request = (): NetworkServiceRequest => {

@@ -24,6 +24,7 @@ import { nseRegistryClient } from '@nsm/sdk/grpc/registry';
 import { memoryNetworkServiceEndpointStore, memoryNetworkServiceStore } from '@nsm/sdk/registry/store/memory';
 import type { NetworkServiceEndpointStore, NetworkServiceStore } from '@nsm/sdk/registry/store/backend';
 import { tempDir } from '@nsm/sdk/testing';
+import { testIdentities } from '@nsm/sdk/testing/identity';
 
 const COUNT = Number(process.argv[2] ?? 10_000);
 const IN_FLIGHT = 16;
@@ -76,8 +77,9 @@ interface Row {
 async function runOne(name: string, stores: { ns: NetworkServiceStore; nse: NetworkServiceEndpointStore }): Promise<Row> {
   const tmp = tempDir('nsm-bench-');
   const reg = registryServer({ stores, expiryMs: 10 * 60_000 });
-  const server = await startServer([`unix://${tmp.dir}/registry.sock`], reg.services());
-  const client = nseRegistryClient(server.urls[0]);
+  const ids = await testIdentities();
+  const server = await startServer([`unix://${tmp.dir}/registry.sock`], reg.services(), { source: ids.registry.source });
+  const client = nseRegistryClient(server.urls[0], ids.nse.source);
   try {
     await client.register(ctx, nse(-1)); // warm the channel
     const reg1 = await timed(COUNT, (i) => client.register(Context.background(), nse(i)));

@@ -9,7 +9,6 @@ import { Connection, Mechanism, NetworkServiceRequest } from '@nsm/api';
 import { client } from '@nsm/sdk/chains/client';
 import { Context } from '@nsm/sdk/core/context';
 import { handler } from '@nsm/sdk/core/networkservice';
-import { jwtTokenGenerator } from '@nsm/sdk/token';
 import { LocalMesh } from '../local/mesh';
 import { meshPaths } from '../local/paths';
 import { createNetns, deleteNetns } from '../local/host';
@@ -70,9 +69,8 @@ async function main() {
       externals: [{ name: 'ext-bench', vlans: [{ id: 200, addresses: ['172.24.0.1/16'] }] }],
     });
     await createNetns(benchNs);
-    const nsc = handler(
-      client({ name: 'bench', url: `unix://${paths.nsmSocket('node1')}`, tokens: jwtTokenGenerator({ subject: 'spiffe://nsm.local/bench', lifetimeMs: 600_000 }), refresh: false }),
-    );
+    const me = await mesh.workload('bench-client');
+    const nsc = handler(client({ name: 'bench', url: `unix://${paths.nsmSocket('node1')}`, tokens: me.tokens, source: me.source, refresh: false }));
     const ctx = Context.background();
     let n = 0;
     const request = (service: string): NetworkServiceRequest => {

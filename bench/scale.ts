@@ -9,7 +9,6 @@ import { client } from '@nsm/sdk/chains/client';
 import { Context } from '@nsm/sdk/core/context';
 import { handler } from '@nsm/sdk/core/networkservice';
 import { requestWithRetry } from '@nsm/sdk/elements/retry';
-import { jwtTokenGenerator } from '@nsm/sdk/token';
 import { createNetns, deleteNetns } from '../local/host';
 import { LocalMesh } from '../local/mesh';
 import { meshPaths } from '../local/paths';
@@ -74,7 +73,8 @@ pods:
     );
     await createNetns(clientNs);
     // The client is on node2, the supplier on node1: the first Request also crosses the nodes to the supplier.
-    const nsc = handler(client({ name: 'bench', url: `unix://${paths.nsmSocket('node2')}`, tokens: jwtTokenGenerator({ subject: 'spiffe://nsm.local/bench', lifetimeMs: 600_000 }), refresh: false }));
+    const me = await mesh.workload('bench-client');
+    const nsc = handler(client({ name: 'bench', url: `unix://${paths.nsmSocket('node2')}`, tokens: me.tokens, source: me.source, refresh: false }));
     const ctx = Context.background();
     let n = 0;
     const request = (): NetworkServiceRequest => {

@@ -50,6 +50,8 @@ export async function runDemo(paths: MeshPaths, log: (msg: string, f?: object) =
         return false;
       }
     });
+    say('identities (SPIFFE ID and Workload API socket of each component and pod; every hop is mutual TLS)');
+    for (const i of mesh.status().identities) process.stdout.write(`  ${i.name.padEnd(16)} ${i.spiffeId}  ${i.workloadApiSocket}\n`);
     say(`client pod (${nsc}): interface nsm-1`);
     process.stdout.write(sh(nsc, ['ip', 'addr', 'show', 'dev', 'nsm-1']) + sh(nsc, ['ip', 'route']));
     say('ping the endpoint from the client: 172.16.1.100');

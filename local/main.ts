@@ -4,9 +4,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { actAsConnections, actAsRequest, SVID_KINDS, SvidKind, TOKEN_KINDS, TokenKind } from './actas';
 import { call, serveControl } from './control';
 import { podTable } from './kube/table';
 import type { Pod } from './kube/types';
+import type { WorkloadIdentity } from './identity';
 import { runDemo } from './demo';
 import { cleanupMesh, LocalMesh } from './mesh';
 import { meshPaths } from './paths';
@@ -47,11 +49,14 @@ program
   .description('start the mesh daemon with nodes (registry, and per node an nsmgr and a forwarder); apply -f pods if given')
   .option('--nodes <n>', 'number of nodes (node1..nodeN)', '1')
   .option('-f, --file <file>', 'topology YAML (nodes, pods, env); - for stdin')
-  .action(async (o: { nodes: string; file?: string }) => {
+  .option('--trust-domain <td>', 'trust domain of the mesh\'s SPIFFE identities (topology trustDomain; default nsm.local)')
+  .option('--svid-lifetime <d>', 'lifetime of every X.509-SVID, rotated at half of it, e.g. 1h or 10s (topology svidLifetime; default 1h)')
+  .action(async (o: { nodes: string; file?: string; trustDomain?: string; svidLifetime?: string }) => {
     await ensureDaemon();
     const nodes = Array.from({ length: Number(o.nodes) }, (_, i) => `node${i + 1}`);
     const yaml = o.file ? readInput(o.file) : '';
-    const body = yaml.includes('nodes:') ? yaml : `nodes: [${nodes.join(', ')}]\n${yaml}`;
+    const identity = [o.trustDomain ? `trustDomain: ${JSON.stringify(o.trustDomain)}` : '', o.svidLifetime ? `svidLifetime: ${JSON.stringify(o.svidLifetime)}` : ''].filter(Boolean).join('\n');
+    const body = `${yaml.includes('nodes:') ? yaml : `nodes: [${nodes.join(', ')}]\n${yaml}`}\n${identity}\n`;
     console.log(JSON.stringify(await mustCall('POST', '/apply', body), null, 2));
   });
 
@@ -96,8 +101,37 @@ program
 
 program
   .command('status')
-  .description('show nodes, pods and processes')
+  .description('show nodes, pods, processes, and every identity: SPIFFE ID and the host path of its Workload API socket')
   .action(async () => console.log(JSON.stringify(await mustCall('GET', '/status'), null, 2)));
+
+const identities = async () => ((await mustCall('GET', '/status')) as { identities: WorkloadIdentity[] }).identities;
+
+program
+  .command('request')
+  .description('make one raw NetworkService Request to a node\'s nsmgr acting as a pod (its Workload API socket), or as an intruder; prints the outcome (exit 0 = granted, then closed again; 1 = refused)')
+  .requiredOption('--as <pod>', 'the pod (or component) whose identity and namespace to use')
+  .requiredOption('--service <name>', 'network service to request')
+  .option('--node <node>', 'whose nsmgr', 'node1')
+  .option('--svid <kind>', `transport identity: ${SVID_KINDS.join(', ')} (pod: its SVID; none: plaintext; foreign: an SVID of another trust domain)`, 'pod')
+  .option('--token <kind>', `path token: ${TOKEN_KINDS.join(', ')}`, 'valid')
+  .option('--foreign-trust-domain <td>', 'trust domain of the foreign SVID', 'evil.example')
+  .action(async (o: { as: string; service: string; node: string; svid: string; token: string; foreignTrustDomain: string }) => {
+    if (!SVID_KINDS.includes(o.svid as SvidKind)) throw new Error(`--svid must be one of ${SVID_KINDS.join(', ')}`);
+    if (!TOKEN_KINDS.includes(o.token as TokenKind)) throw new Error(`--token must be one of ${TOKEN_KINDS.join(', ')}`);
+    const r = await actAsRequest(paths(), await identities(), { ...o, svid: o.svid as SvidKind, token: o.token as TokenKind });
+    console.log(JSON.stringify(r, null, 2));
+    process.exit(r.granted ? 0 : 1);
+  });
+
+program
+  .command('connections')
+  .description('show what MonitorConnections at a node\'s nsmgr shows a pod\'s identity: each connection with the SPIFFE IDs on its path')
+  .requiredOption('--as <pod>', 'the pod (or component) whose identity to use')
+  .option('--node <node>', 'whose nsmgr', 'node1')
+  .action(async (o: { as: string; node: string }) => {
+    console.log(JSON.stringify(await actAsConnections(paths(), await identities(), o.as, o.node), null, 2));
+    process.exit(0);
+  });
 
 program
   .command('exec <name> [cmd...]')

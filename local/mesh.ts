@@ -1,13 +1,18 @@
-// A local mesh: the fabric, the registry, one nsmgr and forwarder per node, and pods, all supervised.
+// A local mesh: the fabric, the registry, one nsmgr and forwarder per node, and pods, all supervised;
+// every component and pod with a SPIFFE identity of its own from the mesh's provider (identity.ts).
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
+import { checkHealth } from '@nsm/sdk/grpc/health';
+import type { X509Source } from '@nsm/sdk/spiffe/source';
+import type { TokenGenerator } from '@nsm/sdk/token';
+import { spiffeTokenGenerator } from '@nsm/sdk/token/spiffe';
 import { bundlePath, MeshPaths, repoRoot } from './paths';
 import { applyIpContext, disableOffloads, netnsByName } from '@nsm/sdk-kernel';
 import { VlanTrunk } from '@nsm/sdk-ovs/trunk';
 import { attachExternal, attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, NODE_UPLINK, nodeIp } from './host';
 import { KubeRuntime } from './kube/runtime';
 import { NetworkServices } from './networkservices';
+import { MeshIdentity } from './identity';
 import { Supervisor } from './supervisor';
 import type { ExternalSpec, NodeSpec, PodSpec, Topology } from './topology';
 
@@ -26,13 +31,17 @@ export class LocalMesh {
   /** Pods as Kubernetes Pod objects, and the pod API (local/kube). */
   readonly kube: KubeRuntime;
   readonly networkServices: NetworkServices;
+  private identity: MeshIdentity | undefined;
 
   constructor(
     readonly paths: MeshPaths,
     private readonly log: Log,
   ) {
     this.supervisor = new Supervisor(log, paths.mesh);
-    this.networkServices = new NetworkServices(`unix://${join(paths.root, 'registry.sock')}`, log);
+    this.networkServices = new NetworkServices(`unix://${join(paths.root, 'registry.sock')}`, log, () => {
+      if (!this.identity) throw new Error('the mesh is not up');
+      return this.identity.probeSource;
+    });
     this.kube = new KubeRuntime(
       {
         node: (name) => {
@@ -62,6 +71,7 @@ export class LocalMesh {
       networkServices: t.networkServices ?? [],
     };
     mkdirSync(this.paths.logs, { recursive: true });
+    const identity = await this.ensureIdentity(t);
     if (!this.fabricUp) {
       await createFabric(this.paths.netns('fabric'));
       this.fabricUp = true;
@@ -69,13 +79,18 @@ export class LocalMesh {
         name: 'registry',
         netns: this.paths.netns('fabric'),
         argv: [process.execPath, bundlePath('cmd-registry-k8s')],
-        env: { REGISTRY_K8S_LISTEN_ON: `${this.registryUrl},unix://${join(this.paths.root, 'registry.sock')}`, REGISTRY_K8S_STORE: 'memory', ...this.topology.registryEnv },
+        env: {
+          REGISTRY_K8S_LISTEN_ON: `${this.registryUrl},unix://${join(this.paths.root, 'registry.sock')}`,
+          REGISTRY_K8S_STORE: 'memory',
+          ...(await identity.add('registry', identity.componentId('registry'))),
+          ...this.topology.registryEnv,
+        },
         logFile: join(this.paths.logs, 'registry.log'),
         // A restarted registry (memory store) has forgotten the NetworkServices the runtime registered.
         onStart: () => this.networkServices.registryStarted(),
       });
       // Readiness is probed over the unix socket: this process is not on the fabric network.
-      await waitForGrpc(this.paths.netns('fabric'), `unix://${join(this.paths.root, 'registry.sock')}`, 'registry');
+      await waitForGrpc(`unix://${join(this.paths.root, 'registry.sock')}`, 'registry', identity.probeSource);
     }
     for (const x of t.externals ?? []) if (!this.externals.has(x.name)) await this.addExternal(x);
     for (const n of this.topology.nodes) if (!this.nodes.has(n.name)) await this.addNode(n);
@@ -84,6 +99,7 @@ export class LocalMesh {
   }
 
   private async addNode(spec: NodeSpec): Promise<void> {
+    const identity = this.identity!;
     const ns = this.paths.netns(spec.name);
     const ip = nodeIp(this.nodes.size + 1);
     await createNetns(ns);
@@ -111,6 +127,7 @@ export class LocalMesh {
         NSM_LISTEN_ON: `${nsmSocket},tcp://${ip}:${NSMGR_PORT}`,
         NSM_REGISTRY_URL: this.registryUrl,
         NODE_NAME: spec.name,
+        ...(await identity.add(`nsmgr-${spec.name}`, identity.componentId(`nsmgr-${spec.name}`))),
         ...this.topology.nsmgrEnv,
         ...spec.env,
       },
@@ -130,13 +147,14 @@ export class LocalMesh {
         // Every node has a second NIC for VLAN breakout to external networks on the node network.
         NSM_VLAN_UPLINK: NODE_UPLINK,
         NODE_NAME: spec.name,
+        ...(await identity.add(`forwarder-${spec.name}`, identity.componentId(`forwarder-${spec.name}`))),
         ...this.topology.forwarderEnv,
         ...spec.forwarderEnv,
       },
       logFile: join(this.paths.logs, `forwarder-${spec.name}.log`),
     });
-    await waitForGrpc(ns, nsmSocket, `nsmgr-${spec.name}`);
-    await waitForGrpc(ns, `unix://${join(this.paths.nodeDir(spec.name), 'forwarder.sock')}`, `forwarder-${spec.name}`, 30_000);
+    await waitForGrpc(nsmSocket, `nsmgr-${spec.name}`, identity.probeSource);
+    await waitForGrpc(`unix://${join(this.paths.nodeDir(spec.name), 'forwarder.sock')}`, `forwarder-${spec.name}`, identity.probeSource, 30_000);
   }
 
   /** An external VLAN-aware network: its own switch (the same one an endpoint uses to split VLANs). */
@@ -178,8 +196,10 @@ export class LocalMesh {
       throw err;
     }
     const cmd = `cmd-${spec.command}`;
+    const identity = this.identity!;
     const env: Record<string, string> = {
       NSM_NAME: spec.name,
+      ...(await identity.add(spec.name, identity.podId(spec.name))),
       NSM_CONNECT_TO: `unix://${this.paths.nsmSocket(spec.node)}`,
       ...(spec.command !== 'nsc' ? { NSM_LISTEN_ON: `unix://${join(this.paths.podDir(spec.name), 'nse.sock')}` } : {}),
       ...admitted.env,
@@ -207,9 +227,40 @@ export class LocalMesh {
       await this.supervisor.stop(name, graceMs);
       await deleteNetns(this.paths.netns(name));
       rmSync(this.paths.podDir(name), { recursive: true, force: true });
+      await this.identity?.remove(name);
       this.pods.delete(name);
     }
     this.kube.release(name);
+  }
+
+  /** Creates the mesh's identity provider on first use; the trust domain cannot change afterwards. */
+  private async ensureIdentity(t: Partial<Topology>): Promise<MeshIdentity> {
+    if (!this.identity) {
+      this.identity = await MeshIdentity.create(this.paths.root, { trustDomain: t.trustDomain, svidLifetimeMs: t.svidLifetimeMs });
+      this.log('identity provider up', { ...this.identity.settings });
+    } else if (t.trustDomain && t.trustDomain !== this.identity.settings.trustDomain) {
+      throw new Error(`the mesh's trust domain is ${this.identity.settings.trustDomain}; it cannot become ${t.trustDomain} while the mesh is up`);
+    }
+    return this.identity;
+  }
+
+  /** The identity of a pod or component, in process: how tests and tools act as it. */
+  sourceOf(name: string): X509Source {
+    if (!this.identity) throw new Error('the mesh is not up');
+    return this.identity.sourceOf(name);
+  }
+
+  /**
+   * An identity to act with from this process: that of the pod or component `name`, or, for a name
+   * that is neither, a pod identity of its own (a client that is not a supervised pod: benchmarks,
+   * tests); with path tokens signed by it.
+   */
+  async workload(name: string, maxTokenLifetimeMs = 600_000): Promise<{ id: string; source: X509Source; tokens: TokenGenerator }> {
+    if (!this.identity) throw new Error('the mesh is not up');
+    const known = this.identity.list().find((w) => w.name === name);
+    if (!known) await this.identity.add(name, this.identity.podId(name));
+    const source = this.identity.sourceOf(name);
+    return { id: known?.spiffeId ?? this.identity.podId(name), source, tokens: spiffeTokenGenerator({ source, maxLifetimeMs: maxTokenLifetimeMs }) };
   }
 
   status() {
@@ -221,6 +272,9 @@ export class LocalMesh {
       networkServices: this.networkServices.names(),
       externals: [...this.externals.values()].map((x) => ({ ...x.spec, netns: this.paths.netns(x.spec.name) })),
       processes: this.supervisor.status(),
+      trustDomain: this.identity?.settings.trustDomain,
+      svidLifetimeMs: this.identity?.settings.svidLifetimeMs,
+      identities: this.identity?.list() ?? [],
     };
   }
 
@@ -235,6 +289,8 @@ export class LocalMesh {
     await this.supervisor.stop('registry');
     await Promise.all([...this.externals.values()].map((x) => x.sw.stop().catch(() => undefined)));
     this.externals.clear();
+    await this.identity?.close();
+    this.identity = undefined;
     await cleanupMesh(this.paths);
     this.pods.clear();
     this.nodes.clear();
@@ -260,20 +316,20 @@ async function waitForFile(path: string, what: string, timeoutMs = 20_000): Prom
   }
 }
 
-/** Waits until a component answers gRPC on its URL (a readiness probe). */
-export async function waitForGrpc(_netns: string, url: string, what: string, timeoutMs = 20_000): Promise<void> {
-  const target = url.startsWith('tcp://') ? url.slice(6) : url;
+/**
+ * Waits until a component reports SERVING on gRPC health at its URL (a readiness probe). Health is
+ * on the component's mutual-TLS server, so the probe presents the runtime's own SVID.
+ */
+export async function waitForGrpc(url: string, what: string, source: X509Source, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let last = '';
   for (;;) {
-    const client = new grpc.Client(target, grpc.credentials.createInsecure());
     try {
-      await new Promise<void>((resolve, reject) => client.waitForReady(Math.min(deadline, Date.now() + 1000), (err) => (err ? reject(err) : resolve())));
-      return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`${what} did not become ready on ${url} within ${timeoutMs} ms`);
-    } finally {
-      client.close();
+      if ((await checkHealth(url, source, { timeoutMs: 1000 })) === 'SERVING') return;
+    } catch (err) {
+      last = (err as Error).message;
     }
+    if (Date.now() > deadline) throw new Error(`${what} did not become ready on ${url} within ${timeoutMs} ms${last ? ` (${last})` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -5,6 +5,7 @@
 import type { NetworkService } from '@nsm/api';
 import { Context } from '@nsm/sdk/core/context';
 import { nsRegistryClient, RegistryClient } from '@nsm/sdk/grpc/registry';
+import type { X509Source } from '@nsm/sdk/spiffe/source';
 
 const CALL_MS = 5_000;
 
@@ -16,10 +17,12 @@ export class NetworkServices {
   constructor(
     private readonly registryUrl: string,
     private readonly log: (msg: string, fields?: object) => void,
+    /** The runtime's own identity (the mesh's provider exists only once the mesh is up). */
+    private readonly source: () => X509Source,
   ) {}
 
   private registry(): RegistryClient<NetworkService> {
-    return (this.client ??= nsRegistryClient(this.registryUrl));
+    return (this.client ??= nsRegistryClient(this.registryUrl, this.source()));
   }
 
   private async call<T>(fn: (ctx: Context) => Promise<T>): Promise<T> {

@@ -4,6 +4,8 @@ import type { NetworkService } from '@nsm/api';
 import { networkServiceCodec } from '@nsm/sdk-k8s/codec';
 import { parse } from 'yaml';
 import type { RestartPolicy } from './supervisor';
+import { parseDuration } from '@nsm/sdk/cmd/duration';
+import { checkTrustDomain } from '@nsm/sdk/spiffe/id';
 
 /** The bundles a pod can run (cmd-<command>). */
 export const POD_COMMANDS = ['nsc', 'nse-icmp-responder', 'nse-supplier-k8s'] as const;
@@ -62,6 +64,10 @@ export interface Topology {
    * [{destination_selector}], fallthrough, metadata: {labels}}]}.
    */
   networkServices: NetworkService[];
+  /** Trust domain of the mesh's identities (default nsm.local); fixed once the mesh is up. */
+  trustDomain?: string;
+  /** Lifetime of every SVID (default 1h); rotated at half of it. */
+  svidLifetimeMs?: number;
 }
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$/;
@@ -140,5 +146,11 @@ export function parseTopology(text: string): Partial<Topology> {
   out.nsmgrEnv = strMap(doc.nsmgrEnv, 'nsmgrEnv');
   out.forwarderEnv = strMap(doc.forwarderEnv, 'forwarderEnv');
   out.registryEnv = strMap(doc.registryEnv, 'registryEnv');
+  if (doc.trustDomain !== undefined) out.trustDomain = checkTrustDomain(String(doc.trustDomain));
+  if (doc.svidLifetime !== undefined) {
+    const ms = parseDuration(String(doc.svidLifetime));
+    if (ms < 2000) throw new Error(`svidLifetime ${String(doc.svidLifetime)} is too short (at least 2s)`);
+    out.svidLifetimeMs = ms;
+  }
   return out;
 }

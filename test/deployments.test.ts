@@ -40,7 +40,8 @@ test('kubectl is installed (needed to build the kustomizations)', () => {
 });
 
 test('the expected bases and overlays exist', () => {
-  for (const d of ['apps/nsmgr', 'apps/forwarder-ovs', 'apps/forwarder-vpp', 'apps/registry-k8s', 'apps/admission-webhook-k8s', 'apps/nsc-kernel', 'apps/nse-kernel', 'apps/nse-supplier-k8s', 'examples/basic', 'examples/use-cases/Kernel2Kernel']) expect(dirs).toContain(d);
+  expect(existsSync(join(dk, 'examples', 'spire', 'README.md'))).toBe(true);
+  for (const d of ['apps/spire', 'apps/nsmgr', 'apps/forwarder-ovs', 'apps/forwarder-vpp', 'apps/registry-k8s', 'apps/admission-webhook-k8s', 'apps/nsc-kernel', 'apps/nse-kernel', 'apps/nse-supplier-k8s', 'examples/basic', 'examples/use-cases/Kernel2Kernel']) expect(dirs).toContain(d);
 });
 
 describe.each(dirs)('%s', (dir) => {
@@ -192,4 +193,75 @@ test('the object validator is not vacuous', () => {
   expect(errors).toMatch(/unknown field "volumeMount"/);
   expect(errors).toMatch(/undeclared volume nope/);
   expect(errors).toMatch(/missing required field "selector"/);
+});
+
+describe('identity (SPIFFE)', () => {
+  const AGENT_SOCKET = '/run/spire/sockets';
+  const nsmWorkloads = () =>
+    dirs
+      .filter((d) => d.startsWith('apps/') && d !== 'apps/spire')
+      .flatMap((d) => render(d))
+      .filter((o) => o.spec?.template?.spec)
+      .flatMap((o) => (o.spec.template.spec.containers as any[]).filter((c) => c.image.startsWith(`${REGISTRY}/`) && !c.image.includes('cmd-admission-webhook')).map((c) => ({ o, c })));
+
+  test('every NSM container names the SPIRE agent socket in SPIFFE_ENDPOINT_SOCKET and mounts it from the node', () => {
+    const ws = nsmWorkloads();
+    expect(ws.map(({ c }) => /\/([^/:]+):/.exec(c.image)![1]).sort()).toEqual(
+      expect.arrayContaining(['cmd-forwarder-ovs', 'cmd-forwarder-vpp', 'cmd-nsc', 'cmd-nse-icmp-responder', 'cmd-nsmgr', 'cmd-registry-k8s']),
+    );
+    for (const { o, c } of ws) {
+      const where = `${o.kind}/${o.metadata.name} ${c.name}`;
+      const env = Object.fromEntries((c.env ?? []).map((e: any) => [e.name, e.value]));
+      expect({ where, socket: env.SPIFFE_ENDPOINT_SOCKET }).toEqual({ where, socket: `unix://${AGENT_SOCKET}/agent.sock` });
+      const mount = (c.volumeMounts ?? []).find((m: any) => m.mountPath === AGENT_SOCKET);
+      expect({ where, mounted: !!mount }).toEqual({ where, mounted: true });
+      const volume = o.spec.template.spec.volumes.find((v: any) => v.name === mount.name);
+      expect({ where, hostPath: volume.hostPath?.path }).toEqual({ where, hostPath: AGENT_SOCKET });
+      expect({ where, label: o.spec.template.metadata.labels['spiffe.io/spiffe-id'] }).toEqual({ where, label: 'true' });
+    }
+  });
+
+  test('exec probes check gRPC health with the pod\'s SVID (the bundle\'s health-probe), not a bare socket', () => {
+    let probes = 0;
+    for (const { o, c } of nsmWorkloads()) {
+      for (const p of ['readinessProbe', 'livenessProbe']) {
+        const cmd = c[p]?.exec?.command as string[] | undefined;
+        if (!c[p]) continue;
+        probes++;
+        expect({ where: `${o.metadata.name} ${p}`, cmd }).toEqual({ where: `${o.metadata.name} ${p}`, cmd: ['node', expect.stringMatching(/^\/bin\/cmd-[a-z0-9-]+\.js$/), 'health-probe', expect.stringMatching(/^(unix|tcp):\/\//)] });
+        expect(cmd![1]).toBe(`/bin/${/\/([^/:]+):/.exec(c.image)![1]}.js`);
+      }
+    }
+    expect(probes).toBeGreaterThanOrEqual(5);
+  });
+
+  test('SPIRE: a server StatefulSet and an agent DaemonSet serving the Workload API on the node, one trust domain', () => {
+    const objs = render('apps/spire');
+    const server = objs.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'spire-server')!;
+    const agent = objs.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'spire-agent')!;
+    expect(server.metadata.namespace).toBe('spire');
+    expect(agent.spec.template.spec.hostPID).toBe(true);
+    const socketVolume = agent.spec.template.spec.volumes.find((v: any) => v.hostPath?.path === AGENT_SOCKET);
+    expect(socketVolume).toBeDefined();
+    expect(agent.spec.template.spec.containers[0].volumeMounts.find((m: any) => m.name === socketVolume.name).mountPath).toBe(AGENT_SOCKET);
+    const conf = (name: string, key: string) => objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name)!.data[key] as string;
+    const td = (text: string) => /trust_domain = "([^"]+)"/.exec(text)?.[1];
+    expect(td(conf('spire-server', 'server.conf'))).toBe('example.org');
+    expect(td(conf('spire-agent', 'agent.conf'))).toBe('example.org');
+    expect(conf('spire-agent', 'agent.conf')).toContain(`socket_path = "${AGENT_SOCKET}/agent.sock"`);
+    // SVIDs are EC P-256 by SPIRE's default; the CA too here.
+    expect(conf('spire-server', 'server.conf')).toContain('ca_key_type = "ec-p256"');
+  });
+
+  test('the spire example registers every service account the nsm-system manifests run under', () => {
+    const readme = readFileSync(join(dk, 'examples', 'spire', 'README.md'), 'utf8');
+    const registered = /for sa in ([^;]+); do/.exec(readme)![1].trim().split(/\s+/);
+    const used = new Set(
+      ['apps/nsmgr', 'apps/forwarder-vpp', 'apps/forwarder-ovs', 'apps/registry-k8s']
+        .flatMap((d) => render(d))
+        .filter((o) => o.spec?.template?.spec)
+        .map((o) => o.spec.template.spec.serviceAccountName ?? 'default'),
+    );
+    for (const sa of used) expect(registered).toContain(sa);
+  });
 });

@@ -169,12 +169,16 @@ const cluster = kubeconfig && kubeconfig.split(':').some((f) => existsSync(f)) ?
 const reason = kubeconfig ? `KUBECONFIG=${kubeconfig} names no existing file` : 'no cluster configured (KUBECONFIG is not set)';
 
 test('the examples are found and parse into Run/Cleanup steps', () => {
-  expect(examples.map((e) => e.id)).toEqual(expect.arrayContaining(['basic', 'use-cases/Kernel2Kernel']));
+  expect(examples.map((e) => e.id)).toEqual(expect.arrayContaining(['spire', 'basic', 'use-cases/Kernel2Kernel']));
   const k2k = all.get('use-cases/Kernel2Kernel')!;
   expect(k2k.requires).toEqual(['basic']);
+  expect(all.get('basic')!.requires).toEqual(['spire']);
   expect(k2k.run.length).toBeGreaterThanOrEqual(6);
   expect(k2k.run.some((s) => s.includes('ping -c 4 172.16.1.100'))).toBe(true);
-  expect(k2k.cleanup).toEqual(['kubectl delete ns ${NAMESPACE}']);
+  // The example's namespace gets its own SPIFFE identity, and loses it again.
+  expect(k2k.run.some((s) => s.includes('entry create') && s.includes('spiffe://example.org/ns/${NAMESPACE}/sa/default'))).toBe(true);
+  expect(k2k.cleanup[0]).toBe('kubectl delete ns ${NAMESPACE}');
+  expect(k2k.cleanup[1]).toMatch(/spire-server entry delete/);
   for (const e of examples) {
     for (const r of e.requires) expect(all.has(r)).toBe(true);
     expect(e.run.length).toBeGreaterThan(0);

@@ -24,6 +24,7 @@ export const MODELS: Record<string, string> = {
   'v1/Pod': 'V1Pod',
   'apps/v1/Deployment': 'V1Deployment',
   'apps/v1/DaemonSet': 'V1DaemonSet',
+  'apps/v1/StatefulSet': 'V1StatefulSet',
   'rbac.authorization.k8s.io/v1/ClusterRole': 'V1ClusterRole',
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': 'V1ClusterRoleBinding',
   'rbac.authorization.k8s.io/v1/Role': 'V1Role',
@@ -43,6 +44,7 @@ const REQUIRED: Record<string, string[]> = {
   V1PodSpec: ['containers'],
   V1DeploymentSpec: ['selector', 'template'],
   V1DaemonSetSpec: ['selector', 'template'],
+  V1StatefulSetSpec: ['selector', 'template'],
   V1PolicyRule: ['verbs'],
   V1RoleRef: ['apiGroup', 'kind', 'name'],
   RbacV1Subject: ['kind', 'name'],
@@ -131,12 +133,14 @@ export function validateType(value: unknown, type: string, path: string, errors:
 
 const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-function checkPodTemplate(tmpl: Obj, selector: Obj | undefined, where: string, errors: string[]): void {
+function checkPodTemplate(tmpl: Obj, selector: Obj | undefined, where: string, errors: string[], claims: string[] = []): void {
   const labels = tmpl?.metadata?.labels ?? {};
   for (const [k, v] of Object.entries(selector?.matchLabels ?? {})) if (labels[k] !== v) errors.push(`${where}: selector ${k}=${v} does not match the template labels`);
   const spec = tmpl?.spec ?? {};
   const volumes = new Set((spec.volumes ?? []).map((v: Obj) => v.name));
   if (volumes.size !== (spec.volumes ?? []).length) errors.push(`${where}: duplicate volume names`);
+  // A StatefulSet's volume claim templates are volumes of its pods too.
+  for (const c of claims) volumes.add(c);
   const containers: Obj[] = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
   const names = containers.map((c) => c.name);
   if (new Set(names).size !== names.length) errors.push(`${where}: duplicate container names ${names}`);
@@ -165,7 +169,9 @@ export function validateObject(o: Obj): string[] {
   if (!o.metadata?.name && !o.metadata?.generateName) errors.push(`${id}: metadata.name is required`);
   else if (o.metadata.name && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.metadata.name)) errors.push(`${id}: metadata.name is not a DNS-1123 subdomain`);
   validateType(o, model, id, errors);
-  if (o.kind === 'Deployment' || o.kind === 'DaemonSet') checkPodTemplate(o.spec?.template, o.spec?.selector, id, errors);
+  if (o.kind === 'Deployment' || o.kind === 'DaemonSet' || o.kind === 'StatefulSet') {
+    checkPodTemplate(o.spec?.template, o.spec?.selector, id, errors, (o.spec?.volumeClaimTemplates ?? []).map((c: Obj) => c.metadata?.name));
+  }
   if (o.kind === 'Pod') checkPodTemplate(o, undefined, id, errors);
   return errors;
 }

@@ -27,6 +27,8 @@ export const schema = {
   ovsDbSocket: { kind: 'string', env: 'NSM_OVS_DB_SOCKET', default: '', description: 'use an existing Open vSwitch at this ovsdb socket instead of starting one (its run directory must hold the bridge .mgmt sockets: NSM_OVS_RUN_DIR)' },
   datapathType: { kind: 'enum', values: ['netdev', 'system'] as const, env: 'NSM_OVS_DATAPATH_TYPE', default: 'netdev', description: 'bridge datapath: netdev (userspace, no kernel module) or system' },
   adoptGrace: { kind: 'duration', env: 'NSM_ADOPT_GRACE', default: '1m', description: 'after a restart, how long local veth pairs left by the previous forwarder wait for their connections to heal and adopt them before they are removed' },
+  spiffeEndpointSocket: common.spiffeEndpointSocket(),
+  identityTimeout: common.identityTimeout(),
   logLevel: common.logLevel(),
 } satisfies Schema;
 

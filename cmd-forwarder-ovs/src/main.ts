@@ -12,7 +12,6 @@ import { startServer } from '@nsm/sdk/grpc/server';
 import { log } from '@nsm/sdk/log';
 import { registrationClient } from '@nsm/sdk/chains/registry';
 import { nsRegistryClient, nseRegistryClient } from '@nsm/sdk/grpc/registry';
-import { jwtTokenGenerator } from '@nsm/sdk/token';
 import { BatchingOvs, OvsDaemon } from '@nsm/sdk-ovs';
 import { readDeviceSelector } from '@nsm/sdk-ovs/deviceselector';
 import { kernelClient, kernelServer, vlanClient, vxlanClient, vxlanServer, wireguardClient, wireguardServer, xconnect } from '@nsm/sdk-ovs/elements';
@@ -25,7 +24,8 @@ void runCommand({
   name: 'cmd-forwarder-ovs',
   description: 'Forwarder on Open vSwitch (userspace netdev datapath by default): kernel interfaces cross-connected by OpenFlow rules',
   schema,
-  async start(cfg) {
+  identity: true,
+  async start(cfg, _ctx, id) {
     const daemon = cfg.ovsDbSocket
       ? OvsDaemon.existing({ dbSocket: cfg.ovsDbSocket, runDir: cfg.ovsRunDir })
       : await OvsDaemon.start({ runDir: cfg.ovsRunDir });
@@ -39,15 +39,15 @@ void runCommand({
 
     const tmp = cfg.listenOn ? undefined : mkdtempSync(join(tmpdir(), 'cmd-forwarder-ovs-'));
     const listenOn = cfg.listenOn || `unix://${join(tmp!, 'listen_on.io.sock')}`;
-    const tokens = jwtTokenGenerator({ subject: `spiffe://nsm.local/forwarder/${cfg.name}`, lifetimeMs: cfg.maxTokenLifetime });
-    const ns = nsRegistryClient(cfg.connectTo);
-    const nse = nseRegistryClient(cfg.connectTo);
+    const ns = nsRegistryClient(cfg.connectTo, id.source);
+    const nse = nseRegistryClient(cfg.connectTo, id.source);
     const remote = await remoteMechanisms(cfg);
     // VLAN breakout: uplinks are bridge ports for the forwarder's lifetime (not NSM connection ports).
     const uplinks = await attachUplinks(br, cfg.vlanUplink, cfg.deviceSelectorFile ? readDeviceSelector(cfg.deviceSelectorFile) : new Map());
     const fwd = forwarder({
       name: cfg.name,
-      tokens,
+      tokens: id.tokens,
+      source: id.source,
       ns,
       nse,
       dialTimeoutMs: cfg.dialTimeout,
@@ -67,8 +67,8 @@ void runCommand({
         ],
       },
     });
-    const server = await startServer([listenOn], fwd.services());
-    const registry = registrationClient({ url: cfg.connectTo });
+    const server = await startServer([listenOn], fwd.services(), { source: id.source });
+    const registry = registrationClient({ url: cfg.connectTo, source: id.source });
     await registry.nse.register(
       Context.background(),
       NetworkServiceEndpoint.fromPartial({

@@ -12,6 +12,8 @@ export const schema = {
   connectTo: common.connectTo('unix:///connect.to.socket'),
   listenOn: { kind: 'url', env: 'NSM_LISTEN_ON', default: 'unix:///listen.on.socket', description: 'gRPC listen URL; also the registered URL' },
   maxTokenLifetime: common.maxTokenLifetime('10m'),
+  spiffeEndpointSocket: common.spiffeEndpointSocket(),
+  identityTimeout: common.identityTimeout(),
   logLevel: common.logLevel(),
   dialTimeout: common.dialTimeout('50ms'),
   tunnelIp: { kind: 'string', env: 'NSM_TUNNEL_IP', default: '', description: 'local tunnel endpoint IP for VXLAN and WireGuard; empty: the first global-unicast address of the interface carrying the default route. It must be on a VPP interface' },

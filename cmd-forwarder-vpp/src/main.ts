@@ -10,7 +10,6 @@ import { startServer } from '@nsm/sdk/grpc/server';
 import { log } from '@nsm/sdk/log';
 import { registrationClient } from '@nsm/sdk/chains/registry';
 import { nsRegistryClient, nseRegistryClient } from '@nsm/sdk/grpc/registry';
-import { jwtTokenGenerator } from '@nsm/sdk/token';
 import { VppApi, VppConnection } from '@nsm/sdk-vpp';
 import { defaultKernelMode, DEFAULT_VXLAN_PORT, KernelMode, kernelClient, kernelServer, VppDataplane, vxlanClient, vxlanServer, wireguardClient, wireguardServer, xconnect } from '@nsm/sdk-vpp/elements';
 import { DEFAULT_VPP_API_SOCKET, schema } from './config';
@@ -21,7 +20,8 @@ void runCommand({
   description: 'Forwarder on VPP: kernel (tap or veth+af_packet), VXLAN and WireGuard interfaces cross-connected in VPP. VPP is not started here: it must already run and serve its binary API at NSM_VPP_API_SOCKET.',
   helpFooter: `VPP: this command connects to an existing VPP (25.02 definitions) at NSM_VPP_API_SOCKET (default ${DEFAULT_VPP_API_SOCKET}) and exits non-zero at start-up if none answers there.`,
   schema,
-  async start(cfg) {
+  identity: true,
+  async start(cfg, _ctx, id) {
     if (cfg.sriovConfigFile) throw new Error('NSM_SRIOV_CONFIG_FILE: SR-IOV is not supported by this forwarder; leave it empty');
     if (cfg.vxlanPort < 0 || cfg.vxlanPort > 65535) throw new Error(`NSM_VXLAN_PORT: ${cfg.vxlanPort} is not a UDP port`);
 
@@ -49,12 +49,12 @@ void runCommand({
     const dp: VppDataplane = { api, tunnelIp };
     const kernelMode: KernelMode = cfg.kernelMode || defaultKernelMode();
     const vxlanPort = cfg.vxlanPort || DEFAULT_VXLAN_PORT;
-    const tokens = jwtTokenGenerator({ subject: `spiffe://nsm.local/forwarder/${cfg.name}`, lifetimeMs: cfg.maxTokenLifetime });
-    const ns = nsRegistryClient(cfg.connectTo);
-    const nse = nseRegistryClient(cfg.connectTo);
+    const ns = nsRegistryClient(cfg.connectTo, id.source);
+    const nse = nseRegistryClient(cfg.connectTo, id.source);
     const fwd = forwarder({
       name: cfg.name,
-      tokens,
+      tokens: id.tokens,
+      source: id.source,
       ns,
       nse,
       dialTimeoutMs: cfg.dialTimeout,
@@ -70,8 +70,8 @@ void runCommand({
         client: [kernelClient(dp, { mode: kernelMode }), vxlanClient(dp, vxlanPort), wireguardClient(dp)],
       },
     });
-    const server = await startServer([cfg.listenOn], fwd.services());
-    const registry = registrationClient({ url: cfg.connectTo });
+    const server = await startServer([cfg.listenOn], fwd.services(), { source: id.source });
+    const registry = registrationClient({ url: cfg.connectTo, source: id.source });
     await registry.nse.register(
       Context.background(),
       NetworkServiceEndpoint.fromPartial({

@@ -3,25 +3,28 @@
 import { Connection, Mechanism, MechanismClass, NetworkServiceRequest } from '@nsm/api';
 import { client } from '@nsm/sdk/chains/client';
 import type { ConfigOf } from '@nsm/sdk/cmd/config';
+import type { Identity } from '@nsm/sdk/cmd/identity';
+import { authorizeClient } from '@nsm/sdk/elements/authorizeclient';
 import { Context } from '@nsm/sdk/core/context';
 import { handler } from '@nsm/sdk/core/networkservice';
 import { heal } from '@nsm/sdk/elements/heal';
 import { kernelMechanismClient } from '@nsm/sdk/elements/kernel';
 import { requestWithRetry } from '@nsm/sdk/elements/retry';
 import { log } from '@nsm/sdk/log';
-import { jwtTokenGenerator } from '@nsm/sdk/token';
 import type { schema } from './config';
 import { pingCheck } from './liveness';
 import { parseServiceUrl } from './serviceurl';
 
-export async function startClient(cfg: ConfigOf<typeof schema>, ctx: Context): Promise<() => Promise<void>> {
+export async function startClient(cfg: ConfigOf<typeof schema>, ctx: Context, id: Identity): Promise<() => Promise<void>> {
   const specs = cfg.networkServices.map((u) => parseServiceUrl(u, cfg.mechanism));
-  const tokens = jwtTokenGenerator({ subject: `spiffe://nsm.local/nsc/${cfg.name}`, lifetimeMs: cfg.maxTokenLifetime });
   const nsc = handler(
     client({
       name: cfg.name,
       url: cfg.connectTo,
-      tokens,
+      tokens: id.tokens,
+      source: id.source,
+      // The reply of the nsmgr must carry a path signed and chained by the identities on it (sdk.md §5.8).
+      authorize: authorizeClient(),
       dialTimeoutMs: cfg.dialTimeout,
       heal: heal({ livenessCheck: cfg.livenessCheckInterval > 0 ? pingCheck : undefined, livenessIntervalMs: cfg.livenessCheckInterval }),
       additional: [kernelMechanismClient()],

@@ -12,5 +12,7 @@ export const schema = {
   mechanism: { kind: 'string', env: 'NSM_MECHANISM', default: 'kernel', description: 'default mechanism for network services whose URL names none' },
   networkServices: { kind: 'list', env: 'NSM_NETWORK_SERVICES', default: '', description: 'comma-separated network service URLs: kernel://<service>[/<interface>][?label=value&...]' },
   livenessCheckInterval: { kind: 'duration', env: 'NSM_LIVENESS_CHECK_INTERVAL', default: '0', description: 'period of the data-path check (ping of the far address); 0 disables it' },
+  spiffeEndpointSocket: common.spiffeEndpointSocket(),
+  identityTimeout: common.identityTimeout(),
   logLevel: common.logLevel(),
 } satisfies Schema;

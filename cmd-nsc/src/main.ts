@@ -8,6 +8,7 @@ void runCommand({
   name: 'cmd-nsc',
   description: 'Network Service Client: requests network services from the local nsmgr and keeps them up',
   schema,
+  identity: true,
   helpFooter: 'Network service URL: kernel://<service>[/<interface>][?label=value&...], e.g. kernel://icmp-responder/nsm-1',
   start: startClient,
 });

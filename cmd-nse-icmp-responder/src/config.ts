@@ -35,5 +35,7 @@ export const schema = {
     description: 'with NSM_REMOTE_VLAN: addresses of NSM_CIDR_PREFIX that clients must not get (the external network\'s gateway and hosts)',
   },
   remoteVlanVia: { kind: 'string', env: 'NSM_REMOTE_VLAN_VIA', default: '', description: 'with NSM_REMOTE_VLAN: the "via" connection label (service domain) to set; empty = none' },
+  spiffeEndpointSocket: common.spiffeEndpointSocket(),
+  identityTimeout: common.identityTimeout(),
   logLevel: common.logLevel(),
 } satisfies Schema;

@@ -12,7 +12,6 @@ import { onIdle } from '@nsm/sdk/elements/onidle';
 import { startServer } from '@nsm/sdk/grpc/server';
 import { log } from '@nsm/sdk/log';
 import { registrationClient } from '@nsm/sdk/chains/registry';
-import { jwtTokenGenerator } from '@nsm/sdk/token';
 import { chain } from '@nsm/sdk/core/networkservice';
 import { kernelMechanismServer } from '@nsm/sdk/elements/kernel';
 import { vlanAllocatorServer } from '@nsm/sdk/elements/kernel/vlan';
@@ -26,13 +25,13 @@ void runCommand({
   name: 'cmd-nse-icmp-responder',
   description: 'Network Service Endpoint for tests and demos: point-to-point addresses and a kernel interface per client',
   schema,
-  async start(cfg, ctx) {
+  identity: true,
+  async start(cfg, ctx, id) {
     if (cfg.remoteVlan && (cfg.remoteVlan < 1 || cfg.remoteVlan > 4094)) throw new Error(`NSM_REMOTE_VLAN must be a VLAN id 1-4094 (or 0 for off), not ${cfg.remoteVlan}`);
     if (cfg.remoteVlan && cfg.vlanTrunk) throw new Error('NSM_REMOTE_VLAN and NSM_VLAN_TRUNK exclude each other');
     const dns = parseDnsConfigs(cfg.dnsConfigs);
     const tmp = cfg.listenOn ? undefined : mkdtempSync(join(tmpdir(), `${cfg.name}-`));
     const listenOn = cfg.listenOn || `unix://${join(tmp!, 'listen.on')}`;
-    const tokens = jwtTokenGenerator({ subject: `spiffe://nsm.local/nse/${cfg.name}`, lifetimeMs: cfg.maxTokenLifetime });
     let retire: () => void = () => undefined;
     // VLAN trunking: the switch lives as long as the pod's namespace, found again by its inode after a restart.
     const trunk = cfg.vlanTrunk
@@ -40,7 +39,7 @@ void runCommand({
       : undefined;
     const nse = icmpResponderEndpoint({
       name: cfg.name,
-      tokens,
+      tokens: id.tokens,
       cidrPrefixes: cfg.cidrPrefix,
       additional: [onIdle(cfg.idleTimeout, () => retire()), dnsContext(dns)],
       ipam: cfg.remoteVlan ? singlePointIpam(cfg.cidrPrefix, { exclude: cfg.remoteVlanExclude }) : undefined,
@@ -50,8 +49,8 @@ void runCommand({
           ? { [MechanismType.KERNEL]: chain(vlanAllocatorServer(), kernelMechanismServer({ interfaceName: trunk.trunk }), vlanTrunkEndpoint(trunk)) }
           : undefined,
     });
-    const server = await startServer([listenOn], nse.services());
-    const registry = registrationClient({ url: cfg.connectTo });
+    const server = await startServer([listenOn], nse.services(), { source: id.source });
+    const registry = registrationClient({ url: cfg.connectTo, source: id.source });
     const regCtx = Context.background();
     if (cfg.registerService) {
       for (const name of cfg.serviceNames) await registry.ns.register(regCtx, NetworkService.fromPartial({ name, payload: cfg.payload }));

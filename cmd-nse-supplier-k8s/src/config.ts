@@ -9,6 +9,8 @@ export const schema = {
   connectTo: common.connectTo(),
   listenOn: { kind: 'url', env: 'NSM_LISTEN_ON', default: '', description: 'where to serve; empty means a unix socket in a new temporary directory (upstream behaviour)' },
   maxTokenLifetime: common.maxTokenLifetime('10m'),
+  spiffeEndpointSocket: common.spiffeEndpointSocket(),
+  identityTimeout: common.identityTimeout(),
   serviceName: { kind: 'string', env: 'NSM_SERVICE_NAME', default: 'nse-supplier-k8s', description: 'network service this supplier registers for and supplies endpoints of' },
   payload: {
     kind: 'enum',

@@ -15,7 +15,6 @@ import { Context } from '@nsm/sdk/core/context';
 import { nseRegistryClient } from '@nsm/sdk/grpc/registry';
 import { startServer } from '@nsm/sdk/grpc/server';
 import { log } from '@nsm/sdk/log';
-import { jwtTokenGenerator } from '@nsm/sdk/token';
 import { schema } from './config';
 import { createPod } from './element';
 import { kubePods } from './pods';
@@ -26,17 +25,18 @@ void runCommand({
   name: 'cmd-nse-supplier-k8s',
   description: 'Endpoint of last resort: starts an endpoint from a pod template on the client\'s node, then lets the client reach it',
   schema,
+  identity: true,
   helpFooter:
     'Kubernetes access: KUBECONFIG, ~/.kube/config, or the in-cluster service account (in that order); the local runtime (nsm-local) gives its pods a KUBECONFIG.\n' +
     'The pod template should set restartPolicy: Never, NSM_NAME from metadata.name and NSM_IDLE_TIMEOUT, so that its endpoint retires when idle.',
-  async start(cfg) {
+  async start(cfg, _ctx, id) {
     const template = readTemplate(cfg.podDescriptionFile);
     for (const w of template.warnings) log.warn({ template: cfg.podDescriptionFile }, w);
     const kc = new KubeConfig();
     kc.loadFromDefault();
     log.info({ server: kc.getCurrentCluster()?.server, namespace: cfg.namespace, template: template.name }, 'kubernetes API');
 
-    const findRegistry = nseRegistryClient(cfg.connectTo);
+    const findRegistry = nseRegistryClient(cfg.connectTo, id.source);
     const supplier = new Supplier({
       pods: kubePods(kc, cfg.namespace),
       template,
@@ -49,10 +49,9 @@ void runCommand({
 
     const tmp = cfg.listenOn ? undefined : mkdtempSync(join(tmpdir(), `${cfg.name}-`));
     const listenOn = cfg.listenOn || `unix://${join(tmp!, 'listen.on')}`;
-    const tokens = jwtTokenGenerator({ subject: `spiffe://nsm.local/nse/${cfg.name}`, lifetimeMs: cfg.maxTokenLifetime });
-    const nse = endpoint({ name: cfg.name, tokens, additional: [createPod(supplier)] });
-    const server = await startServer([listenOn], nse.services());
-    const registry = registrationClient({ url: cfg.connectTo });
+    const nse = endpoint({ name: cfg.name, tokens: id.tokens, additional: [createPod(supplier)] });
+    const server = await startServer([listenOn], nse.services(), { source: id.source });
+    const registry = registrationClient({ url: cfg.connectTo, source: id.source });
     await registry.nse.register(
       Context.background(),
       NetworkServiceEndpoint.fromPartial({

@@ -16,5 +16,7 @@ export const schema = {
   dialTimeout: common.dialTimeout('100ms'),
   forwarderNetworkServiceName: { kind: 'string', env: 'NSM_FORWARDER_NETWORK_SERVICE_NAME', default: 'forwarder', description: 'network service under which forwarders register' },
   expirePeriod: { kind: 'duration', env: 'NSM_EXPIRE_PERIOD', default: '1m', description: 'how long an endpoint registration lives without a refresh' },
+  spiffeEndpointSocket: common.spiffeEndpointSocket(),
+  identityTimeout: common.identityTimeout(),
   logLevel: common.logLevel(),
 } satisfies Schema;

@@ -6,7 +6,6 @@ import { runCommand } from '@nsm/sdk/cmd/run';
 import { startServer } from '@nsm/sdk/grpc/server';
 import { clientInfoLabels } from '@nsm/sdk/elements/clientinfo';
 import { nsmgrRegistry } from '@nsm/sdk/chains/registry';
-import { jwtTokenGenerator } from '@nsm/sdk/token';
 import { log } from '@nsm/sdk/log';
 import { schema } from './config';
 import { publicUrl } from './publicurl';
@@ -15,21 +14,22 @@ void runCommand({
   name: 'cmd-nsmgr',
   description: 'Network Service Manager: one per node; connects local clients to network services through a local forwarder',
   schema,
+  identity: true,
   helpFooter: 'Also read: NODE_NAME, POD_NAME, CLUSTER_NAME (labels nodeName, podName, clusterName added to requests and registrations).',
-  async start(cfg) {
+  async start(cfg, _ctx, id) {
     const url = publicUrl(cfg.listenOn);
-    const tokens = jwtTokenGenerator({ subject: `spiffe://nsm.local/nsmgr/${cfg.name}`, lifetimeMs: cfg.maxTokenLifetime });
-    const registry = nsmgrRegistry({ nsmgrUrl: url, registryUrl: cfg.registryUrl || undefined, expiryMs: cfg.expirePeriod });
+    const registry = nsmgrRegistry({ nsmgrUrl: url, registryUrl: cfg.registryUrl || undefined, expiryMs: cfg.expirePeriod, source: id.source });
     const mgr = nsmgr({
       name: cfg.name,
-      tokens,
+      tokens: id.tokens,
+      source: id.source,
       ns: registry.ns,
       localNse: registry.localNse,
       forwarderServiceName: cfg.forwarderNetworkServiceName,
       dialTimeoutMs: cfg.dialTimeout,
       labels: clientInfoLabels(),
     });
-    const server = await startServer(cfg.listenOn, [...mgr.services(), ...registry.services()]);
+    const server = await startServer(cfg.listenOn, [...mgr.services(), ...registry.services()], { source: id.source });
     log.info({ urls: server.urls, publicUrl: url, registry: cfg.registryUrl || '(local only)' }, 'nsmgr serving');
     return async () => {
       await server.stop();

@@ -26,6 +26,8 @@ export const schema = {
     defaultText: '"" (in-cluster config when KUBERNETES_SERVICE_HOST is set)',
     description: 'kubeconfig file for the k8s store',
   },
+  spiffeEndpointSocket: common.spiffeEndpointSocket(),
+  identityTimeout: common.identityTimeout(),
   logLevel: common.logLevel('REGISTRY_K8S_LOG_LEVEL'),
 } satisfies Schema;
 

@@ -11,18 +11,19 @@ void runCommand({
   name: 'cmd-registry-k8s',
   description: 'NSM registry (NetworkService and NetworkServiceEndpoint) backed by Kubernetes custom resources',
   schema,
+  identity: true,
   helpFooter: [
     'Stores: REGISTRY_K8S_STORE=k8s keeps records as NetworkService / NetworkServiceEndpoint custom resources',
     '(networkservicemesh.io/v1) in REGISTRY_K8S_NAMESPACE, using $KUBECONFIG or the in-cluster service account;',
     'memory keeps them in this process only. REGISTRY_K8S_PROXY_REGISTRY_URL is accepted but not used yet.',
   ].join('\n'),
-  async start(cfg) {
+  async start(cfg, _ctx, id) {
     const choice = chooseStore(cfg.store, process.env, cfg.kubeconfig);
     const stores = makeStores(choice, cfg.namespace, cfg.kubeconfig);
     if (cfg.proxyRegistryUrl) log.warn({ url: cfg.proxyRegistryUrl }, 'REGISTRY_K8S_PROXY_REGISTRY_URL is set but interdomain proxying is not implemented');
     const reg = registryServer({ stores: { ns: stores.ns, nse: stores.nse }, expiryMs: cfg.expirePeriod });
     const adopted = await reg.adoptExisting();
-    const server = await startServer(cfg.listenOn, reg.services());
+    const server = await startServer(cfg.listenOn, reg.services(), { source: id.source });
     log.info({ urls: server.urls, store: stores.description, adopted }, 'registry serving');
     return async () => {
       await reg.close();

@@ -1,5 +1,6 @@
 // Runs the real bundle as a child process on a temp unix socket: with the memory store, and with the
-// k8s store against the fake API server (KUBECONFIG → STORE=auto picks k8s).
+// k8s store against the fake API server (KUBECONFIG → STORE=auto picks k8s). Its identity comes from
+// an embedded Workload API provider, as nsm-local gives it; without one it refuses to start.
 import '@nsm/sdk-k8s/node-compat';
 // socks-proxy-agent (loaded by @kubernetes/client-node) ships ES modules only; the shared jest config
 // does not transform it and nothing here uses a SOCKS proxy.
@@ -12,19 +13,33 @@ import { FakeApiServer } from '@nsm/sdk-k8s/testing/fake-apiserver';
 import { Context } from '@nsm/sdk/core/context';
 import { findAll } from '@nsm/sdk/core/registry';
 import { nseRegistryClient, nsRegistryClient } from '@nsm/sdk/grpc/registry';
+import { WorkloadApiProvider } from '@nsm/sdk/spiffe/provider';
 import { tempDir } from '@nsm/sdk/testing';
+import { testCa, testIdentity, TestIdentity } from '@nsm/sdk/testing/identity';
 import { chooseStore } from '../src/config';
 
 const root = join(__dirname, '..', '..');
 const bundle = join(root, 'cmd-registry-k8s', 'dist', 'cmd-registry-k8s.js');
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(root, 'tools', 'build.mjs'), 'cmd-registry-k8s'], { cwd: root, stdio: 'pipe' });
-}, 120_000);
+const ids = tempDir('nsm-regcmd-id-');
+let provider: WorkloadApiProvider;
+let client: TestIdentity;
+const registrySocket = join(ids.dir, 'registry', 'agent.sock');
 
-function run(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGISTRY_K8S_') && k !== 'KUBECONFIG' && k !== 'KUBERNETES_SERVICE_HOST'));
-  const child = spawn(process.execPath, [bundle], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+beforeAll(async () => {
+  execFileSync(process.execPath, [join(root, 'tools', 'build.mjs'), 'cmd-registry-k8s'], { cwd: root, stdio: 'pipe' });
+  provider = new WorkloadApiProvider({ ca: await testCa() });
+  await provider.addWorkload(registrySocket, 'spiffe://nsm.local/ns/nsm-system/pod/registry');
+  client = await testIdentity('nse');
+}, 120_000);
+afterAll(async () => {
+  await provider.close();
+  ids.cleanup();
+});
+
+function run(env: Record<string, string>, args: string[] = []): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('REGISTRY_K8S_') && !['KUBECONFIG', 'KUBERNETES_SERVICE_HOST', 'SPIFFE_ENDPOINT_SOCKET'].includes(k)));
+  const child = spawn(process.execPath, [bundle, ...args], { env: { ...clean, SPIFFE_ENDPOINT_SOCKET: `unix://${registrySocket}`, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -42,8 +57,8 @@ async function until(what: string, cond: () => boolean, ms = 15_000) {
 
 async function exercise(url: string) {
   const ctx = Context.background();
-  const nse = nseRegistryClient(url);
-  const ns = nsRegistryClient(url);
+  const nse = nseRegistryClient(url, client.source);
+  const ns = nsRegistryClient(url, client.source);
   try {
     const svc = await ns.register(ctx, NetworkService.fromPartial({ name: 'svc-cmd' }));
     expect(svc.payload).toBe('IP');
@@ -72,11 +87,29 @@ describe('cmd-registry-k8s bundle', () => {
       await until('ready', () => p.output().includes('"msg":"ready"'));
       expect(p.output()).toContain('"REGISTRY_K8S_EXPIRE_PERIOD":"30s"');
       expect(p.output()).toContain('"store":"memory"');
+      // The effective configuration names the Workload API and the identity it gave.
+      expect(p.output()).toContain(`"SPIFFE_ENDPOINT_SOCKET":"unix://${registrySocket}"`);
+      expect(p.output()).toContain('"spiffeId":"spiffe://nsm.local/ns/nsm-system/pod/registry"');
       await exercise(url);
+      // The image's probe: health over mutual TLS with an SVID; nothing answers a probe without one.
+      const probe = run({}, ['health-probe', url]);
+      expect(await probe.exited).toBe(0);
+      expect(probe.output()).toContain(`${url}: SERVING`);
+      const noId = run({ SPIFFE_ENDPOINT_SOCKET: `unix://${ids.dir}/nobody.sock` }, ['health-probe', url]);
+      expect(await noId.exited).toBe(1);
     } finally {
       p.child.kill('SIGTERM');
     }
     expect(await p.exited).toBe(0);
+  });
+
+  test('without a Workload API it does not start, and says why', async () => {
+    const p = run({ REGISTRY_K8S_LISTEN_ON: `unix://${tmp.dir}/none.sock`, REGISTRY_K8S_STORE: 'memory', SPIFFE_ENDPOINT_SOCKET: '' });
+    expect(await p.exited).toBe(1);
+    expect(p.output()).toMatch(/SPIFFE_ENDPOINT_SOCKET is not set/);
+    const q = run({ REGISTRY_K8S_LISTEN_ON: `unix://${tmp.dir}/none.sock`, REGISTRY_K8S_STORE: 'memory', SPIFFE_ENDPOINT_SOCKET: `unix://${ids.dir}/nobody.sock`, NSM_IDENTITY_TIMEOUT: '1s' });
+    expect(await q.exited).toBe(1);
+    expect(q.output()).toMatch(/no identity: Workload API at unix:\/\/.*nobody.sock: no X.509-SVID after 1000 ms/);
   });
 
   test('keeps records as custom resources with STORE=auto and KUBECONFIG', async () => {
@@ -111,6 +144,8 @@ describe('cmd-registry-k8s bundle', () => {
       'REGISTRY_K8S_STORE] (default: auto)',
       'REGISTRY_K8S_LOG_LEVEL] (default: INFO)',
       'KUBECONFIG] (default:',
+      'SPIFFE_ENDPOINT_SOCKET] (default:',
+      'NSM_IDENTITY_TIMEOUT] (default: 1m)',
     ])
       expect(help.replace(/\s+/g, ' ')).toContain(s);
   });

@@ -6,7 +6,8 @@ import { Code } from '@nsm/sdk/core/errors';
 import { findAll } from '@nsm/sdk/core/registry';
 import { NsmConnection, rpcRequest } from '@nsm/sdk/grpc/clients';
 import { nseRegistryClient } from '@nsm/sdk/grpc/registry';
-import { jwtTokenGenerator } from '@nsm/sdk/token';
+import type { X509Source } from '@nsm/sdk/spiffe/source';
+import type { TokenGenerator } from '@nsm/sdk/token';
 import { e2eUnavailable, eventually, inNs, nsc, nse, TestMesh } from './harness';
 
 const skip = e2eUnavailable();
@@ -17,7 +18,9 @@ jest.setTimeout(240_000);
 
 d('Kernel2Kernel on a local mesh', () => {
   const t = new TestMesh(`k2k${process.pid % 10000}`);
-  const tokens = jwtTokenGenerator({ subject: 'spiffe://nsm.local/test', lifetimeMs: 60_000 });
+  // The test acts as a workload of the mesh with an SVID of its own, like a pod would.
+  let tokens: TokenGenerator;
+  let source: X509Source;
   let cc: NsmConnection;
 
   beforeAll(async () => {
@@ -29,7 +32,8 @@ d('Kernel2Kernel on a local mesh', () => {
       nse('nse-spare', { NSM_SERVICE_NAMES: 'icmp-spare', NSM_CIDR_PREFIX: '172.16.3.0/24' }),
       nsc('nsc-eth', { NSM_NETWORK_SERVICES: 'kernel://icmp-responder/nsm-1' }),
     );
-    cc = new NsmConnection(`unix://${t.paths.nsmSocket('node1')}`);
+    ({ tokens, source } = await t.mesh.workload('e2e-client', 60_000));
+    cc = new NsmConnection(`unix://${t.paths.nsmSocket('node1')}`, source);
     await eventually('nsm-1 in the client', () => inNs(t.ns('nsc-eth'), ['ip', '-4', 'addr', 'show', 'dev', 'nsm-1']).includes('inet 172.16.1.101/32'));
   });
 
@@ -38,8 +42,12 @@ d('Kernel2Kernel on a local mesh', () => {
     await t.down();
   });
 
+  // As a client chain sends it: the client's own segment first, which its token is stamped into.
   const request = (partial: Partial<Connection>, mech: Partial<Mechanism>) =>
-    ({ connection: Connection.fromPartial(partial), mechanismPreferences: [Mechanism.fromPartial(mech)] }) as NetworkServiceRequest;
+    ({
+      connection: Connection.fromPartial({ ...partial, path: { index: 0, pathSegments: [{ name: 'e2e-client', id: partial.id, token: '', metrics: {} }] } }),
+      mechanismPreferences: [Mechanism.fromPartial(mech)],
+    }) as NetworkServiceRequest;
   const kernel = (pod: string, name = 'nsm-9') => ({ cls: 'LOCAL', type: 'KERNEL', parameters: { inodeURL: `file:///var/run/netns/${t.ns(pod)}`, name } });
 
   test('the client gets nsm-1 with its address and route, and ping works both ways through OVS', async () => {
@@ -88,7 +96,9 @@ d('Kernel2Kernel on a local mesh', () => {
     await t.mesh.deletePod('nsc-short', { force: true });
     // Nobody refreshes any more: the nsmgr's lease ends, it closes through the forwarder to the NSE.
     // Rules go first, then the veths and ports: wait for all of it.
-    await eventually('expiry to clean the dataplane', () => t.ovsFlows().length === 2 && t.links('nse-ip').length === 0 && t.ovsPorts().length === 2, 45_000);
+    await eventually('expiry to clean the dataplane', () => t.ovsFlows().length === 2 && t.links('nse-ip').length === 0 && t.ovsPorts().length === 2, 45_000).catch((e) => {
+      throw new Error(`${JSON.stringify({ flows: t.ovsFlows(), links: t.links('nse-ip'), ports: t.ovsPorts() })}\n${(e as Error).message}`);
+    });
   });
 
   test('deleting the endpoints removes their registrations, and closing everything leaves no trace', async () => {
@@ -96,7 +106,7 @@ d('Kernel2Kernel on a local mesh', () => {
     await t.mesh.deletePod('nse-eth');
     await t.mesh.deletePod('nse-ip');
     await t.mesh.deletePod('nse-spare');
-    const reg = nseRegistryClient(t.mesh.registryUrl.replace('tcp://10.233.0.1:5002', `unix://${t.paths.root}/registry.sock`));
+    const reg = nseRegistryClient(t.mesh.registryUrl.replace('tcp://10.233.0.1:5002', `unix://${t.paths.root}/registry.sock`), source);
     try {
       const left = await eventually('endpoint registrations to go', async () => {
         const all = await findAll(reg, Context.background().withTimeout(5000).ctx, NetworkServiceEndpoint.fromPartial({}));

@@ -33,7 +33,7 @@ d('scale from zero on a local mesh', () => {
   const t = new TestMesh(`sfz${process.pid % 10000}`);
   const dir = mkdtempSync(join(tmpdir(), 'sfz-'));
   const template = join(dir, 'pod-template.yaml');
-  const registry = () => nseRegistryClient(`unix://${join(t.paths.root, 'registry.sock')}`);
+  const registry = () => nseRegistryClient(`unix://${join(t.paths.root, 'registry.sock')}`, t.mesh.sourceOf('registry'));
   const spawned = () =>
     t.mesh.kube.store
       .list({ labels: [{ key: 'app', op: '=', values: ['nse-icmp-responder'] }] })

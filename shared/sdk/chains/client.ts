@@ -1,5 +1,6 @@
 // The client chain (sdk.md §5.2): used by the NSC, and inside nsmgr and forwarders (through connect)
-// to reach the next hop. The order is fixed here and nowhere else.
+// to reach the next hop. The order is fixed here and nowhere else. Its channels present the SVID of
+// `source`; `authorize` is where a client checks the reply of its next hop (authorizeClient).
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock';
 import { realClock } from '../core/clock';
@@ -12,11 +13,14 @@ import { dial } from '../elements/dial';
 import { refresh } from '../elements/refresh';
 import { trimPathClient } from '../elements/trimpath';
 import { updatePath } from '../elements/updatepath';
+import type { X509Source } from '../spiffe/source';
 import type { TokenGenerator } from '../token';
 
 export interface ClientOptions {
   name?: string;
   tokens: TokenGenerator;
+  /** The identity this client presents to its next hops (mutual TLS). */
+  source: X509Source;
   clock?: Clock;
   /** Fixed next hop; without it the URL chosen earlier in the chain (discovery) is used. */
   url?: string;
@@ -37,7 +41,7 @@ export function client(opts: ClientOptions): NetworkServiceElement {
     opts.refresh === false ? {} : refresh(clock),
     clientUrl(opts.url),
     opts.heal ?? {},
-    dial({ dialTimeoutMs: opts.dialTimeoutMs }),
+    dial({ source: opts.source, dialTimeoutMs: opts.dialTimeoutMs }),
     ...(opts.additional ?? []),
     opts.authorize ?? {},
     trimPathClient(),

@@ -5,8 +5,12 @@ import { handler, NetworkServiceElement } from '../core/networkservice';
 import { fromTimestamp } from '../core/conn';
 import { startServer, StartedServer } from '../grpc/server';
 import { NsmConnection, rpcClose, rpcRequest, monitorStream } from '../grpc/clients';
-import { decodeToken, jwtTokenGenerator } from '../token';
-import { tempDir, newRequest } from '../testing';
+import { decodeToken, TokenGenerator } from '../token';
+import { parseJwt } from '../token/jwt';
+import { policy } from '../policy';
+import { serverPolicies } from '../policy/builtin';
+import { clientRequest, tempDir, newRequest } from '../testing';
+import { testIdentity, TestIdentity } from '../testing/identity';
 import { endpoint, Endpoint } from './endpoint';
 import { client } from './client';
 
@@ -31,11 +35,15 @@ describe('endpoint chain over real gRPC', () => {
   let server: StartedServer;
   let ep: Endpoint;
   const p = probe(30);
-  const nscTokens = jwtTokenGenerator({ subject: 'spiffe://test/nsc', lifetimeMs: 60_000 });
+  let nscId: TestIdentity;
+  let nscTokens: TokenGenerator;
 
   beforeAll(async () => {
-    ep = endpoint({ name: 'nse', tokens: jwtTokenGenerator({ subject: 'spiffe://test/nse', lifetimeMs: 120_000 }), additional: [p.el] });
-    server = await startServer([`unix://${tmp.dir}/nse.sock`, 'tcp://127.0.0.1:0'], ep.services());
+    nscId = await testIdentity('nsc', { maxTokenLifetimeMs: 60_000 });
+    nscTokens = nscId.tokens;
+    const nse = await testIdentity('nse', { maxTokenLifetimeMs: 120_000 });
+    ep = endpoint({ name: 'nse', tokens: nse.tokens, additional: [p.el] });
+    server = await startServer([`unix://${tmp.dir}/nse.sock`, 'tcp://127.0.0.1:0'], ep.services(), { source: nse.source });
   });
   afterAll(async () => {
     await server.stop();
@@ -45,7 +53,7 @@ describe('endpoint chain over real gRPC', () => {
   for (const transport of ['unix', 'tcp'] as const) {
     test(`Request and Close through a client chain over ${transport}`, async () => {
       const url = server.urls.find((u) => u.startsWith(transport))!;
-      const nsc = handler(client({ name: 'nsc', url, tokens: nscTokens, refresh: false }));
+      const nsc = handler(client({ name: 'nsc', url, tokens: nscTokens, source: nscId.source, refresh: false }));
       const ctx = Context.background();
       const before = Date.now();
       const conn = await nsc.request(ctx, newRequest({ id: `conn-${transport}` }));
@@ -57,8 +65,11 @@ describe('endpoint chain over real gRPC', () => {
       expect(nscSeg.id).toBe(conn.id);
       expect(nseSeg.id).toMatch(/^[0-9a-f-]{36}$/);
       // The NSC's token came through the call metadata; the NSE stamped its own.
-      expect(decodeToken(nscSeg.token)?.sub).toBe('spiffe://test/nsc');
-      expect(decodeToken(nseSeg.token)?.sub).toBe('spiffe://test/nse');
+      expect(decodeToken(nscSeg.token)?.sub).toBe('spiffe://nsm.local/nsc');
+      expect(decodeToken(nseSeg.token)?.sub).toBe('spiffe://nsm.local/nse');
+      // Each token names the other end of its hop.
+      expect(decodeToken(nscSeg.token)?.aud).toEqual(['spiffe://nsm.local/nse']);
+      expect(decodeToken(nseSeg.token)?.aud).toEqual(['spiffe://nsm.local/nsc']);
       const nscExp = fromTimestamp(nscSeg.expires)!;
       const nseExp = fromTimestamp(nseSeg.expires)!;
       expect(nscExp).toBeGreaterThanOrEqual(before + 59_000);
@@ -77,16 +88,16 @@ describe('endpoint chain over real gRPC', () => {
   }
 
   test('concurrent operations on one connection id are serialized, other ids run in parallel', async () => {
-    const cc = new NsmConnection(server.urls[0]);
+    const cc = new NsmConnection(server.urls[0], nscId.source);
     const ctx = Context.background();
     try {
-      const first = await rpcRequest(ctx, cc, newRequest({ id: 'same' }), nscTokens);
+      const first = await rpcRequest(ctx, cc, clientRequest('same'), nscTokens);
       p.state.maxInFlight = 0;
       await Promise.all(Array.from({ length: 5 }, () => rpcRequest(ctx, cc, { connection: first, mechanismPreferences: [] }, nscTokens)));
       expect(p.state.maxInFlight).toBe(1);
 
       p.state.maxInFlight = 0;
-      const others = await Promise.all(Array.from({ length: 4 }, (_, i) => rpcRequest(ctx, cc, newRequest({ id: `other-${i}` }), nscTokens)));
+      const others = await Promise.all(Array.from({ length: 4 }, (_, i) => rpcRequest(ctx, cc, clientRequest(`other-${i}`), nscTokens)));
       expect(p.state.maxInFlight).toBeGreaterThan(1);
       for (const c of [first, ...others]) await rpcClose(ctx, cc, c, nscTokens);
       expect(ep.begin.ids()).toEqual([]);
@@ -112,13 +123,13 @@ describe('endpoint chain over real gRPC', () => {
       ['mechanism without a type', newRequest({ id: 'z' }, [{ cls: 'LOCAL' }]), /mechanism_preferences\[0\]\.type/],
     ];
     test.each(cases)('%s', async (_name, req, message) => {
-      const cc = new NsmConnection(server.urls[1]);
+      const cc = new NsmConnection(server.urls[1], nscId.source);
       try {
         await expect(rpcRequest(Context.background(), cc, req, nscTokens)).rejects.toMatchObject({
           code: grpc.status.INVALID_ARGUMENT,
           message: expect.stringMatching(message),
         });
-        const ok = await rpcRequest(Context.background(), cc, newRequest({ id: 'after-bad' }), nscTokens);
+        const ok = await rpcRequest(Context.background(), cc, clientRequest('after-bad'), nscTokens);
         await rpcClose(Context.background(), cc, ok, nscTokens);
       } finally {
         cc.close();
@@ -127,7 +138,7 @@ describe('endpoint chain over real gRPC', () => {
   });
 
   test('MonitorConnections starts with the initial state and reports updates and deletes', async () => {
-    const cc = new NsmConnection(server.urls[0]);
+    const cc = new NsmConnection(server.urls[0], nscId.source);
     const { ctx, cancel } = Context.background().withCancel();
     const events: { type: ConnectionEventType; ids: string[] }[] = [];
     const done = monitorStream(ctx, cc, { pathSegments: [], networkServices: [] }, (ev) =>
@@ -136,9 +147,9 @@ describe('endpoint chain over real gRPC', () => {
     try {
       await waitFor(() => events.length === 1);
       expect(events[0]).toEqual({ type: ConnectionEventType.INITIAL_STATE_TRANSFER, ids: [] });
-      const conn: Connection = await rpcRequest(Context.background(), cc, newRequest({ id: 'watched' }), nscTokens);
+      const conn: Connection = await rpcRequest(Context.background(), cc, clientRequest('watched'), nscTokens);
       await rpcClose(Context.background(), cc, conn, nscTokens);
-      const nseId = conn.path!.pathSegments[0].id;
+      const nseId = conn.path!.pathSegments[1].id;
       await waitFor(() => events.length === 3);
       expect(events.slice(1)).toEqual([
         { type: ConnectionEventType.UPDATE, ids: [nseId] },
@@ -151,6 +162,82 @@ describe('endpoint chain over real gRPC', () => {
     }
     await waitFor(() => ep.monitor.subscriberCount === 0);
   });
+});
+
+describe('MonitorConnections over gRPC shows a caller only the connections whose path holds its identity', () => {
+  const tmp = tempDir();
+  let server: StartedServer;
+  let ids: Record<'a' | 'b' | 'c' | 'nse', TestIdentity>;
+
+  beforeAll(async () => {
+    ids = { a: await testIdentity('nsc-a'), b: await testIdentity('nsc-b'), c: await testIdentity('nsc-c'), nse: await testIdentity('nse') };
+    const ep = endpoint({ name: 'nse', tokens: ids.nse.tokens });
+    server = await startServer([`unix://${tmp.dir}/nse.sock`], ep.services(), { source: ids.nse.source });
+  });
+  afterAll(async () => {
+    await server.stop();
+    tmp.cleanup();
+  });
+
+  /** The connection ids a caller is shown in the initial state of an unfiltered MonitorConnections. */
+  async function shown(who: TestIdentity): Promise<string[]> {
+    const cc = new NsmConnection(server.urls[0], who.source);
+    const { ctx, cancel } = Context.background().withCancel();
+    let ids: string[] | undefined;
+    const done = monitorStream(ctx, cc, { pathSegments: [], networkServices: [] }, (ev) => (ids ??= Object.keys(ev.connections).sort()));
+    try {
+      await waitFor(() => ids !== undefined);
+      return ids!;
+    } finally {
+      cancel();
+      await done;
+      cc.close();
+    }
+  }
+
+  test('two clients each see their own connection, a third sees none', async () => {
+    const opened: [NsmConnection, Connection, TokenGenerator][] = [];
+    for (const [who, id] of [[ids.a, 'conn-a'], [ids.b, 'conn-b']] as const) {
+      const cc = new NsmConnection(server.urls[0], who.source);
+      opened.push([cc, await rpcRequest(Context.background(), cc, clientRequest(id), who.tokens), who.tokens]);
+    }
+    const nseIdOf = (i: number) => opened[i][1].path!.pathSegments[1].id;
+    try {
+      expect(await shown(ids.a)).toEqual([nseIdOf(0)]);
+      expect(await shown(ids.b)).toEqual([nseIdOf(1)]);
+      expect(await shown(ids.c)).toEqual([]);
+    } finally {
+      for (const [cc, conn, tokens] of opened) {
+        await rpcClose(Context.background(), cc, conn, tokens);
+        cc.close();
+      }
+    }
+  });
+});
+
+test('a deployment adds a policy through the options, without touching the chain: denial names it, nothing runs', async () => {
+  const tmp = tempDir();
+  const [a, b, nse] = [await testIdentity('nsc-a'), await testIdentity('nsc-b'), await testIdentity('nse')];
+  const onlyA = policy('only_nsc_a', (i) => parseJwt(i.segments[0]?.token ?? '')?.claims.sub === a.id);
+  const p = probe(0);
+  const ep = endpoint({ name: 'nse', tokens: nse.tokens, policies: [...serverPolicies, onlyA], additional: [p.el] });
+  const server = await startServer([`unix://${tmp.dir}/nse.sock`], ep.services(), { source: nse.source });
+  const [ca, cb] = [new NsmConnection(server.urls[0], a.source), new NsmConnection(server.urls[0], b.source)];
+  try {
+    const ok = await rpcRequest(Context.background(), ca, clientRequest('from-a'), a.tokens);
+    await expect(rpcRequest(Context.background(), cb, clientRequest('from-b'), b.tokens)).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+      message: expect.stringContaining('policy only_nsc_a denied'),
+    });
+    expect(p.state.calls).toBe(1);
+    expect(ep.begin.ids()).toEqual([ok.path!.pathSegments[1].id]);
+    await rpcClose(Context.background(), ca, ok, a.tokens);
+  } finally {
+    ca.close();
+    cb.close();
+    await server.stop();
+    tmp.cleanup();
+  }
 });
 
 async function waitFor(cond: () => boolean, ms = 5000) {

@@ -8,7 +8,10 @@ import type { RegistryHandler } from '../core/registry';
 import { connectServer } from '../elements/connect/server';
 import { discover } from '../elements/discover';
 import { filterMechanisms } from '../elements/filtermechanisms';
+import { authorizeClient } from '../elements/authorizeclient';
 import { mechanismTranslation } from '../elements/mechanismtranslation';
+import type { Policy } from '../policy';
+import type { X509Source } from '../spiffe/source';
 import type { TokenGenerator } from '../token';
 import { client } from './client';
 import { endpoint, Endpoint } from './endpoint';
@@ -23,6 +26,10 @@ export interface ForwarderDataplane {
 export interface ForwarderOptions {
   name: string;
   tokens: TokenGenerator;
+  /** The forwarder's identity toward its next hops. */
+  source: X509Source;
+  /** Server policies (default upstream's set). */
+  policies?: readonly Policy[];
   clock?: Clock;
   /** Registry clients pointed at the local nsmgr. */
   ns: RegistryHandler<NetworkService>;
@@ -36,6 +43,7 @@ export function forwarder(opts: ForwarderOptions): Endpoint {
     name: opts.name,
     tokens: opts.tokens,
     clock: opts.clock,
+    policies: opts.policies,
     additional: [
       discover({ ns: opts.ns, nse: opts.nse, clock: opts.clock }),
       ...opts.dataplane.server,
@@ -43,8 +51,13 @@ export function forwarder(opts: ForwarderOptions): Endpoint {
         client({
           name: opts.name,
           tokens: opts.tokens,
+          source: opts.source,
           clock: opts.clock,
           refresh: false,
+          // Every hop checks the reply of the next (upstream: only the NSC), see README. Not its own
+          // Close: updatetoken has just stamped this hop's segment for its caller, so the path it
+          // sends on is not chained until the next hop stamps it; the next hop checks that Close.
+          authorize: authorizeClient({ clock: opts.clock, closePolicies: [] }),
           dialTimeoutMs: opts.dialTimeoutMs,
           additional: [mechanismTranslation(), ...opts.dataplane.client, filterMechanisms()],
         }),

@@ -6,6 +6,7 @@ import type { NetworkServiceElement } from '../core/networkservice';
 import { point2pointIpam } from '../elements/ipam/point2point';
 import { kernelMechanismServer } from '../elements/kernel';
 import { mechanisms } from '../elements/mechanisms';
+import type { Policy } from '../policy';
 import type { TokenGenerator } from '../token';
 import { endpoint, Endpoint } from './endpoint';
 
@@ -13,6 +14,8 @@ export interface NseOptions {
   name: string;
   tokens: TokenGenerator;
   clock?: Clock;
+  /** Server policies (default upstream's set). */
+  policies?: readonly Policy[];
   cidrPrefixes: string[];
   netnsUrl?: string;
   /** Extra elements after IPAM and before the mechanism (e.g. DNS configs). */
@@ -31,6 +34,7 @@ export function icmpResponderEndpoint(opts: NseOptions): Endpoint {
     name: opts.name,
     tokens: opts.tokens,
     clock: opts.clock,
+    policies: opts.policies,
     additional: [
       opts.ipam ?? point2pointIpam(opts.cidrPrefixes),
       ...(opts.additional ?? []),

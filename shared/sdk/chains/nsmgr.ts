@@ -5,7 +5,10 @@ import type { Clock } from '../core/clock';
 import type { RegistryHandler } from '../core/registry';
 import { clientInfo } from '../elements/clientinfo';
 import { connectServer } from '../elements/connect/server';
+import { authorizeClient } from '../elements/authorizeclient';
 import { discoverForwarder } from '../elements/discoverforwarder';
+import type { Policy } from '../policy';
+import type { X509Source } from '../spiffe/source';
 import type { TokenGenerator } from '../token';
 import { client } from './client';
 import { endpoint, Endpoint } from './endpoint';
@@ -13,6 +16,10 @@ import { endpoint, Endpoint } from './endpoint';
 export interface NsmgrOptions {
   name: string;
   tokens: TokenGenerator;
+  /** The nsmgr's identity toward forwarders and remote nsmgrs. */
+  source: X509Source;
+  /** Server policies (default upstream's set). */
+  policies?: readonly Policy[];
   clock?: Clock;
   /** NetworkService registry as the nsmgr sees it (local or through the central registry). */
   ns: RegistryHandler<NetworkService>;
@@ -28,10 +35,24 @@ export function nsmgr(opts: NsmgrOptions): Endpoint {
     name: opts.name,
     tokens: opts.tokens,
     clock: opts.clock,
+    policies: opts.policies,
     additional: [
       clientInfo(opts.labels),
       discoverForwarder({ ns: opts.ns, localNse: opts.localNse, serviceName: opts.forwarderServiceName, clock: opts.clock }),
-      connectServer(client({ name: opts.name, tokens: opts.tokens, clock: opts.clock, refresh: false, dialTimeoutMs: opts.dialTimeoutMs })),
+      connectServer(
+        client({
+          name: opts.name,
+          tokens: opts.tokens,
+          source: opts.source,
+          clock: opts.clock,
+          refresh: false,
+          // Every hop checks the reply of the next (upstream: only the NSC), see README. Not its own
+          // Close: updatetoken has just stamped this hop's segment for its caller, so the path it
+          // sends on is not chained until the next hop stamps it; the next hop checks that Close.
+          authorize: authorizeClient({ clock: opts.clock, closePolicies: [] }),
+          dialTimeoutMs: opts.dialTimeoutMs,
+        }),
+      ),
     ],
   });
 }

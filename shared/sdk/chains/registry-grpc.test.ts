@@ -5,9 +5,16 @@ import { Code, StatusError } from '../core/errors';
 import { findAll, registryHandler } from '../core/registry';
 import { startServer, StartedServer } from '../grpc/server';
 import { tempDir } from '../testing';
+import { testIdentities, TestIdentities } from '../testing/identity';
 import { registryServer, RegistryServer } from './registry';
 import { nseRegistryClient, RegistryClient } from '../grpc/registry';
 import { endpoint, eventually } from '../testing/registry.suite';
+
+let ids: TestIdentities;
+beforeAll(async () => {
+  ids = await testIdentities();
+});
+
 
 describe('registry gRPC boundary', () => {
   const tmp = tempDir('nsm-reggrpc-');
@@ -16,8 +23,8 @@ describe('registry gRPC boundary', () => {
   let nse: RegistryClient<NetworkServiceEndpoint>;
   beforeAll(async () => {
     reg = registryServer();
-    server = await startServer([`unix://${tmp.dir}/r.sock`, 'tcp://127.0.0.1:0'], reg.services());
-    nse = nseRegistryClient(server.urls[1]);
+    server = await startServer([`unix://${tmp.dir}/r.sock`, 'tcp://127.0.0.1:0'], reg.services(), { source: ids.registry.source });
+    nse = nseRegistryClient(server.urls[1], ids.nse.source);
     for (let i = 0; i < 50; i++) await nse.register(Context.background(), endpoint(`nse-${String(i).padStart(2, '0')}`, ['svc']));
   });
   afterAll(async () => {
@@ -48,8 +55,8 @@ describe('registry gRPC boundary', () => {
 
   test('a watch the server ends is reported as UNAVAILABLE; errors keep their code', async () => {
     const other = registryServer();
-    const srv = await startServer([`unix://${tmp.dir}/other.sock`], other.services());
-    const c = nseRegistryClient(srv.urls[0]);
+    const srv = await startServer([`unix://${tmp.dir}/other.sock`], other.services(), { source: ids.registry.source });
+    const c = nseRegistryClient(srv.urls[0], ids.nse.source);
     try {
       const watching = c.find(Context.background(), { item: NetworkServiceEndpoint.fromPartial({}), watch: true }, () => undefined).catch((e) => e);
       await eventually('watching', () => other.nseStore.streaming === 1);

@@ -5,7 +5,14 @@ import { Context } from '../core/context';
 import { findAll } from '../core/registry';
 import { startServer, StartedServer } from '../grpc/server';
 import { tempDir } from '../testing';
+import { testIdentities, TestIdentities } from '../testing/identity';
 import { nsmgrRegistry, registrationClient, registryServer } from './registry';
+
+let ids: TestIdentities;
+beforeAll(async () => {
+  ids = await testIdentities();
+});
+
 
 async function eventually(cond: () => Promise<boolean>, ms = 10_000) {
   const end = Date.now() + ms;
@@ -20,10 +27,10 @@ test('after a registry restart, NetworkServices and endpoints are registered aga
   const registryUrl = `unix://${tmp.dir}/registry.sock`;
   const nsmgrUrl = `unix://${tmp.dir}/nsm.sock`;
   let reg = registryServer();
-  let regServer: StartedServer = await startServer([registryUrl], reg.services());
-  const mgr = nsmgrRegistry({ nsmgrUrl, registryUrl });
-  const mgrServer = await startServer([nsmgrUrl], mgr.services());
-  const client = registrationClient({ url: nsmgrUrl, healRetryMs: 50 });
+  let regServer: StartedServer = await startServer([registryUrl], reg.services(), { source: ids.registry.source });
+  const mgr = nsmgrRegistry({ source: ids.nsmgr.source, nsmgrUrl, registryUrl });
+  const mgrServer = await startServer([nsmgrUrl], mgr.services(), { source: ids.nsmgr.source });
+  const client = registrationClient({ source: ids.nse.source, url: nsmgrUrl, healRetryMs: 50 });
   const ctx = Context.background();
   try {
     await client.ns.register(ctx, NetworkService.fromPartial({ name: 'svc', payload: 'IP' }));
@@ -33,7 +40,7 @@ test('after a registry restart, NetworkServices and endpoints are registered aga
     await regServer.stop(0);
     await reg.close();
     reg = registryServer();
-    regServer = await startServer([registryUrl], reg.services());
+    regServer = await startServer([registryUrl], reg.services(), { source: ids.registry.source });
 
     await eventually(async () => (await findAll(reg.ns, ctx, NetworkService.fromPartial({ name: 'svc' }))).length === 1);
     await eventually(async () => (await findAll(reg.nse, ctx, NetworkServiceEndpoint.fromPartial({ name: 'nse-1' }))).length === 1);

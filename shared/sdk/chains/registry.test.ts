@@ -5,9 +5,16 @@ import { Context } from '../core/context';
 import { findAll } from '../core/registry';
 import { startServer, StartedServer } from '../grpc/server';
 import { tempDir } from '../testing';
+import { testIdentities, TestIdentities } from '../testing/identity';
 import { nsmgrRegistry, registrationClient, registryServer, RegistryServer } from './registry';
 import { nseRegistryClient, nsRegistryClient } from '../grpc/registry';
 import { endpoint, eventually, watch } from '../testing/registry.suite';
+
+let ids: TestIdentities;
+beforeAll(async () => {
+  ids = await testIdentities();
+});
+
 
 const ctx = Context.background();
 const byName = (name: string) => NetworkServiceEndpoint.fromPartial({ name });
@@ -18,7 +25,7 @@ describe('nsmgr registry chains', () => {
   let centralServer: StartedServer;
   beforeAll(async () => {
     central = registryServer();
-    centralServer = await startServer([`unix://${tmp.dir}/central.sock`], central.services());
+    centralServer = await startServer([`unix://${tmp.dir}/central.sock`], central.services(), { source: ids.registry.source });
   });
   afterAll(async () => {
     await central.close();
@@ -28,11 +35,11 @@ describe('nsmgr registry chains', () => {
 
   test('local NSEs keep their real URL locally and are forwarded upstream with the nsmgr URL', async () => {
     const nsmgrUrl = 'tcp://10.0.0.1:5001';
-    const reg = nsmgrRegistry({ nsmgrUrl, registryUrl: centralServer.urls[0], env: { NODE_NAME: 'node-1', POD_NAME: 'nsmgr-x' } });
-    const server = await startServer([`unix://${tmp.dir}/nsmgr.sock`], reg.services());
-    const nse = nseRegistryClient(server.urls[0]);
-    const ns = nsRegistryClient(server.urls[0]);
-    const upstream = nseRegistryClient(centralServer.urls[0]);
+    const reg = nsmgrRegistry({ source: ids.nsmgr.source, nsmgrUrl, registryUrl: centralServer.urls[0], env: { NODE_NAME: 'node-1', POD_NAME: 'nsmgr-x' } });
+    const server = await startServer([`unix://${tmp.dir}/nsmgr.sock`], reg.services(), { source: ids.nsmgr.source });
+    const nse = nseRegistryClient(server.urls[0], ids.nse.source);
+    const ns = nsRegistryClient(server.urls[0], ids.nse.source);
+    const upstream = nseRegistryClient(centralServer.urls[0], ids.nse.source);
     try {
       const real = `unix://${tmp.dir}/nse.sock`;
       const out = await nse.register(
@@ -58,7 +65,7 @@ describe('nsmgr registry chains', () => {
 
       // NetworkServices are not stored at the nsmgr when there is a central registry.
       await ns.register(ctx, NetworkService.fromPartial({ name: 'svc' }));
-      expect((await findAll(nsRegistryClient(centralServer.urls[0]), ctx, NetworkService.fromPartial({ name: 'svc' }))).length).toBe(1);
+      expect((await findAll(nsRegistryClient(centralServer.urls[0], ids.nse.source), ctx, NetworkService.fromPartial({ name: 'svc' }))).length).toBe(1);
       expect(reg.nsStore).toBeUndefined();
 
       await nse.unregister(ctx, byName('nse-local'));
@@ -75,7 +82,7 @@ describe('nsmgr registry chains', () => {
 
   test('without a registry URL the nsmgr registry is purely local and expires NSEs itself', async () => {
     const clock = new FakeClock(Date.now());
-    const reg = nsmgrRegistry({ nsmgrUrl: 'tcp://10.0.0.2:5001', expiryMs: 60_000, clock, env: {} });
+    const reg = nsmgrRegistry({ source: ids.nsmgr.source, nsmgrUrl: 'tcp://10.0.0.2:5001', expiryMs: 60_000, clock, env: {} });
     const out = await reg.nse.register(ctx, endpoint('fwd-1', ['forwarder'], { url: 'unix:///fwd.sock' }));
     expect(out.url).toBe('unix:///fwd.sock');
     expect(fromTimestamp(out.expirationTime)).toBe(clock.now() + 60_000);
@@ -95,9 +102,9 @@ describe('registration client', () => {
   test('refresh keeps a registration alive past many expiry periods', async () => {
     const clock = new FakeClock(Date.now());
     const reg = registryServer({ expiryMs: 3000, clock });
-    const server = await startServer([`unix://${tmp.dir}/refresh.sock`], reg.services());
-    const client = registrationClient({ url: server.urls[0], clock });
-    const w = watch(nseRegistryClient(server.urls[0]), byName('nse-kept'));
+    const server = await startServer([`unix://${tmp.dir}/refresh.sock`], reg.services(), { source: ids.registry.source });
+    const client = registrationClient({ source: ids.nse.source, url: server.urls[0], clock });
+    const w = watch(nseRegistryClient(server.urls[0], ids.nse.source), byName('nse-kept'));
     try {
       const first = await client.nse.register(ctx, endpoint('nse-kept', ['svc']));
       let expires = fromTimestamp(first.expirationTime)!;
@@ -127,8 +134,8 @@ describe('registration client', () => {
     const url = `unix://${tmp.dir}/restart.sock`;
     const clock = new FakeClock(Date.now());
     let reg = registryServer({ expiryMs: 3000, clock });
-    let server = await startServer([url], reg.services());
-    const client = registrationClient({ url, clock, healRetryMs: 50 });
+    let server = await startServer([url], reg.services(), { source: ids.registry.source });
+    const client = registrationClient({ source: ids.nse.source, url, clock, healRetryMs: 50 });
     try {
       await client.nse.register(ctx, endpoint('nse-heal', ['svc']));
       await client.ns.register(ctx, NetworkService.fromPartial({ name: 'svc-heal' }));
@@ -141,7 +148,7 @@ describe('registration client', () => {
       await eventually('heal noticed', () => client.heal.nse.healing === 1);
 
       reg = registryServer({ expiryMs: 3000, clock });
-      server = await startServer([url], reg.services());
+      server = await startServer([url], reg.services(), { source: ids.registry.source });
       await eventually(
         'healed',
         async () => (await findAll(reg.nse, ctx, byName('nse-heal'))).length === 1 && (await findAll(reg.ns, ctx, NetworkService.fromPartial({ name: 'svc-heal' }))).length === 1,

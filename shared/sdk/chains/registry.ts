@@ -1,4 +1,6 @@
-// The standard registry chains, as literal ordered lists (sdk.md §5.4-5.6).
+// The standard registry chains, as literal ordered lists (sdk.md §5.4-5.6). NSE registrations carry
+// their owner's registration path (path_ids): each registry server checks it (ownership), and an
+// nsmgr appends its own ID before passing a record to the central registry (relayPath).
 import type { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
 import { Clock, realClock } from '../core/clock';
 import { registryChain, registryHandler, RegistryHandler } from '../core/registry';
@@ -10,6 +12,8 @@ import { nseRegistryClient, nsRegistryClient, registryServices, RegistryServiceS
 import { heal, HealElement } from '../registry/heal';
 import { nsKind, nseKind } from '../core/recordkinds';
 import { localBypass } from '../registry/localbypass';
+import { ownership } from '../registry/ownership';
+import { relayPath } from '../registry/relaypath';
 import { memoryNetworkServiceEndpointStore, memoryNetworkServiceStore } from '../registry/store/memory';
 import { refresh, RefreshElement } from '../registry/refresh';
 import { serialize } from '../registry/serialize';
@@ -19,6 +23,7 @@ import { storeElement, StoreElement } from '../registry/store';
 import type { NetworkServiceEndpointStore, NetworkServiceStore } from '../registry/store/backend';
 import { unregisterOnClose } from '../registry/unregisteronclose';
 import { validate } from '../registry/validate';
+import type { X509Source } from '../spiffe/source';
 
 const MINUTE = 60_000;
 
@@ -69,6 +74,7 @@ export function registryServer(opts: RegistryServerOptions = {}): RegistryServer
     registryChain<NetworkServiceEndpoint>(
       validate(nseKind),
       nseSerialize,
+      ownership({ lookup: (name) => stores.nse.get(name) }),
       setRegistrationTime(clock),
       nseExpire,
       nseStore,
@@ -108,6 +114,8 @@ export function registryServer(opts: RegistryServerOptions = {}): RegistryServer
 export interface NsmgrRegistryOptions {
   /** The nsmgr's public URL: what the central registry is told for local NSEs. */
   nsmgrUrl: string;
+  /** The nsmgr's identity toward the central registry; its ID joins the path_ids of what it relays. */
+  source: X509Source;
   /** The central registry; without it the nsmgr registry is purely local. */
   registryUrl?: string;
   /** NSE lifetime without refresh; default 1 minute. */
@@ -135,7 +143,8 @@ export function nsmgrRegistry(opts: NsmgrRegistryOptions): NsmgrRegistry {
   const clients: { close(): void }[] = [];
   const track = <C extends { close(): void }>(c: C): C => (clients.push(c), c);
   const nsStore = remote ? undefined : storeElement(nsKind, memoryNetworkServiceStore());
-  const nseStore = storeElement(nseKind, memoryNetworkServiceEndpointStore());
+  const nseBackend = memoryNetworkServiceEndpointStore();
+  const nseStore = storeElement(nseKind, nseBackend);
   const nseExpire = expire({ maxMs: opts.expiryMs ?? MINUTE, clock });
 
   const ns = registryHandler(
@@ -143,7 +152,7 @@ export function nsmgrRegistry(opts: NsmgrRegistryOptions): NsmgrRegistry {
       validate(nsKind),
       serialize(),
       // NetworkServices live in the central registry when there is one, else here.
-      ...(remote ? [connectTo(() => track(nsRegistryClient(remote)))] : [nsStore!]),
+      ...(remote ? [connectTo(() => track(nsRegistryClient(remote, opts.source)))] : [nsStore!]),
     ),
   );
   const nse = registryHandler(
@@ -151,10 +160,10 @@ export function nsmgrRegistry(opts: NsmgrRegistryOptions): NsmgrRegistry {
       validate(nseKind),
       clientInfo(opts.env),
       serialize(),
+      ownership({ lookup: (name) => nseBackend.get(name) }),
       nseExpire,
       nseStore, // the local store: real URLs of the NSEs and forwarders of this node
-      localBypass(opts.nsmgrUrl),
-      ...(remote ? [connectTo(() => track(nseRegistryClient(remote)))] : []),
+      ...(remote ? [relayPath(() => opts.source.current()?.svid.id), localBypass(opts.nsmgrUrl), connectTo(() => track(nseRegistryClient(remote, opts.source)))] : [localBypass(opts.nsmgrUrl)]),
     ),
   );
   const localNse = registryHandler(registryChain<NetworkServiceEndpoint>(validate(nseKind), nseStore));
@@ -181,6 +190,8 @@ export function nsmgrRegistry(opts: NsmgrRegistryOptions): NsmgrRegistry {
 
 export interface RegistrationClientOptions {
   url: string;
+  /** The registrant's identity: what owns its registrations. */
+  source: X509Source;
   clock?: Clock;
   /** Also unregister the NetworkServices registered through this client on close(); default false. */
   unregisterServicesOnClose?: boolean;
@@ -199,8 +210,8 @@ export interface RegistrationClient {
 
 export function registrationClient(opts: RegistrationClientOptions): RegistrationClient {
   const clock = opts.clock ?? realClock;
-  const nsGrpc = nsRegistryClient(opts.url);
-  const nseGrpc = nseRegistryClient(opts.url);
+  const nsGrpc = nsRegistryClient(opts.url, opts.source);
+  const nseGrpc = nseRegistryClient(opts.url, opts.source);
   const nseClose = unregisterOnClose<NetworkServiceEndpoint>();
   const nsClose = unregisterOnClose<NetworkService>();
   const nseRefresh = refresh({ clock });

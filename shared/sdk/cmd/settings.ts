@@ -16,5 +16,19 @@ export const commonSettings = {
     default: dflt,
     description: 'lifetime of the tokens this command issues',
   }),
+  spiffeEndpointSocket: (): Setting<'string'> => ({
+    kind: 'string',
+    env: 'SPIFFE_ENDPOINT_SOCKET',
+    default: '',
+    defaultText: '"" (required: unix:///run/spire/sockets/agent.sock in the manifests, set per pod by nsm-local)',
+    description:
+      "address of the SPIFFE Workload API (SPIRE agent, or nsm-local's embedded provider) that hands this command its X.509-SVID and trust bundle: unix:///path, a path, or tcp://ip:port; every gRPC hop is mutual TLS with that SVID and every path token is signed with its key",
+  }),
+  identityTimeout: (): Setting<'duration'> => ({
+    kind: 'duration',
+    env: 'NSM_IDENTITY_TIMEOUT',
+    default: '1m',
+    description: 'how long to wait at start-up for the first X.509-SVID from the Workload API before giving up',
+  }),
   logLevel: (env = 'NSM_LOG_LEVEL'): Setting<'loglevel'> => ({ kind: 'loglevel', env, default: 'INFO', description: 'log level: panic, fatal, error, warn, info, debug, trace' }),
 };

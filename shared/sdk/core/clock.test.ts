@@ -50,4 +50,18 @@ describe('FakeClock', () => {
     expect(fn).not.toHaveBeenCalled();
     expect(Math.abs(realClock.now() - Date.now())).toBeLessThan(1000);
   });
+
+  test('realClock takes delays past setTimeout\'s 24.8-day limit (they used to fire after 1 ms)', () => {
+    jest.useFakeTimers({ now: Date.UTC(2026, 0, 1) });
+    try {
+      const fn = jest.fn();
+      realClock.after(40 * 86_400_000, fn);
+      jest.advanceTimersByTime(1000);
+      expect(fn).not.toHaveBeenCalled();
+      jest.advanceTimersByTime(40 * 86_400_000);
+      expect(fn).toHaveBeenCalledTimes(1);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });

@@ -1,4 +1,6 @@
-// Time is injected so that expiry, refresh and healing can be tested without waiting.
+// Time is injected so that expiry, refresh and healing can be tested without waiting. The real
+// clock's timers take any delay: token expiries can lie beyond setTimeout's 24.8-day limit.
+import { setLongTimeout } from './longtimer';
 
 export interface TimerHandle {
   cancel(): void;
@@ -13,9 +15,7 @@ export interface Clock {
 export const realClock: Clock = {
   now: () => Date.now(),
   after(ms, fn) {
-    const t = setTimeout(fn, Math.max(0, ms));
-    t.unref?.();
-    return { cancel: () => clearTimeout(t) };
+    return setLongTimeout(fn, ms);
   },
 };
 

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { setLongTimeout } from './longtimer';
 // A request-scoped, immutable context: cancellation, an optional deadline and typed values.
 // Elements never share mutable request state through globals; they derive a new context instead.
 
@@ -57,12 +58,12 @@ export class Context {
   withTimeout(ms: number, now = Date.now()): { ctx: Context; cancel: () => void } {
     const deadline = Math.min(now + ms, this.deadline ?? Infinity);
     const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new Error('deadline exceeded')), Math.max(0, deadline - now));
-    timer.unref?.();
+    // A caller's deadline can be weeks away: a plain setTimeout would fire it at once.
+    const timer = setLongTimeout(() => ac.abort(new Error('deadline exceeded')), Math.max(0, deadline - now));
     return {
       ctx: this.withSignal(ac.signal, deadline),
       cancel: () => {
-        clearTimeout(timer);
+        timer.cancel();
         ac.abort(new Error('context cancelled'));
       },
     };
@@ -88,12 +89,11 @@ export class Context {
     const left = budget === undefined ? undefined : Math.max(budget, atLeastMs);
     const ctx = new Context(ac.signal, left === undefined ? undefined : now + Math.max(left, 0), undefined, undefined, this);
     if (left === undefined) return { ctx, cancel: () => ac.abort(new Error('context cancelled')) };
-    const timer = setTimeout(() => ac.abort(new Error('deadline exceeded')), Math.max(left, 0));
-    timer.unref?.();
+    const timer = setLongTimeout(() => ac.abort(new Error('deadline exceeded')), Math.max(left, 0));
     return {
       ctx,
       cancel: () => {
-        clearTimeout(timer);
+        timer.cancel();
         ac.abort(new Error('context cancelled'));
       },
     };

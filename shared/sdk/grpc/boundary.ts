@@ -1,9 +1,11 @@
 // The edge between grpc-js and the chains: builds a Context from a call (deadline, cancellation,
-// metadata, peer) and turns any error into a gRPC status, logging what is not a StatusError.
+// metadata, the TLS peer) and turns any error into a gRPC status, logging what is not a StatusError.
 import * as grpc from '@grpc/grpc-js';
 import { Context } from '../core/context';
 import { cancelled, StatusError } from '../core/errors';
 import { log } from '../log';
+import { peerFromAuthContext } from '../spiffe/peer';
+import type { PeerInfo } from '../token';
 import { incomingMetadataKey, peerKey } from './keys';
 
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
@@ -16,15 +18,18 @@ export function contextOf(call: AnyCall): Context {
   const md: Record<string, string> = {};
   for (const [k, v] of Object.entries(call.metadata.getMap())) md[k] = String(v);
   let ctx = Context.background().withSignal(ac.signal, deadline);
-  ctx = ctx.with(incomingMetadataKey, md).with(peerKey, { id: peerIdentity(call) });
+  ctx = ctx.with(incomingMetadataKey, md).with(peerKey, peerOf(call));
   return ctx;
 }
 
-function peerIdentity(call: AnyCall): string | undefined {
-  const cert = call.getAuthContext?.()?.sslPeerCertificate;
-  const san = cert?.subjectaltname;
-  const m = san ? /URI:(spiffe:\/\/[^,\s]+)/.exec(san) : null;
-  return m?.[1];
+/**
+ * Every call that came over gRPC has a peer entry (its presence is what tells elements that a call
+ * is not in-process); with TLS it holds the caller's SPIFFE ID and certificate, and the certificate
+ * this server presented to it.
+ */
+function peerOf(call: AnyCall): PeerInfo {
+  const p = peerFromAuthContext(call.getAuthContext?.());
+  return p ? { id: p.id, certificate: p.certificate, localCertificate: p.localCertificate } : {};
 }
 
 export function toServiceError(err: unknown, where: string): Partial<grpc.StatusObject> {

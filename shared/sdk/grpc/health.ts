@@ -1,6 +1,11 @@
-// grpc.health.v1.Health: Check answers from a status map; Watch streams changes until the caller leaves.
+// grpc.health.v1.Health: Check answers from a status map; Watch streams changes until the caller
+// leaves. Health is served on the component's own mutual-TLS server, so checkHealth (the local
+// runtime's readiness probe and `<cmd> health-probe`) presents an SVID like any other client.
 import * as grpc from '@grpc/grpc-js';
-import { HealthCheckRequest, HealthCheckResponse, HealthCheckResponse_ServingStatus as Status, HealthService } from '@nsm/api/gen/health';
+import { HealthCheckRequest, HealthCheckResponse, HealthCheckResponse_ServingStatus as Status, HealthClient, HealthService } from '@nsm/api/gen/health';
+import type { X509Source } from '../spiffe/source';
+import { spiffeChannelCredentials } from '../spiffe/tls';
+import { dialTarget } from './urls';
 
 export type ServingStatus = 'SERVING' | 'NOT_SERVING';
 
@@ -35,4 +40,22 @@ export class HealthImplementation {
       },
     });
   }
+}
+
+/**
+ * Asks the Health service at `url` for `service` ("" = the whole server) over mutual TLS with the
+ * SVID of `source`; resolves with the status name, rejects with the reason (not reachable, TLS
+ * refused, unknown service) after at most `timeoutMs`.
+ */
+export function checkHealth(url: string, source: X509Source, opts: { service?: string; timeoutMs?: number } = {}): Promise<string> {
+  const ch = spiffeChannelCredentials(source);
+  const client = new HealthClient(dialTarget(url), ch.credentials, { ...ch.options, 'grpc.use_local_subchannel_pool': 1 });
+  const deadline = Date.now() + (opts.timeoutMs ?? 1000);
+  return new Promise<string>((resolve, reject) => {
+    client.check({ service: opts.service ?? '' }, new grpc.Metadata(), { deadline }, (err, res) => {
+      client.close();
+      if (err) reject(new Error(`health check of ${url}: ${grpc.status[err.code] ?? err.code}: ${err.details}`));
+      else resolve(Status[res.status] ?? String(res.status));
+    });
+  });
 }

@@ -1,6 +1,8 @@
 // The gRPC boundary of both registries. Servers map the wire's Query{record, watch} and
 // Response{record, deleted} onto the generic FindQuery/FindResult of the chains; clients do the
 // reverse and are themselves RegistryHandlers (cancellation through ctx.signal, deadline from ctx).
+// Clients are mutual TLS with the SVID of an X509Source, like every channel; as in upstream v1.1.1
+// registry calls carry no path token: the registry knows its caller from the TLS handshake.
 import * as grpc from '@grpc/grpc-js';
 import {
   NetworkService,
@@ -18,7 +20,9 @@ import type { Context } from '../core/context';
 import { cancelled, Code, StatusError, unavailable } from '../core/errors';
 import type { FindQuery, FindResult, FindSink, RegistryHandler } from '../core/registry';
 import { contextOf, toServiceError, unary } from './boundary';
-import { channelOptions } from './clients';
+import type { X509Source } from '../spiffe/source';
+import { spiffeChannelCredentials } from '../spiffe/tls';
+import { secureChannelOptions } from './clients';
 import type { ServiceRegistration } from './server';
 import { dialTarget } from './urls';
 import { nsKind, nseKind, RecordKind } from '../core/recordkinds';
@@ -165,8 +169,10 @@ function clientOf<T extends { name: string }, Q, R>(
   w: Wire<T, Q, R>,
   ctor: new (address: string, creds: grpc.ChannelCredentials, opts?: grpc.ClientOptions) => grpc.Client,
   url: string,
+  source: X509Source,
 ): RegistryClient<T> {
-  const c = new ctor(dialTarget(url), grpc.credentials.createInsecure(), channelOptions) as GenericClient;
+  const tls = spiffeChannelCredentials(source);
+  const c = new ctor(dialTarget(url), tls.credentials, secureChannelOptions(tls)) as GenericClient;
   return {
     url,
     close: () => c.close(),
@@ -224,12 +230,12 @@ function clientOf<T extends { name: string }, Q, R>(
   };
 }
 
-/** A NetworkService registry client over grpc-js (insecure credentials, like the other clients). */
-export function nsRegistryClient(url: string): RegistryClient<NetworkService> {
-  return clientOf(nsWire, NetworkServiceRegistryClient as never, url);
+/** A NetworkService registry client over grpc-js, presenting the SVID of `source`. */
+export function nsRegistryClient(url: string, source: X509Source): RegistryClient<NetworkService> {
+  return clientOf(nsWire, NetworkServiceRegistryClient as never, url, source);
 }
 
-/** A NetworkServiceEndpoint registry client over grpc-js. */
-export function nseRegistryClient(url: string): RegistryClient<NetworkServiceEndpoint> {
-  return clientOf(nseWire, NetworkServiceEndpointRegistryClient as never, url);
+/** A NetworkServiceEndpoint registry client over grpc-js, presenting the SVID of `source`. */
+export function nseRegistryClient(url: string, source: X509Source): RegistryClient<NetworkServiceEndpoint> {
+  return clientOf(nseWire, NetworkServiceEndpointRegistryClient as never, url, source);
 }

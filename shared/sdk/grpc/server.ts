@@ -1,7 +1,12 @@
-// A gRPC server on any number of unix and TCP URLs, with the standard health service.
+// A gRPC server on any number of unix and TCP URLs, with the standard health service. Every listener,
+// unix sockets included, is mutual TLS with the SVID of `source` (upstream NSM does the same): there
+// is no plaintext listener. Health is served on the same TLS server, so a probe presents an SVID too
+// (checkHealth in health.ts, `<cmd> health-probe`).
 import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import type { X509Source } from '../spiffe/source';
+import { spiffeServerCredentials } from '../spiffe/tls';
 import { HealthImplementation } from './health';
 import { bindTarget, parseUrl } from './urls';
 
@@ -21,8 +26,14 @@ export interface ServiceRegistration {
   implementation: grpc.UntypedServiceImplementation;
 }
 
-export async function startServer(urls: string[], services: ServiceRegistration[]): Promise<StartedServer> {
+export interface ServerOptions {
+  /** The server's identity: its SVID and the bundles that client SVIDs must chain to. */
+  source: X509Source;
+}
+
+export async function startServer(urls: string[], services: ServiceRegistration[], opts: ServerOptions): Promise<StartedServer> {
   if (urls.length === 0) throw new Error('no listen URL given');
+  const credentials = spiffeServerCredentials(opts.source);
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   const statusMap: Record<string, 'SERVING'> = { '': 'SERVING' };
   for (const s of services) {
@@ -43,7 +54,7 @@ export async function startServer(urls: string[], services: ServiceRegistration[
         sockets.push(p.address);
       }
       const port = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(bindTarget(url), grpc.ServerCredentials.createInsecure(), (err, port) =>
+        server.bindAsync(bindTarget(url), credentials, (err, port) =>
           err ? reject(new Error(`cannot listen on ${url}: ${err.message}`)) : resolve(port),
         ),
       );

@@ -1,10 +1,14 @@
 // Upstream NSM's default policies with their semantics (security.md §4, sdk.md §3.5). Every one is
 // written as "true = allowed"; tokens_expired keeps upstream's name and passes when none expired.
 import { audiences, verifyEs256 } from '../token/jwt';
-import { Policy, policy, PolicyInput } from './index';
+import { Policy, policy, PolicyInput, segmentName } from './index';
 
 /** Every segment's token decodes as a JWT (true for an empty path). */
-export const tokensValid: Policy = policy('tokens_valid', (i) => i.tokens.every((t) => t !== undefined));
+export const tokensValid: Policy = policy(
+  'tokens_valid',
+  (i) => i.tokens.every((t) => t !== undefined),
+  (i) => `${segmentName(i, i.tokens.findIndex((t) => t === undefined))} has no JWT`,
+);
 
 const signedByPeer = (i: PolicyInput, at: number) => {
   const t = i.tokens[at];
@@ -12,28 +16,50 @@ const signedByPeer = (i: PolicyInput, at: number) => {
 };
 
 /** Server side: the caller's token (segment index-1) is signed by the TLS peer. */
-export const prevTokenSigned: Policy = policy('prev_token_signed', (i) => i.index >= 1 && signedByPeer(i, i.index - 1));
+const notSignedBy = (i: PolicyInput, at: number) =>
+  !i.peer ? 'no TLS peer' : at < 0 ? 'no segment before this hop' : `${segmentName(i, at)} is not signed by the TLS peer ${i.peer.id}`;
+
+export const prevTokenSigned: Policy = policy('prev_token_signed', (i) => i.index >= 1 && signedByPeer(i, i.index - 1), (i) => notSignedBy(i, i.index - 1));
 
 /** Client side: the server's token (segment index+1) in the reply is signed by the TLS peer. */
-export const nextTokenSigned: Policy = policy('next_token_signed', (i) => signedByPeer(i, i.index + 1));
+export const nextTokenSigned: Policy = policy('next_token_signed', (i) => signedByPeer(i, i.index + 1), (i) => notSignedBy(i, i.index + 1));
 
 /** No token is past its exp (upstream: "tokens_expired must be false"). */
-export const tokensExpired: Policy = policy('tokens_expired', (i) => {
-  const nowSec = i.now / 1000;
-  return i.tokens.every((t) => t?.claims.exp === undefined || !(nowSec > t.claims.exp));
-});
+const expiredAt = (i: PolicyInput) => i.tokens.findIndex((t) => t?.claims.exp !== undefined && i.now / 1000 > t.claims.exp);
+export const tokensExpired: Policy = policy(
+  'tokens_expired',
+  (i) => expiredAt(i) < 0,
+  (i) => {
+    const k = expiredAt(i);
+    return `the token of ${segmentName(i, k)} from ${i.tokens[k]?.claims.sub ?? '?'} expired at ${new Date(i.tokens[k]!.claims.exp! * 1000).toISOString()}`;
+  },
+);
 
 /** Each token's aud names the sub of the next segment's token (true for fewer than two segments). */
-export const tokensChained: Policy = policy('tokens_chained', (i) => {
+const unchainedAt = (i: PolicyInput) => {
   for (let k = 0; k + 1 < i.tokens.length; k++) {
     const a = i.tokens[k];
     const b = i.tokens[k + 1];
-    if (!a || !b || !b.claims.sub || !audiences(a.claims).includes(b.claims.sub)) return false;
+    if (!a || !b || !b.claims.sub || !audiences(a.claims).includes(b.claims.sub)) return k;
   }
-  return true;
-});
+  return -1;
+};
+export const tokensChained: Policy = policy(
+  'tokens_chained',
+  (i) => unchainedAt(i) < 0,
+  (i) => {
+    const k = unchainedAt(i);
+    return `the token of ${segmentName(i, k)} is for ${audiences(i.tokens[k]?.claims ?? {}).join(', ') || 'nobody'}, not for ${i.tokens[k + 1]?.claims.sub ?? '?'} of ${segmentName(i, k + 1)}`;
+  },
+);
 
 /** Upstream's server default set: applied to Request and Close of calls that came over gRPC. */
 export const serverPolicies: readonly Policy[] = [tokensValid, prevTokenSigned, tokensExpired, tokensChained];
 /** Upstream's client default set: applied to the reply (and to Close with the remembered peer). */
 export const clientPolicies: readonly Policy[] = [tokensValid, nextTokenSigned, tokensExpired, tokensChained];
+
+/**
+ * The list for Close: the same without tokens_expired. A connection is closed exactly when a token
+ * on its path expired, and that Close must still reach every hop after the one that noticed.
+ */
+export const withoutExpiry = (policies: readonly Policy[]): readonly Policy[] => policies.filter((p) => p !== tokensExpired);

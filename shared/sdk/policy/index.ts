@@ -24,6 +24,8 @@ export interface Policy {
   readonly name: string;
   /** True = allowed. A throw is an evaluation error (INTERNAL). */
   check(input: PolicyInput): boolean;
+  /** What failed, for the denial message (which segment, whose token); optional. */
+  explain?(input: PolicyInput): string | undefined;
 }
 
 export function policyInput(segments: readonly PathSegment[], index: number, peer: TransportPeer | undefined, now: number): PolicyInput {
@@ -39,9 +41,20 @@ export function enforce(policies: readonly Policy[], input: PolicyInput): void {
     } catch (err) {
       throw new StatusError(Code.INTERNAL, `policy ${p.name} could not be evaluated: ${(err as Error).message}`);
     }
-    if (!ok) throw new StatusError(Code.PERMISSION_DENIED, `no sufficient privileges: policy ${p.name} denied the call`);
+    if (!ok) {
+      let why: string | undefined;
+      try {
+        why = p.explain?.(input);
+      } catch {
+        why = undefined;
+      }
+      throw new StatusError(Code.PERMISSION_DENIED, `no sufficient privileges: policy ${p.name} denied the call${why ? ` (${why})` : ''}`);
+    }
   }
 }
 
 /** A policy from a name and a predicate: the way users add their own. */
-export const policy = (name: string, check: (input: PolicyInput) => boolean): Policy => ({ name, check });
+export const policy = (name: string, check: (input: PolicyInput) => boolean, explain?: (input: PolicyInput) => string | undefined): Policy => ({ name, check, explain });
+
+/** "segment 2 (forwarder)" for messages. */
+export const segmentName = (i: PolicyInput, k: number): string => `segment ${k}${i.segments[k]?.name ? ` (${i.segments[k].name})` : ''}`;

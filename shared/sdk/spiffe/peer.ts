@@ -11,6 +11,17 @@ export interface TransportPeer {
   /** The peer's SPIFFE ID (its certificate's URI SAN). */
   id: string;
   certificate: X509Certificate;
+  /** Our own certificate as presented in the handshake of this connection, when known. */
+  localCertificate?: X509Certificate;
+}
+
+/**
+ * The server credentials (tls.ts) add this to a call's auth context: the certificate the server
+ * presented on the call's connection, which grpc-js does not report. Tokens the server signs for the
+ * caller must verify against it (token/spiffe.ts), also after the server's SVID rotated.
+ */
+export interface AuthContextWithLocal {
+  sslLocalCertificate?: X509Certificate;
 }
 
 /**
@@ -25,13 +36,30 @@ export const callPeerSlotKey = createKey<{ called?: boolean; peer?: TransportPee
  * in grpc-js 1.14 too, once the call has a transport). Undefined for plaintext or certificate-less
  * peers, or a certificate that is not an X.509-SVID.
  */
+/** Peers seen recently, by certificate bytes: every call on a connection shows the same certificate. */
+const recent = new Map<string, TransportPeer | null>();
+
+function peerOfCertificate(raw: Buffer): TransportPeer | undefined {
+  const key = raw.toString('base64');
+  let p = recent.get(key);
+  if (p === undefined) {
+    try {
+      const certificate = new X509Certificate(raw);
+      p = { id: spiffeIdOf(certificate), certificate };
+    } catch {
+      p = null;
+    }
+    if (recent.size >= 256) recent.delete(recent.keys().next().value!);
+    recent.set(key, p);
+  }
+  return p ?? undefined;
+}
+
 export function peerFromAuthContext(ac: AuthContext | null | undefined): TransportPeer | undefined {
   const raw = ac?.sslPeerCertificate?.raw;
   if (!raw) return undefined;
-  try {
-    const certificate = new X509Certificate(raw);
-    return { id: spiffeIdOf(certificate), certificate };
-  } catch {
-    return undefined;
-  }
+  const p = peerOfCertificate(raw);
+  if (!p) return undefined;
+  const localCertificate = (ac as AuthContextWithLocal).sslLocalCertificate;
+  return localCertificate ? { ...p, localCertificate } : p;
 }

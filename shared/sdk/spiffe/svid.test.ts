@@ -1,7 +1,9 @@
+import { generateKeyPairSync, webcrypto, X509Certificate } from 'node:crypto';
 import { X509SVIDResponse } from '@nsm/api/spiffe';
 import { LocalCa } from './ca';
 import { concatDer, splitDer } from './der';
-import { contextFromResponse, makeSvid } from './svid';
+import { contextFromResponse, makeSvid, spiffeIdOf, uriSans } from './svid';
+import { x509 } from './x509';
 
 let ca: LocalCa;
 let other: LocalCa;
@@ -59,4 +61,28 @@ describe('contextFromResponse', () => {
     const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ format: 'der', type: 'pkcs8' });
     expect(() => makeSvid(concatDer(s.chain), p384)).toThrow(/not EC P-256/);
   });
+});
+
+test('uriSans: the fast reading agrees with the exact parse, and odd certificates take the exact parse', async () => {
+  const ca = await LocalCa.create();
+  const svid = await ca.issue('spiffe://nsm.local/ns/default/pod/a-b_c.d');
+  expect(uriSans(svid.chain[0])).toEqual(['spiffe://nsm.local/ns/default/pod/a-b_c.d']);
+  expect(uriSans(ca.certificate)).toEqual(['spiffe://nsm.local']);
+  // A certificate whose URI holds a separator: Node quotes it, the exact parse reads it whole.
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = {
+    privateKey: await webcrypto.subtle.importKey('pkcs8', privateKey.export({ format: 'der', type: 'pkcs8' }), alg, false, ['sign']),
+    publicKey: await webcrypto.subtle.importKey('spki', publicKey.export({ format: 'der', type: 'spki' }), alg, true, ['verify']),
+  };
+  const odd = await x509.X509CertificateGenerator.createSelfSigned({
+    name: 'CN=odd',
+    keys: keys as webcrypto.CryptoKeyPair,
+    signingAlgorithm: alg,
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: 'spiffe://td/x, URI:spiffe://td/admin' }])],
+  });
+  const cert = new X509Certificate(Buffer.from(odd.rawData));
+  expect(cert.subjectAltName).toContain('"');
+  expect(uriSans(cert)).toEqual(['spiffe://td/x, URI:spiffe://td/admin']);
+  expect(() => spiffeIdOf(cert)).toThrow(/is not a SPIFFE ID/);
 });

@@ -30,10 +30,26 @@ export interface X509Context {
   bundles: X509Bundles;
 }
 
-/** The URI SANs of a certificate, in order. */
-export function uriSans(cert: X509Certificate): string[] {
+/** The URI SANs of a certificate, in order, by a full ASN.1 parse (about 8 ms on this machine). */
+function uriSansExact(cert: X509Certificate): string[] {
   const ext = new x509.X509Certificate(cert.raw).getExtension(x509.SubjectAlternativeNameExtension);
   return ext ? ext.names.items.filter((n) => n.type === 'url').map((n) => n.value) : [];
+}
+
+/**
+ * The URI SANs of a certificate, in order. Every handshake and every call checks one, so the common
+ * case reads Node's own rendering of the extension ("DNS:a, URI:spiffe://td/x"); Node quotes any
+ * entry with characters that could be mistaken for separators, and such certificates (and any other
+ * doubt) take the exact parse.
+ */
+export function uriSans(cert: X509Certificate): string[] {
+  const san = cert.subjectAltName;
+  if (san === undefined) return [];
+  if (san.includes('"') || san.includes('\\')) return uriSansExact(cert);
+  return san
+    .split(', ')
+    .filter((e) => e.startsWith('URI:'))
+    .map((e) => e.slice('URI:'.length));
 }
 
 /** The SPIFFE ID of an X.509-SVID: its single URI SAN; throws with the reason when it has none or several. */

@@ -6,7 +6,7 @@
 // (server.setSecureContext), so a new SVID or bundle takes effect for new connections while the
 // established ones carry on.
 import { X509Certificate } from 'node:crypto';
-import type { PeerCertificate } from 'node:tls';
+import { PeerCertificate, TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 
 type CertificateProvider = grpc.experimental.CertificateProvider;
@@ -14,7 +14,7 @@ type CaCertificateUpdateListener = grpc.experimental.CaCertificateUpdateListener
 type IdentityCertificateUpdateListener = grpc.experimental.IdentityCertificateUpdateListener;
 type AuthContext = ReturnType<grpc.ServerUnaryCall<unknown, unknown>['getAuthContext']>;
 import { parseSpiffeId } from './id';
-import { peerFromAuthContext, TransportPeer } from './peer';
+import { AuthContextWithLocal, peerFromAuthContext, TransportPeer } from './peer';
 import type { X509Source } from './source';
 import { spiffeIdOf, X509Bundles, X509Context } from './svid';
 import { toPem } from './der';
@@ -142,11 +142,48 @@ class VerifyCache {
   }
 }
 
+/** The server's own certificate on a connection, one X509Certificate per TLS socket. */
+const localCertificates = new WeakMap<TLSSocket, X509Certificate>();
+
+/**
+ * The certificate this server presented on the connection of `call`. grpc-js reports only the
+ * peer's; the base call of grpc-js 1.14 (what the first interceptor receives) holds the HTTP/2
+ * stream, whose TLS socket knows both. chains/rotation.test.ts fails if a grpc-js update moves it.
+ */
+function localCertificateOf(call: grpc.ServerInterceptingCallInterface): X509Certificate | undefined {
+  const socket = (call as unknown as { stream?: { session?: { socket?: unknown } } }).stream?.session?.socket;
+  if (!(socket instanceof TLSSocket)) return undefined;
+  let cert = localCertificates.get(socket);
+  if (!cert) {
+    const raw = (socket.getCertificate() as PeerCertificate | null)?.raw;
+    if (!raw) return undefined;
+    cert = new X509Certificate(raw);
+    localCertificates.set(socket, cert);
+  }
+  return cert;
+}
+
+/** A call whose auth context also names the server's own certificate on the connection. */
+class LocallyIdentifiedCall extends grpc.ServerInterceptingCall {
+  constructor(
+    next: grpc.ServerInterceptingCallInterface,
+    responder: grpc.Responder,
+    private readonly local: X509Certificate | undefined,
+  ) {
+    super(next, responder);
+  }
+
+  override getAuthContext(): AuthContext {
+    const ac = super.getAuthContext();
+    return this.local ? ({ ...ac, sslLocalCertificate: this.local } as AuthContext & AuthContextWithLocal) : ac;
+  }
+}
+
 /**
  * Server credentials: the server presents its SVID and requires a client SVID that chains to a
  * trusted bundle (checked by TLS at the handshake); each call then also checks the SPIFFE rules
  * (verifyPeerChain) and fails UNAUTHENTICATED otherwise. Until the source has an SVID, connections
- * are dropped.
+ * are dropped. Calls' auth contexts also carry the server's own certificate on the connection.
  */
 export function spiffeServerCredentials(source: X509Source, opts: SpiffeTlsOptions = {}): grpc.ServerCredentials {
   const provider = new SourceCertificateProvider(source);
@@ -160,7 +197,7 @@ export function spiffeServerCredentials(source: X509Source, opts: SpiffeTlsOptio
         else next(md);
       })
       .build();
-    return new grpc.ServerInterceptingCall(call, new grpc.ResponderBuilder().withStart((next) => next(listener)).build());
+    return new LocallyIdentifiedCall(call, new grpc.ResponderBuilder().withStart((next) => next(listener)).build(), localCertificateOf(call));
   };
   return grpc.experimental.createServerCredentialsWithInterceptors(creds, [check]);
 }
@@ -186,7 +223,10 @@ export interface SpiffeChannel {
    * SPIFFE ID, not by name.
    */
   options: grpc.ChannelOptions;
-  /** The server identity of the latest successful handshake made with these credentials. */
+  /**
+   * The server identity of the latest successful handshake made with these credentials, with the
+   * certificate we presented in it (localCertificate).
+   */
   peer(): TransportPeer | undefined;
 }
 
@@ -222,7 +262,8 @@ export function spiffeChannelCredentials(source: X509Source, opts: SpiffeTlsOpti
       if (!ctx) return new Error('no local SVID yet');
       const { leaf, rest } = chainOf(cert);
       const id = verifyPeerChain(leaf, rest, ctx.bundles, opts);
-      latest = { id, certificate: leaf };
+      // The handshake presents the latest identity the provider handed to grpc-js: the current SVID.
+      latest = { id, certificate: leaf, localCertificate: ctx.svid.chain[0] };
       return undefined;
     } catch (err) {
       return err as Error;

@@ -4,8 +4,15 @@ import { Context } from '../core/context';
 import { clone, toTimestamp } from '../core/conn';
 import type { NetworkServiceElement } from '../core/networkservice';
 import { FindQuery, FindSink, RegistryHandler, registryTail } from '../core/registry';
+import { jwtTokenGenerator } from '../token';
 
 export const bg = () => Context.background();
+
+/**
+ * A token issued by `sub` as a hop stores it in a segment (unsigned: for tests where only who is on
+ * the path matters, e.g. which connections a Monitor subscriber may see).
+ */
+export const tokenOf = (sub: string): string => jwtTokenGenerator({ subject: sub, lifetimeMs: 600_000 })().token;
 
 export function seg(name: string, id: string, expiresMs?: number, token = ''): PathSegment {
   return { name, id, token, expires: expiresMs === undefined ? undefined : toTimestamp(expiresMs), metrics: {} };

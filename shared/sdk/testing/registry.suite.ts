@@ -11,6 +11,7 @@ import { Code } from '../core/errors';
 import { findAll, FindResult } from '../core/registry';
 import { startServer, StartedServer } from '../grpc/server';
 import { tempDir } from './index';
+import { testIdentities } from './identity';
 import { registryServer, RegistryServer } from '../chains/registry';
 import { nseRegistryClient, nsRegistryClient, RegistryClient } from '../grpc/registry';
 import type { NetworkServiceEndpointStore, NetworkServiceStore } from '../registry/store/backend';
@@ -72,11 +73,12 @@ export function describeRegistry(title: string, makeFixture: () => Promise<Regis
 
     beforeAll(async () => {
       f = await makeFixture();
+      const ids = await testIdentities();
       clock = new FakeClock(Date.now());
       reg = registryServer({ stores: { ns: f.ns, nse: f.nse }, expiryMs: EXPIRY_MS, clock });
-      server = await startServer([`unix://${tmp.dir}/registry.sock`], reg.services());
-      ns = nsRegistryClient(server.urls[0]);
-      nse = nseRegistryClient(server.urls[0]);
+      server = await startServer([`unix://${tmp.dir}/registry.sock`], reg.services(), { source: ids.registry.source });
+      ns = nsRegistryClient(server.urls[0], ids.nse.source);
+      nse = nseRegistryClient(server.urls[0], ids.nse.source);
     });
     afterAll(async () => {
       ns.close();

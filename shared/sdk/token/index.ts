@@ -1,12 +1,23 @@
 // Tokens: every hop signs what it sends to the next one, and each token carries its expiry, which is
-// what server-side timeouts and client refresh are computed from. This generator makes unsigned JWTs
-// (alg "none") with sub/aud/exp; SPIFFE-signed tokens plug in through the same interface.
+// what server-side timeouts and client refresh are computed from. The commands sign ES256 tokens with
+// their SVID (token/spiffe.ts); the unsigned generator here (alg "none") is what tests of token
+// handling use, and what the policies must refuse.
+import type { X509Certificate } from 'node:crypto';
 import type { Clock } from '../core/clock';
 import { realClock } from '../core/clock';
 
+/** What the transport knows about the other end of a call; in-process calls have none of it. */
 export interface PeerInfo {
-  /** Identity of the peer (SPIFFE ID) when the transport knows it. */
+  /** Identity of the peer (SPIFFE ID, its certificate's URI SAN). */
   id?: string;
+  /** The peer's TLS certificate: its tokens verify with it, and it caps the expiry of ours. */
+  certificate?: X509Certificate;
+  /**
+   * Our own certificate as the peer saw it in the TLS handshake of this connection. A connection
+   * outlives an SVID rotation, and the peer verifies what we sign against this certificate, so
+   * tokens are signed with the key that belongs to it for as long as it is valid.
+   */
+  localCertificate?: X509Certificate;
 }
 
 export interface GeneratedToken {
@@ -15,7 +26,16 @@ export interface GeneratedToken {
   expires: number;
 }
 
-export type TokenGenerator = (peer?: PeerInfo) => GeneratedToken;
+export type TokenGenerator = ((peer?: PeerInfo) => GeneratedToken) & {
+  /**
+   * Signs again a token this generator issued, with the key of `localCertificate` (our certificate as
+   * a peer saw it), keeping its claims; the token unchanged when it already verifies with it, is not
+   * ours, or that key is gone. A hop's own segment travels back to its caller on another connection
+   * than the one it was issued on (the next hop's), which may show another of our certificates after
+   * a rotation; the caller checks it against the one it saw (next_token_signed).
+   */
+  resign?: (token: string, localCertificate: X509Certificate) => string;
+};
 
 const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 

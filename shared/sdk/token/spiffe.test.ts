@@ -54,3 +54,21 @@ test('without an SVID there is no token: UNAVAILABLE', () => {
   const gen = spiffeTokenGenerator({ source: new StaticX509Source(), maxLifetimeMs: 600_000 });
   expect(() => gen()).toThrow(expect.objectContaining({ code: Code.UNAVAILABLE }));
 });
+
+test('a peer that saw an older certificate gets tokens signed with that certificate\'s key while it is valid', async () => {
+  const first = await ca.issue('spiffe://nsm.local/nsc', { lifetimeMs: 3_600_000 });
+  const second = await ca.issue('spiffe://nsm.local/nsc', { lifetimeMs: 3_600_000 });
+  const source = new StaticX509Source(ctx(first));
+  const clock = new FakeClock(T0);
+  const gen = spiffeTokenGenerator({ source, maxLifetimeMs: 600_000, clock });
+  source.set(ctx(second));
+  // The old connection presented `first`: the token must verify against it.
+  const old = gen({ id: 'spiffe://nsm.local/nsmgr', localCertificate: first.chain[0] }).token;
+  expect(verifyEs256(old, first.chain[0])).toBe(true);
+  // A new connection (or none) gets the current key.
+  expect(verifyEs256(gen({ localCertificate: second.chain[0] }).token, second.chain[0])).toBe(true);
+  expect(verifyEs256(gen().token, second.chain[0])).toBe(true);
+  // Once the old certificate has expired its key is not used any more.
+  await clock.advance(first.notAfter - T0 + 1000);
+  expect(verifyEs256(gen({ localCertificate: first.chain[0] }).token, second.chain[0])).toBe(true);
+});

@@ -3,16 +3,19 @@
 // caller's and this hop's tokens) and the TLS peer. In-process and timer-driven calls (no transport
 // peer in the context) are not checked. A failing policy is PERMISSION_DENIED naming it; nothing
 // downstream is called.
-import type { X509Certificate } from 'node:crypto';
+//
+// Close is checked without tokens_expired (upstream checks it on Close too): a hop closes a
+// connection exactly when its caller's token expired, and that Close must still reach the hops
+// after it; otherwise each of them would keep the connection until its own lease ran out. Signature
+// and chain are still checked, so only the identities on the path can close it.
 import type { Connection } from '@nsm/api';
 import type { Clock } from '../../core/clock';
 import { realClock } from '../../core/clock';
 import type { Context } from '../../core/context';
 import type { NetworkServiceElement } from '../../core/networkservice';
-import { serverPolicies } from '../../policy/builtin';
+import { serverPolicies, withoutExpiry } from '../../policy/builtin';
 import { enforce, Policy, policyInput } from '../../policy';
 import type { TransportPeer } from '../../spiffe/peer';
-import type { PeerInfo } from '../../token';
 import { peerKey } from '../../grpc/keys';
 
 /** What the gRPC edge tells about a call: present = it came over gRPC; peer = its TLS identity, if any. */
@@ -21,6 +24,8 @@ export type CallPeer = { peer?: TransportPeer } | undefined;
 export interface AuthorizeOptions {
   /** Default: upstream's server set. Pass a longer list to add policies. */
   policies?: readonly Policy[];
+  /** What Close must satisfy; default `policies` without tokens_expired. */
+  closePolicies?: readonly Policy[];
   clock?: Clock;
   /** How the call's transport peer is found; default the gRPC edge's peer in the context. */
   peerOf?: (ctx: Context) => CallPeer;
@@ -28,16 +33,17 @@ export interface AuthorizeOptions {
 
 /** The gRPC edge's peer (id and, with TLS, certificate); undefined for in-process calls. */
 export function edgePeer(ctx: Context): CallPeer {
-  const p = ctx.get(peerKey) as (PeerInfo & { certificate?: X509Certificate }) | undefined;
+  const p = ctx.get(peerKey);
   if (!p) return undefined;
   return { peer: p.id && p.certificate ? { id: p.id, certificate: p.certificate } : undefined };
 }
 
 export function authorize(opts: AuthorizeOptions = {}): NetworkServiceElement {
   const policies = opts.policies ?? serverPolicies;
+  const closePolicies = opts.closePolicies ?? withoutExpiry(policies);
   const clock = opts.clock ?? realClock;
   const peerOf = opts.peerOf ?? edgePeer;
-  const check = (ctx: Context, conn: Connection | undefined) => {
+  const check = (ctx: Context, conn: Connection | undefined, policies: readonly Policy[]) => {
     const call = peerOf(ctx);
     if (!call) return;
     const path = conn?.path;
@@ -47,11 +53,11 @@ export function authorize(opts: AuthorizeOptions = {}): NetworkServiceElement {
   };
   return {
     async request(ctx, req, next) {
-      check(ctx, req.connection);
+      check(ctx, req.connection, policies);
       return next.request(ctx, req);
     },
     async close(ctx, conn, next) {
-      check(ctx, conn);
+      check(ctx, conn, closePolicies);
       return next.close(ctx, conn);
     },
   };

@@ -1,7 +1,8 @@
 // authorize (client; sdk.md §3.5): the reply of the next hop must satisfy every policy over the
 // whole returned path, with the server's TLS identity as the peer (next_token_signed: the server
 // signed its own segment). A denied reply is closed downstream again, so nothing stays half-made.
-// Close is checked first with the peer remembered for the connection and not sent when denied.
+// Close is checked first with the peer remembered for the connection and not sent when denied; as on
+// the server side (authorize), without tokens_expired: an expired connection must still be closable.
 // The gRPC client edge reports the server's identity through the call peer slot in the context;
 // a reply that did not come over gRPC (no report) is not checked.
 import type { Connection } from '@nsm/api';
@@ -10,7 +11,7 @@ import { realClock } from '../../core/clock';
 import { createKey } from '../../core/context';
 import { clientMeta, hasMetadata } from '../../core/metadata';
 import { undoDownstream, NetworkServiceElement } from '../../core/networkservice';
-import { clientPolicies } from '../../policy/builtin';
+import { clientPolicies, withoutExpiry } from '../../policy/builtin';
 import { enforce, Policy, policyInput } from '../../policy';
 import { callPeerSlotKey, TransportPeer } from '../../spiffe/peer';
 import { StatusError } from '../../core/errors';
@@ -18,6 +19,8 @@ import { StatusError } from '../../core/errors';
 export interface AuthorizeClientOptions {
   /** Default: upstream's client set. Pass a longer list to add policies. */
   policies?: readonly Policy[];
+  /** What Close must satisfy; default `policies` without tokens_expired. */
+  closePolicies?: readonly Policy[];
   clock?: Clock;
 }
 
@@ -29,11 +32,12 @@ const rememberedKey = createKey<Remembered>('authorizeclient.peer');
 
 export function authorizeClient(opts: AuthorizeClientOptions = {}): NetworkServiceElement {
   const policies = opts.policies ?? clientPolicies;
+  const closePolicies = opts.closePolicies ?? withoutExpiry(policies);
   const clock = opts.clock ?? realClock;
   // Without the metadata element (bare test chains) the last reply is remembered per element.
   let fallback: Remembered | undefined;
-  const check = (conn: Connection, r: Remembered) =>
-    enforce(policies, policyInput(conn.path?.pathSegments ?? [], conn.path?.index ?? 0, r.peer, clock.now()));
+  const check = (conn: Connection, r: Remembered, list = policies) =>
+    enforce(list, policyInput(conn.path?.pathSegments ?? [], conn.path?.index ?? 0, r.peer, clock.now()));
   return {
     async request(ctx, req, next) {
       const slot: { called?: boolean; peer?: TransportPeer } = {};
@@ -52,7 +56,7 @@ export function authorizeClient(opts: AuthorizeClientOptions = {}): NetworkServi
     },
     async close(ctx, conn, next) {
       const r = hasMetadata(ctx) ? clientMeta(ctx).get(rememberedKey) : fallback;
-      if (r) check(conn, r);
+      if (r) check(conn, r, closePolicies);
       return next.close(ctx, conn);
     },
   };

@@ -6,14 +6,22 @@ import { clientMeta } from '../../core/metadata';
 import type { NetworkServiceElement } from '../../core/networkservice';
 import type { NsmConnection } from '../../grpc/clients';
 import { ChannelPool, Lease } from '../../grpc/pool';
+import type { X509Source } from '../../spiffe/source';
 import { clientUrlKey } from '../clienturl';
 import { log } from '../../log';
 
 export const clientConnKey = createKey<NsmConnection>('dial.clientConn');
 const leaseKey = createKey<Lease>('dial.lease');
 
-export function dial(opts: { dialTimeoutMs?: number; pool?: ChannelPool } = {}): NetworkServiceElement {
-  const pool = opts.pool ?? new ChannelPool();
+export interface DialOptions {
+  /** The identity the channels present (mutual TLS). */
+  source: X509Source;
+  dialTimeoutMs?: number;
+  pool?: ChannelPool;
+}
+
+export function dial(opts: DialOptions): NetworkServiceElement {
+  const pool = opts.pool ?? new ChannelPool(opts.source);
   const attach = (meta: ReturnType<typeof clientMeta>, url: string) => {
     const lease = pool.acquire(url);
     meta.set(leaseKey, lease);

@@ -6,7 +6,8 @@ import { NsmConnection } from '../../grpc/clients';
 import { startServer, StartedServer } from '../../grpc/server';
 import { monitorRegistration } from '../../grpc/services';
 import { tempDir } from '../../testing';
-import { bg, conn, req, seg } from '../../testing/elements';
+import { bg, conn, req, seg, tokenOf } from '../../testing/elements';
+import { testIdentity, TestIdentity } from '../../testing/identity';
 import { beginClient } from '../begin';
 import { clientConnKey } from '../dial';
 import { MonitorServer } from '../monitor';
@@ -19,11 +20,17 @@ describe('heal (client) against a real monitor stream', () => {
   let nsmgr: MonitorServer;
   let cc: NsmConnection;
   let n = 0;
+  let nscId: TestIdentity;
+  let nsmgrId: TestIdentity;
 
+  beforeAll(async () => {
+    nscId = await testIdentity('nsc');
+    nsmgrId = await testIdentity('nsmgr');
+  });
   beforeEach(async () => {
     nsmgr = new MonitorServer();
-    server = await startServer([`unix://${tmp.dir}/nsmgr-${++n}.sock`], [monitorRegistration(nsmgr)]);
-    cc = new NsmConnection(server.urls[0]);
+    server = await startServer([`unix://${tmp.dir}/nsmgr-${++n}.sock`], [monitorRegistration(nsmgr)], { source: nsmgrId.source });
+    cc = new NsmConnection(server.urls[0], nscId.source);
   });
   afterEach(async () => {
     cc.close();
@@ -60,7 +67,12 @@ describe('heal (client) against a real monitor stream', () => {
     return Object.assign(s, { h, done });
   }
   /** The connection as the nsmgr would publish it: its own coordinates. */
-  const asNsmgr = (c: Connection, state = State.UP) => ({ ...structuredClone(c), id: 'M', state, path: { ...c.path!, index: 1 } });
+  const asNsmgr = (c: Connection, state = State.UP) => {
+    const out = { ...structuredClone(c), id: 'M', state, path: { ...structuredClone(c.path!), index: 1 } };
+    // The nsmgr stamped the client's token into its segment: what lets the client see it in Monitor.
+    out.path.pathSegments[0].token = tokenOf(nscId.id);
+    return out;
+  };
 
   test('a DOWN event first re-requests the same path, then reselects (close, then request without NSE name) until it works', async () => {
     const s = setup();
@@ -103,7 +115,7 @@ describe('heal (client) against a real monitor stream', () => {
     await waitFor(() => nsmgr.subscriberCount === 1);
     s.failing = 1;
     await server.stop(0);
-    server = await startServer([server.urls[0]], [monitorRegistration(nsmgr)]);
+    server = await startServer([server.urls[0]], [monitorRegistration(nsmgr)], { source: nsmgrId.source });
     // While the server is away each new subscription fails at once, which heals again: at least once.
     await waitFor(() => s.healed.length >= 1 && nsmgr.subscriberCount === 1);
     await s.done();

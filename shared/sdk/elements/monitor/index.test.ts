@@ -6,19 +6,22 @@ import { chain, handler, NetworkServiceElement } from '../../core/networkservice
 import { NsmConnection } from '../../grpc/clients';
 import { startServer, StartedServer } from '../../grpc/server';
 import { monitorRegistration } from '../../grpc/services';
-import { bg, conn, failer, req, seg } from '../../testing/elements';
+import { bg, conn, failer, req, seg, tokenOf } from '../../testing/elements';
+import { testIdentity, TestIdentity } from '../../testing/identity';
 import { tempDir } from '../../testing';
 import { clientConnKey } from '../dial';
 import { monitor, MonitorServer, translateDownstream } from './index';
 
 // This hop ("fwd") at index 1 with id B; the next hop has index 2.
+const FWD = 'spiffe://nsm.local/fwd';
 const ours = () => conn({ id: 'B', path: { index: 1, pathSegments: [seg('nsc', 'A'), seg('fwd', 'B'), seg('nse', 'C')] } });
 const theirs = (p: Partial<Connection> & { idx?: number; segs?: ReturnType<typeof seg>[] } = {}) =>
   conn({
     id: 'C',
     state: p.state ?? State.UP,
     context: { ipContext: undefined, dnsContext: undefined, ethernetContext: undefined, MTU: 1400, extraContext: {} },
-    path: { index: p.idx ?? 2, pathSegments: p.segs ?? [seg('nsc', 'A'), seg('fwd', 'B'), seg('nse', 'C', undefined, 'new-token')] },
+    // The fwd segment holds the token the next hop stamped from fwd's call: fwd may see it in Monitor.
+    path: { index: p.idx ?? 2, pathSegments: p.segs ?? [seg('nsc', 'A'), seg('fwd', 'B', undefined, tokenOf(FWD)), seg('nse', 'C', undefined, 'new-token')] },
   });
 
 describe('translateDownstream (sdk.md §3.8 filter)', () => {
@@ -65,6 +68,12 @@ describe('monitor element', () => {
     let server: StartedServer;
     let down: MonitorServer;
     let cc: NsmConnection;
+    let fwdId: TestIdentity;
+    let nseId: TestIdentity;
+    beforeAll(async () => {
+      fwdId = await testIdentity('fwd');
+      nseId = await testIdentity('nse');
+    });
     const useNextHop: NetworkServiceElement = {
       async request(ctx, r, next) {
         clientMeta(ctx).set(clientConnKey, cc);
@@ -74,8 +83,8 @@ describe('monitor element', () => {
 
     beforeEach(async () => {
       down = new MonitorServer();
-      server = await startServer([`unix://${tmp.dir}/next-${Date.now()}.sock`], [monitorRegistration(down)]);
-      cc = new NsmConnection(server.urls[0]);
+      server = await startServer([`unix://${tmp.dir}/next-${Date.now()}.sock`], [monitorRegistration(down)], { source: nseId.source });
+      cc = new NsmConnection(server.urls[0], fwdId.source);
     });
     afterEach(async () => {
       cc.close();
@@ -113,7 +122,7 @@ describe('monitor element', () => {
     test('without a reachable next hop monitor the Request fails UNAVAILABLE and is undone', async () => {
       const m = new MonitorServer();
       let closes = 0;
-      const gone = new NsmConnection(`unix://${tmp.dir}/nobody.sock`);
+      const gone = new NsmConnection(`unix://${tmp.dir}/nobody.sock`, fwdId.source);
       try {
         const h = handler(
           chain(metadata(), monitor(m), {

@@ -47,6 +47,7 @@ export function refresh(clock: Clock = realClock): NetworkServiceElement {
         );
       };
       state.timer = clock.after(period, tick);
+      log.debug({ id: factory.id, inMs: Math.round(period), expires: new Date(expires).toISOString() }, 'refresh scheduled');
       meta.set(timerKey, state);
       return out;
     },

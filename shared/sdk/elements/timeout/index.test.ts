@@ -114,3 +114,24 @@ describe('timeout', () => {
     expect(s.begin.ids()).toHaveLength(0);
   });
 });
+
+describe('timeout with the real clock (issue 12: a 40-day token closed its connection at once)', () => {
+  beforeEach(() => jest.useFakeTimers({ now: Date.UTC(2026, 0, 1) }));
+  afterEach(() => jest.useRealTimers());
+
+  test('a caller token that expires in 40 days keeps the connection until then, and closes it after', async () => {
+    const begin = beginServer();
+    const rec = recorder();
+    const h = handler(chain(updatePath('me'), begin, metadata(), timeout(), rec.el));
+    const days40 = 40 * 86_400_000;
+    await h.request(bg(), req(conn({ id: 'A', path: { index: 0, pathSegments: [seg('nsc', 'A', Date.now() + days40)] } })));
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(rec.closes).toHaveLength(0);
+    await jest.advanceTimersByTimeAsync(30 * 86_400_000);
+    expect(rec.closes).toHaveLength(0);
+    expect(begin.ids()).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(10 * 86_400_000);
+    expect(rec.closes).toHaveLength(1);
+    expect(begin.ids()).toEqual([]);
+  });
+});

@@ -1,11 +1,16 @@
 // updatetoken (sdk.md §3.4): the caller's token and expiry from the call metadata go into the
-// caller's segment; this hop's own fresh token goes into its own segment.
+// caller's segment; this hop's own fresh token goes into its own segment. On the way back, this
+// hop's segment holds the token it sent to the next hop (stamped there), signed with the certificate
+// of that connection; when the caller saw another certificate of ours (a rotation between the two
+// handshakes) the token is signed again for the caller's connection, which its next_token_signed
+// check verifies against (upstream deployments-k8s#10377).
 import { Connection } from '@nsm/api';
-import { toTimestamp } from '../../core/conn';
+import { fromTimestamp, toTimestamp } from '../../core/conn';
 import { invalidArgument } from '../../core/errors';
 import type { NetworkServiceElement } from '../../core/networkservice';
 import { incomingMetadataKey, peerKey } from '../../grpc/keys';
 import { parseExpires, TokenGenerator } from '../../token';
+import { parseJwt } from '../../token/jwt';
 import { TokenExpiresMetadataKey, TokenMetadataKey } from '@nsm/api';
 
 function stamp(ctx: Parameters<NonNullable<NetworkServiceElement['request']>>[0], conn: Connection, gen: TokenGenerator) {
@@ -34,7 +39,18 @@ export function updateToken(gen: TokenGenerator): NetworkServiceElement {
     async request(ctx, req, next) {
       const conn = req.connection ?? (req.connection = Connection.fromPartial({}));
       stamp(ctx, conn, gen);
-      return next.request(ctx, req);
+      const out = await next.request(ctx, req);
+      const local = ctx.get(peerKey)?.localCertificate;
+      const own = out.path?.pathSegments[out.path.index];
+      if (local && gen.resign && own?.token) {
+        const token = gen.resign(own.token, local);
+        if (token !== own.token) {
+          own.token = token;
+          const exp = parseJwt(token)?.claims.exp;
+          if (exp !== undefined && (fromTimestamp(own.expires) ?? Infinity) > exp * 1000) own.expires = toTimestamp(exp * 1000);
+        }
+      }
+      return out;
     },
     async close(ctx, conn, next) {
       stamp(ctx, conn, gen);
