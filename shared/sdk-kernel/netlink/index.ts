@@ -1,7 +1,8 @@
 // Kernel configuration without processes: rtnetlink and ethtool's generic netlink spoken from Node
 // through a small addon (addon/nsm_netlink.c) that opens sockets inside namespaces and runs each
-// exchange on the libuv threadpool. veth.ts, ipcontext.ts, ethtool.ts and link.ts mirror the
-// spawn-based functions of ../ with the same signatures (plus an optional cache argument).
+// exchange on the libuv threadpool. ../link.ts, ../veth.ts, ../ipcontext.ts and ../ethtool.ts
+// export veth.ts, ipcontext.ts, ethtool.ts and link.ts under the names the tree uses (each function
+// takes an optional cache as its last argument).
 export { addon, ADDON_FILE } from './addon';
 export type { NetlinkAddon } from './addon';
 export { NetlinkCache, defaultNetlink, netnsKey } from './handles';
