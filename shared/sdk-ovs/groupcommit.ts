@@ -1,8 +1,10 @@
-// Group commit with an outcome per caller. Requests that arrive while a flush is in flight are
+// Group commit with an outcome per caller, for every OVS client here (direct/ovs.ts over OVSDB and
+// OpenFlow, batch.ts over ovs-vsctl/ovs-ofctl). Requests that arrive while a flush is in flight are
 // merged into the next one, so N concurrent connections cost one OVSDB transaction or one
-// FLOW_MOD batch + BARRIER instead of N. Unlike batch.ts, the flush reports each caller's own
-// result (OVSDB tells which interface failed, OpenFlow which FLOW_MOD), so one bad request fails
-// only its caller without the batch being replayed call by call.
+// FLOW_MOD batch + BARRIER instead of N. The flush reports each caller's own result: where the
+// protocol tells which part failed (OVSDB per interface, OpenFlow per FLOW_MOD) directly; where it
+// does not (a process's exit status), mergedOrOneByOne replays a failed batch call by call, so one
+// bad request still fails only its caller.
 
 export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
@@ -54,4 +56,23 @@ export class GroupCommit<T, R> {
       this.running = false;
     }
   }
+}
+
+/**
+ * A flush for calls that succeed or fail as a whole: the merged call first; when it fails and the
+ * batch had several callers, each caller's own call, so that only the bad one fails.
+ */
+export function mergedOrOneByOne<T, R>(merged: (batch: T[]) => Promise<R[]>, single: (one: T) => Promise<R>): (batch: T[]) => Promise<Outcome<R>[]> {
+  const settle = (p: Promise<R>): Promise<Outcome<R>> => p.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+  return async (batch) => {
+    try {
+      return (await merged(batch)).map((value) => ({ ok: true, value }));
+    } catch (error) {
+      if (batch.length === 1) return [{ ok: false, error }];
+      return Promise.all(batch.map((one) => settle(single(one))));
+    }
+  };
 }
