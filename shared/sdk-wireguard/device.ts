@@ -5,7 +5,8 @@
 // configure()/reset() reuse a device for another connection over the UAPI and netlink alone.
 import { ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 import { internal, unavailable } from '@nsm/sdk/core/errors';
 import { deleteLink, listLinks } from '@nsm/sdk-kernel';
 import { setLink } from '@nsm/sdk-kernel/netlink';
@@ -120,9 +121,19 @@ export class WgDevice {
     await uapiSet(this.uapiName, { privateKey: keyToHex(generateKeyPair().privateKey), replacePeers: true });
   }
 
+  /**
+   * A rename also names the UAPI socket after the interface (a symlink to the first name's socket),
+   * so that tools such as `wg show <interface>` find it, as they look it up by interface name.
+   */
   private async setLink(change: { up?: boolean; mtu?: number; name?: string }): Promise<void> {
     await setLink(undefined, this.name, change);
-    if (change.name) this.name = change.name;
+    if (!change.name || change.name === this.name) return;
+    if (this.name !== this.uapiName) rmSync(socketPath(this.name), { force: true });
+    this.name = change.name;
+    if (this.name !== this.uapiName) {
+      rmSync(socketPath(this.name), { force: true });
+      symlinkSync(basename(socketPath(this.uapiName)), socketPath(this.name));
+    }
   }
 
   /** Replaces the peer set with this one peer (one connection = one peer). */
@@ -156,6 +167,7 @@ export class WgDevice {
       if (!this.exited) this.child.kill('SIGKILL');
     }
     rmSync(socketPath(this.uapiName), { force: true });
+    if (this.name !== this.uapiName) rmSync(socketPath(this.name), { force: true });
   }
 }
 

@@ -58,7 +58,7 @@ export class WgPool {
   async release(dev: WgDevice): Promise<void> {
     if (!this.closed && dev.alive && this.idle.length < this.o.size) {
       try {
-        await dev.reset(this.poolName());
+        await dev.reset(dev.uapiName);
         this.idle.push(dev);
         return;
       } catch (err) {
