@@ -4,7 +4,7 @@
 // call (groupcommit.ts), so one bad device only fails its own caller. The forwarder uses DirectOvs
 // (direct/ovs.ts, no processes); this stays for comparison (bench/ovs-proto.ts) and for an OVS
 // reachable only through its tools.
-import { GroupCommit, mergedOrOneByOne } from './groupcommit';
+import { GroupCommit, mergedOrOneByOne } from '@nsm/sdk/core/groupcommit';
 import { Ovs, FlowSelector, OvsEndpoint, PortSpec } from './ovs';
 
 export class OvsBatcher {

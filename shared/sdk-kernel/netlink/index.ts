@@ -9,7 +9,7 @@ export { NetlinkCache, defaultNetlink, netnsKey } from './handles';
 export type { NetlinkCacheOptions } from './handles';
 export { NetlinkSocket } from './socket';
 export { NetlinkError, codeForErrno, errnoName, isErrno } from './errors';
-export { getLink, getLinkByIndex, findLinkIndexes, linkIndexes, listLinks, linkExists, getMac, setMac, setLink, setLinkUp, deleteLink, deleteLinks, addVeth, addVxlan } from './link';
+export { getLink, getLinkByIndex, findLinkIndexes, linkIndexes, listLinks, linkExists, getMac, setMac, setLink, setLinkUp, deleteLink, deleteLinks, deleteLinksTogether, addVeth, addVxlan } from './link';
 export type { NlLinkInfo, LinkChange, VethSpec, VxlanSpec } from './link';
 export { createVethPair, deleteVethPair } from './veth';
 export type { NlVethPairSpec } from './veth';

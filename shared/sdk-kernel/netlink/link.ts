@@ -41,8 +41,9 @@ import {
   RTM_NEWLINK,
   VETH_INFO_PEER,
 } from './consts';
+import { GroupCommit, mergedOrOneByOne } from '@nsm/sdk/core/groupcommit';
 import { errnoIs, isErrno, NetlinkError } from './errors';
-import { defaultNetlink, NetlinkCache } from './handles';
+import { defaultNetlink, NetlinkCache, netnsKey } from './handles';
 import { REQ } from './socket';
 
 /** What ../link.ts reports, plus what netlink tells without extra cost. */
@@ -282,6 +283,38 @@ export async function deleteLinks(ns: NetnsRef, names: readonly string[], nl: Ne
     const { o, name } = failed[0];
     throw new NetlinkError(o.errno, `delete link ${name} in netns ${describeNetns(ns)}`, o.extack);
   }
+}
+
+const together = new WeakMap<NetlinkCache, Map<string, GroupCommit<string[], void>>>();
+
+/**
+ * deleteLinks, with every other deletion in the same namespace that comes in the same event-loop
+ * turn, or while one is under way, in one kernel batch: one RCU wait for all of them (a connection
+ * closing releases its two devices together; concurrent Closes share theirs). A deletion that fails
+ * in a merged batch is retried on its own, so it fails only its own caller.
+ */
+export async function deleteLinksTogether(ns: NetnsRef, names: readonly string[], nl: NetlinkCache = defaultNetlink()): Promise<void> {
+  names.forEach(assertIfName);
+  if (names.length === 0) return;
+  if (ns && !existsSync(ns.path)) return;
+  let byNs = together.get(nl);
+  if (!byNs) together.set(nl, (byNs = new Map()));
+  const key = netnsKey(ns);
+  let g = byNs.get(key);
+  if (!g) {
+    g = new GroupCommit<string[], void>(
+      mergedOrOneByOne(
+        async (batch) => {
+          await deleteLinks(ns, [...new Set(batch.flat())], nl);
+          return batch.map(() => undefined);
+        },
+        (one) => deleteLinks(ns, one, nl),
+      ),
+      { gather: true },
+    );
+    byNs.set(key, g);
+  }
+  await g.submit([...names]);
 }
 
 export interface VethSpec {

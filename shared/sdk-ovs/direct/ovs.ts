@@ -19,7 +19,7 @@ import { checkName } from '../ovsdb/validate';
 import { OpenFlowClient, OpenFlowError } from '../openflow/client';
 import { FlowFilter, formatActions, formatMatch, FlowSpec, parseFlowFilter, parseFlowText, toCookie } from '../openflow/flowspec';
 import { flowModOf, FlowMod, FlowStats } from '../openflow/wire';
-import { GroupCommit, mergedOrOneByOne, Outcome } from '../groupcommit';
+import { GroupCommit, mergedOrOneByOne, Outcome } from '@nsm/sdk/core/groupcommit';
 
 export interface DirectOvsOptions {
   /** How long ovs-vswitchd may take to assign OpenFlow numbers or apply a removal (default 10 s). */

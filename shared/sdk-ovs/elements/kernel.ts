@@ -8,8 +8,8 @@ import { Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/a
 import { failedPrecondition, invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import { closeThenRelease, makeOrUndo, makeOnce, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
-import { applyIpContext, createVethPair, deleteLink, getMac, hostIfName, netnsFromUrl } from '@nsm/sdk-kernel';
-import { defaultNetlink, flushNeighbors } from '@nsm/sdk-kernel/netlink';
+import { applyIpContext, createVethPair, getMac, hostIfName, netnsFromUrl } from '@nsm/sdk-kernel';
+import { defaultNetlink, deleteLinksTogether, flushNeighbors } from '@nsm/sdk-kernel/netlink';
 import type { Connection } from '@nsm/api';
 import { ipSpecFor, Side } from '@nsm/sdk-kernel/connectioncontext';
 import { clientPortKey, once, OvsBridge, PortRecord, routedKey, serverPortKey } from './state';
@@ -37,7 +37,7 @@ async function plugVeth(conn: Connection, mech: Mechanism, side: Side, connId: s
   const letGo = defaultNetlink().hold(netns);
   const release = once(async () => {
     try {
-      await deleteLink(undefined, hostName);
+      await deleteLinksTogether(undefined, [hostName]);
     } finally {
       letGo();
     }

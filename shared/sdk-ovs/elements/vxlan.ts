@@ -14,7 +14,7 @@ import { alreadyExists, failedPrecondition, invalidArgument } from '@nsm/sdk/cor
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import { closeThenRelease, makeOrUndo, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { deleteLink, deriveIfName } from '@nsm/sdk-kernel';
-import { addVxlan, isErrno } from '@nsm/sdk-kernel/netlink';
+import { addVxlan, deleteLinksTogether, isErrno } from '@nsm/sdk-kernel/netlink';
 import { clientPortKey, once, PortRecord, serverPortKey } from './state';
 import { clampContextMtu, clampMtu, TunnelOptions } from './tunnel';
 import { VniAllocator } from './vni';
@@ -48,7 +48,7 @@ async function makeTunnel(o: VxlanOptions, spec: { name: string; vni: number; re
   o.vnis.useLocal(spec.vni);
   const release = once(async () => {
     o.vnis.releaseLocal(spec.vni);
-    await deleteLink(undefined, spec.name);
+    await deleteLinksTogether(undefined, [spec.name]);
   });
   try {
     const vx = { name: spec.name, vni: spec.vni, local: o.tunnelIp, remote: spec.remote, dstPort: o.port, mtu: spec.mtu, up: true, learning: false };

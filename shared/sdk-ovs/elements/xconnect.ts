@@ -48,15 +48,16 @@ export function choosePath(mode: DatapathMode, a: PortRecord, b: PortRecord): Co
   return mode === 'ovs' ? 'ovs' : 'tc';
 }
 
-async function unmake(br: OvsBridge, m: Made | undefined): Promise<void> {
+/** Undoes the join; `closing`: the devices go right after, and a tc join goes with them. */
+async function unmake(br: OvsBridge, m: Made | undefined, closing = false): Promise<void> {
   if (!m) return;
   if (m.kind === 'ovs') {
     if (m.undo) await m.undo();
     else await br.ovs.delFlows(br.bridge, { cookie: m.cookie });
     if (m.ports.length) await br.ovs.delPorts(br.bridge, m.ports);
   } else if (m.kind === 'tc') {
-    // The qdiscs (and their filters) would also go with the devices; a refresh that changed a side keeps the other.
-    await removeRedirects(undefined, [m.a.name, m.b.name]);
+    // A refresh that changed one side keeps the other device: its redirect must go.
+    if (!closing) await removeRedirects(undefined, [m.a.name, m.b.name]);
   } else {
     await delRouted({ table: m.table, veth: m.veth, tunnel: m.tunnel });
     freeTable(m.table);
@@ -177,7 +178,10 @@ export function xconnect(br: OvsBridge): NetworkServiceElement {
     },
     async close(ctx, conn, next) {
       const m = serverMeta(ctx).take(madeKey);
-      await unmake(br, m).catch((err) => log.warn({ id: conn.id, err: String(err) }, 'removing the cross-connect failed'));
+      await unmake(br, m, true).catch((err) => log.warn({ id: conn.id, err: String(err) }, 'removing the cross-connect failed'));
+      // Both sides' devices go now, together (one kernel batch, sdk-kernel deleteLinksTogether);
+      // the mechanism elements' own release after the downstream Close then has nothing left to do.
+      if (m) await Promise.all([m.a.release(), m.b.release()]).catch((err) => log.warn({ id: conn.id, err: String(err) }, 'releasing the devices failed'));
       return next.close(ctx, conn);
     },
   };

@@ -1,7 +1,9 @@
-// Group commit with an outcome per caller, for every OVS client here (direct/ovs.ts over OVSDB and
-// OpenFlow, batch.ts over ovs-vsctl/ovs-ofctl). Requests that arrive while a flush is in flight are
-// merged into the next one, so N concurrent connections cost one OVSDB transaction or one
-// FLOW_MOD batch + BARRIER instead of N. The flush reports each caller's own result: where the
+// Group commit with an outcome per caller: for the OVS clients (sdk-ovs: direct/ovs.ts over OVSDB
+// and OpenFlow, batch.ts over ovs-vsctl/ovs-ofctl) and the kernel's link deletions (sdk-kernel
+// netlink). Requests that arrive while a flush is in flight are merged into the next one, so N
+// concurrent connections cost one OVSDB transaction or one FLOW_MOD batch + BARRIER instead of N;
+// with `gather`, requests of the same event-loop turn also wait for each other (one connection's
+// two devices, released together, go in one kernel batch). The flush reports each caller's own result: where the
 // protocol tells which part failed (OVSDB per interface, OpenFlow per FLOW_MOD) directly; where it
 // does not (a process's exit status), mergedOrOneByOne replays a failed batch call by call, so one
 // bad request still fails only its caller.
@@ -14,6 +16,11 @@ interface Pending<T, R> {
   reject(e: unknown): void;
 }
 
+export interface GroupCommitOptions {
+  /** Start a flush on the next turn of the event loop rather than at once, so that requests of this turn share it. */
+  gather?: boolean;
+}
+
 export class GroupCommit<T, R> {
   private queue: Pending<T, R>[] = [];
   private running = false;
@@ -22,17 +29,22 @@ export class GroupCommit<T, R> {
   largest = 0;
 
   /** `flush` returns one outcome per input, in order; if it throws, every caller of the batch gets that error. */
-  constructor(private readonly flush: (batch: T[]) => Promise<Outcome<R>[]>) {}
+  constructor(
+    private readonly flush: (batch: T[]) => Promise<Outcome<R>[]>,
+    private readonly opts: GroupCommitOptions = {},
+  ) {}
 
   submit(input: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
-      if (!this.running) void this.drain();
+      if (this.running) return;
+      this.running = true;
+      if (this.opts.gather) setImmediate(() => void this.drain());
+      else void this.drain();
     });
   }
 
   private async drain(): Promise<void> {
-    this.running = true;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0);
