@@ -33,9 +33,16 @@ interface Entry {
 
 const SELF = '/proc/self/ns/net';
 
+/** This process's namespace never changes (nothing here setns()es the main thread): read once. */
+let selfKey: string | undefined;
+
 /** The identity of the namespace `ns` names now; NOT_FOUND when its file has gone. */
 export function netnsKey(ns: NetnsRef): string {
-  const path = ns?.path ?? SELF;
+  if (!ns) return (selfKey ??= statKey(SELF));
+  return statKey(ns.path, ns);
+}
+
+function statKey(path: string, ns?: NetnsRef): string {
   try {
     const st = statSync(path);
     return `${st.dev}:${st.ino}`;

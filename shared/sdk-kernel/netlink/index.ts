@@ -13,7 +13,7 @@ export { getLink, getLinkByIndex, findLinkIndexes, linkIndexes, listLinks, linkE
 export type { NlLinkInfo, LinkChange, VethSpec, VxlanSpec } from './link';
 export { createVethPair, deleteVethPair } from './veth';
 export type { NlVethPairSpec } from './veth';
-export { applyIpContext } from './ipcontext';
+export { applyIpContext, applyIpContextIndex } from './ipcontext';
 export { replaceAddress, deleteAddress, listAddresses } from './addr';
 export type { AddressInfo } from './addr';
 export { replaceRoute, deleteRoute, listRoutes, flushTable } from './route';

@@ -325,6 +325,11 @@ export interface VethSpec {
   mtu?: number;
   /** Both ends administratively up at creation (default true). */
   up?: boolean;
+  /**
+   * The peer too (default: as `up`). A peer in another namespace costs one more exchange to bring
+   * up; a caller that configures it right after (and brings it up then) says false.
+   */
+  peerUp?: boolean;
   /** IFLA_IFALIAS of the `name` end (set in the same exchange). */
   alias?: string;
 }
@@ -371,14 +376,15 @@ export async function addVeth(ns: NetnsRef, spec: VethSpec, nl: NetlinkCache = d
     // The kernel takes no alias at creation and cannot start the peer then: both follow at once,
     // in the same exchange when the peer is here, else one more on the peer namespace's socket.
     const peerHere = spec.peerNetns === undefined;
-    const msgs = [create, ...(spec.alias ? [aliasMessage(spec.name, spec.alias)] : []), ...(up && peerHere ? [upMessage(spec.peerName)] : [])];
+    const peerUp = spec.peerUp ?? up;
+    const msgs = [create, ...(spec.alias ? [aliasMessage(spec.name, spec.alias)] : []), ...(peerUp && peerHere ? [upMessage(spec.peerName)] : [])];
     const [made, ...rest] = await nl.route(ns).exchange(msgs);
     const where = `create veth ${spec.name} (peer ${spec.peerName}${spec.peerNetns ? ` in netns ${spec.peerNetns.label}` : ''}) in netns ${describeNetns(ns)}`;
     if (made.errno) throw new NetlinkError(made.errno, where, made.extack);
     try {
       const failed = rest.find((o) => o.errno);
       if (failed) throw new NetlinkError(failed.errno, where, failed.extack);
-      if (up && !peerHere) await nl.route(spec.peerNetns).request(upMessage(spec.peerName), `${where}: set ${spec.peerName} up`);
+      if (peerUp && !peerHere) await nl.route(spec.peerNetns).request(upMessage(spec.peerName), `${where}: set ${spec.peerName} up`);
     } catch (e) {
       await deleteLink(ns, spec.name, nl).catch(() => undefined);
       throw e;

@@ -9,7 +9,7 @@ import { failedPrecondition, invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import { closeThenRelease, makeOrUndo, makeOnce, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { applyIpContext, createVethPair, getMac, hostIfName, netnsFromUrl } from '@nsm/sdk-kernel';
-import { defaultNetlink, deleteLinksTogether, flushNeighbors } from '@nsm/sdk-kernel/netlink';
+import { applyIpContextIndex, defaultNetlink, deleteLinksTogether, flushNeighbors } from '@nsm/sdk-kernel/netlink';
 import type { Connection } from '@nsm/api';
 import { ipSpecFor, Side } from '@nsm/sdk-kernel/connectioncontext';
 import { clientPortKey, once, OvsBridge, PortRecord, routedKey, serverPortKey } from './state';
@@ -31,7 +31,8 @@ async function plugVeth(conn: Connection, mech: Mechanism, side: Side, connId: s
   if (!podName) throw invalidArgument(`KERNEL mechanism of the ${side === 'src' ? 'client' : 'endpoint'} side has no ${Param.name} parameter`);
   const netns = netnsFromUrl(url);
   const hostName = hostIfName(connId, side);
-  const pair = await createVethPair({ hostName, peerName: podName, peerNetns: netns, mtu: conn.context?.MTU || undefined, alias: vethAlias(connId) });
+  // The pod end comes up with its IP context below, in the same batch.
+  const pair = await createVethPair({ hostName, peerName: podName, peerNetns: netns, mtu: conn.context?.MTU || undefined, alias: vethAlias(connId), peerUp: false });
   if (pair.existed) adopt?.(hostName);
   // The pod's netlink socket is kept while a connection goes into the pod, and closed with the last.
   const letGo = defaultNetlink().hold(netns);
@@ -53,12 +54,13 @@ async function plugVeth(conn: Connection, mech: Mechanism, side: Side, connId: s
       const podMac = await getMac(netns, podName);
       return { name: hostName, ofport: 0, routed: { podMac }, release };
     }
+    let podIndex: number | undefined;
     if (!pair.existed) {
       const spec = ipSpecFor(side, conn.context);
       // An Ethernet payload with no addresses still gets an interface that is up.
-      await applyIpContext(netns, podName, conn.payload === Payload.ETHERNET && !spec.addrs?.length ? { up: true } : spec);
+      podIndex = await applyIpContextIndex(netns, podName, conn.payload === Payload.ETHERNET && !spec.addrs?.length ? { up: true } : spec);
     }
-    const settle = pair.existed ? undefined : async () => void (await flushNeighbors(netns, podName));
+    const settle = pair.existed ? undefined : async () => void (await flushNeighbors(netns, podName, undefined, podIndex));
     return { name: hostName, ofport: 0, side, pod: { netns, name: podName }, existed: pair.existed, release, settle };
   } catch (err) {
     await release();
