@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { bundlePath, MeshPaths, repoRoot } from './paths';
+import { commandArgv, MeshPaths, repoRoot } from './paths';
 import { applyIpContext, disableOffloads, netnsByName } from '@nsm/sdk-kernel';
 import { VlanTrunk } from '@nsm/sdk-ovs/trunk';
 import { attachExternal, attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, NODE_UPLINK, nodeIp } from './host';
@@ -49,7 +49,7 @@ export class LocalMesh {
       this.supervisor.start({
         name: 'registry',
         netns: this.paths.netns('fabric'),
-        argv: [process.execPath, bundlePath('cmd-registry-k8s')],
+        argv: commandArgv('cmd-registry-k8s'),
         env: { REGISTRY_K8S_LISTEN_ON: `${this.registryUrl},unix://${join(this.paths.root, 'registry.sock')}`, REGISTRY_K8S_STORE: 'memory', ...this.topology.registryEnv },
         logFile: join(this.paths.logs, 'registry.log'),
       });
@@ -83,7 +83,7 @@ export class LocalMesh {
     this.supervisor.start({
       name: `nsmgr-${spec.name}`,
       netns: ns,
-      argv: [process.execPath, bundlePath('cmd-nsmgr')],
+      argv: commandArgv('cmd-nsmgr'),
       env: {
         NSM_NAME: `nsmgr-${spec.name}`,
         NSM_LISTEN_ON: `${nsmSocket},tcp://${ip}:${NSMGR_PORT}`,
@@ -97,7 +97,7 @@ export class LocalMesh {
     this.supervisor.start({
       name: `forwarder-${spec.name}`,
       netns: ns,
-      argv: [process.execPath, bundlePath('cmd-forwarder-ovs')],
+      argv: commandArgv('cmd-forwarder-ovs'),
       env: {
         NSM_NAME: `forwarder-${spec.name}`,
         NSM_CONNECT_TO: nsmSocket,
@@ -152,7 +152,7 @@ export class LocalMesh {
       ...(spec.command === 'nse-icmp-responder' ? { NSM_LISTEN_ON: `unix://${join(this.paths.podDir(spec.name), 'nse.sock')}` } : {}),
       ...spec.env,
     };
-    this.supervisor.start({ name: spec.name, netns: ns, argv: [process.execPath, bundlePath(cmd)], env, logFile: join(this.paths.logs, `${spec.name}.log`) });
+    this.supervisor.start({ name: spec.name, netns: ns, argv: commandArgv(cmd), env, logFile: join(this.paths.logs, `${spec.name}.log`) });
   }
 
   /** Deletes a pod as Kubernetes would: SIGTERM, grace period, then its namespace goes away. */
