@@ -347,6 +347,24 @@ describeHost('netlink on the host', () => {
     expect(maxLag).toBeLessThan(took / 4);
   });
 
+  it('sends exchanges that queue behind one under way together, each caller getting its own outcomes', async () => {
+    const cache = new NetlinkCache();
+    try {
+      await addVeth(podA, { name: 'mrg0', peerName: 'mrg0p' }, cache);
+      const sock = cache.route(podA);
+      const before = { ...sock.counts };
+      const found = await Promise.all(Array.from({ length: 20 }, (_, i) => getLink(podA, i % 2 ? 'mrg0' : 'nope0', cache)));
+      expect(found.map((l) => l?.name)).toEqual(Array.from({ length: 20 }, (_, i) => (i % 2 ? 'mrg0' : undefined)));
+      // 20 lookups, and for each veth found one more for its peer's name: 30 exchanges. The first goes
+      // alone, the others queue behind it and go out in one batch; the peer lookups in another.
+      expect(sock.counts.exchanges - before.exchanges).toBe(30);
+      expect(sock.counts.sends - before.sends).toBeLessThanOrEqual(4);
+      await deleteLink(podA, 'mrg0', cache);
+    } finally {
+      cache.closeAll();
+    }
+  });
+
   it('keeps one socket per namespace, closes idle ones and those whose namespace has gone; no descriptor leaks', async () => {
     const cache = new NetlinkCache({ idleMs: 200 });
     const tmp = await nets.add('tmp');
