@@ -53,8 +53,9 @@ export interface PortRecord {
   release(): Promise<void>;
   /**
    * Called once the cross-connect is in place. A pod that sent before it was (its interface has an
-   * address and a route as soon as it exists) has an unresolved neighbour entry, and Linux asks again
-   * only after a second: clearing it makes the next packet resolve at once.
+   * address and a route as soon as it exists, and the other side's may not be up yet) has an
+   * unresolved neighbour entry, and Linux asks again only after a second (the delay once seen on new
+   * OVS ports, and on tc joins alike): clearing it makes the next packet resolve at once.
    */
   settle?(): Promise<void>;
   /** This port is a trunk: the connection's frames carry this VLAN id on it. */

@@ -75,6 +75,11 @@ function routedSpec(conn: Connection, a: PortRecord, b: PortRecord) {
   return { veth: veth.name, tunnel: tunnel.name, podMac: veth.routed.podMac, podAddrs };
 }
 
+/** Lets both pods resolve their peers at once (PortRecord.settle); a failure only costs that second. */
+async function settle(a: PortRecord, b: PortRecord): Promise<void> {
+  await Promise.all([a.settle?.(), b.settle?.()]).catch((err) => log.debug({ err: String(err) }, 'clearing neighbour entries failed'));
+}
+
 /** The ports of both sides, which the mechanism elements made further down the chain. */
 function bothSides(ctx: Context): [PortRecord, PortRecord] {
   const a = serverMeta(ctx).get(serverPortKey);
@@ -83,10 +88,6 @@ function bothSides(ctx: Context): [PortRecord, PortRecord] {
   return [a, b];
 }
 
-/** Lets both pods resolve their peers at once (PortRecord.settle); a failure only costs that second. */
-async function settle(a: PortRecord, b: PortRecord): Promise<void> {
-  await Promise.all([a.settle?.(), b.settle?.()]).catch((err) => log.debug({ err: String(err) }, 'clearing neighbour entries failed'));
-}
 
 async function joinRouted(conn: Connection, a: PortRecord, b: PortRecord): Promise<Made> {
   const spec = routedSpec(conn, a, b);
@@ -179,10 +180,14 @@ export function xconnect(br: OvsBridge): NetworkServiceElement {
     async close(ctx, conn, next) {
       const m = serverMeta(ctx).take(madeKey);
       await unmake(br, m, true).catch((err) => log.warn({ id: conn.id, err: String(err) }, 'removing the cross-connect failed'));
-      // Both sides' devices go now, together (one kernel batch, sdk-kernel deleteLinksTogether);
-      // the mechanism elements' own release after the downstream Close then has nothing left to do.
-      if (m) await Promise.all([m.a.release(), m.b.release()]).catch((err) => log.warn({ id: conn.id, err: String(err) }, 'releasing the devices failed'));
-      return next.close(ctx, conn);
+      // Both sides' devices go now, together (one kernel batch, sdk-kernel deleteLinksTogether), while
+      // the Close goes on downstream; the mechanism elements' own release after it is the same one.
+      const released = m ? Promise.all([m.a.release(), m.b.release()]).catch((err) => log.warn({ id: conn.id, err: String(err) }, 'releasing the devices failed')) : undefined;
+      try {
+        return await next.close(ctx, conn);
+      } finally {
+        await released;
+      }
     },
   };
 }
