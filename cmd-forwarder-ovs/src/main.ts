@@ -28,7 +28,7 @@ import { attachUplinks } from './uplinks';
 
 void runCommand({
   name: 'cmd-forwarder-ovs',
-  description: 'Forwarder on Open vSwitch (userspace netdev datapath by default): kernel interfaces cross-connected by OpenFlow rules',
+  description: 'Forwarder: the two sides of a connection joined in the kernel (tc redirects) or, where a VLAN needs it or NSM_DATAPATH=ovs, through Open vSwitch (OpenFlow rules; userspace netdev datapath by default)',
   schema,
   async start(cfg) {
     const daemon = cfg.ovsDbSocket
