@@ -9,5 +9,6 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'],
   moduleNameMapper: { '^@nsm/(.*)$': '<rootDir>/shared/$1' },
   testTimeout: 60000,
+  globalSetup: '<rootDir>/test/global-setup.js',
   globalTeardown: '<rootDir>/test/leak-check.js',
 };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { LocalMesh } from '../local/mesh';
 import { meshPaths } from '../local/paths';
 import type { PodSpec, Topology } from '../local/topology';
+import { record } from './figures';
 import { median, ms, table } from './stats';
 
 const RUNS = Number(process.env.BENCH_HEAL_RUNS ?? 5);
@@ -121,6 +122,16 @@ async function main() {
   for (const s of scenarios) {
     try {
       const { dataPath: t, controlPlane: c } = await run(s);
+      const key = s.name.replace(/\W+/g, '-').replace(/-+$/, '').toLowerCase();
+      record({
+        key: `heal.${key}.outage`,
+        what: `heal, ${s.name}: data path outage, median of ${t.length}`,
+        value: median(t),
+        unit: 'ms',
+        better: 'lower',
+        target: 1000,
+        baseline: `worst ${ms(Math.max(...t))}; client healed after ${ms(median(c))} (median)`,
+      });
       rows.push([`${s.name}: data path outage`, `median ${ms(median(t))}, worst ${ms(Math.max(...t))} (runs: ${t.join(', ')} ms)`]);
       rows.push([`${s.name}: control plane healed`, `median ${ms(median(c))}, worst ${ms(Math.max(...c))} (runs: ${c.join(', ')} ms)`]);
     } catch (err) {

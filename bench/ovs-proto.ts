@@ -16,6 +16,7 @@ import { BatchingOvs, OvsDaemon } from '@nsm/sdk-ovs';
 import { crossConnectFlows, flowCookie } from '@nsm/sdk-ovs/flows';
 import type { Ovs } from '@nsm/sdk-ovs/ovs';
 import { DirectOvs } from '@nsm/sdk-ovs/direct';
+import { record } from './figures';
 import { median, ms, percentile, table } from './stats';
 
 const SETTINGS = {
@@ -160,6 +161,14 @@ async function main() {
     await delLinks(many.map(([a]) => a));
     await delLinks(pairs.map(([a]) => a));
     table(`OVS per connection, ${ITER} connections per path and level (${new Date().toISOString().slice(0, 10)})`, rows);
+    const at0 = summary[LEVELS[0]];
+    if (at0) {
+      const [sp, di] = [at0['spawn (ovs-vsctl/ovs-ofctl)'], at0['direct (OVSDB/OpenFlow)']];
+      record(
+        { key: 'ovs.add.direct', what: `OVS: 2 ports + 2 rules added, OVSDB/OpenFlow (${LEVELS[0]} other ports)`, value: median(di.add), unit: 'ms', better: 'lower', baseline: `ovs-vsctl/ovs-ofctl processes: ${ms(median(sp.add))}` },
+        { key: 'ovs.delete.direct', what: `OVS: 2 ports + rules deleted, OVSDB/OpenFlow (${LEVELS[0]} other ports)`, value: median(di.del), unit: 'ms', better: 'lower', baseline: `ovs-vsctl/ovs-ofctl processes: ${ms(median(sp.del))}` },
+      );
+    }
   } finally {
     direct?.close();
     closers.forEach((c) => c());

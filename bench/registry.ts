@@ -25,6 +25,7 @@ import { memoryNetworkServiceEndpointStore, memoryNetworkServiceStore } from '@n
 import type { NetworkServiceEndpointStore, NetworkServiceStore } from '@nsm/sdk/registry/store/backend';
 import { tempDir } from '@nsm/sdk/testing';
 import { testIdentities } from '@nsm/sdk/testing/identity';
+import { record } from './figures';
 
 const COUNT = Number(process.argv[2] ?? 10_000);
 const IN_FLIGHT = 16;
@@ -161,6 +162,15 @@ async function main() {
 }
 
 function print(rows: Row[], started: number) {
+  const key = (r: Row) => (r.store.startsWith('k8s') ? 'k8s' : 'memory');
+  for (const r of rows) {
+    const base = `${COUNT} NSEs, ${IN_FLIGHT} in flight`;
+    record(
+      { key: `registry.${key(r)}.register.p50`, what: `registry (${r.store}): Register p50`, value: r.registerP50, unit: 'ms', better: 'lower', baseline: `${base}; ${r.registerRate.toFixed(0)}/s` },
+      { key: `registry.${key(r)}.find.p50`, what: `registry (${r.store}): Find by name p50`, value: r.findP50, unit: 'ms', better: 'lower' },
+      { key: `registry.${key(r)}.watch.p50`, what: `registry (${r.store}): ${WATCHERS} watchers see a change, p50`, value: r.watchP50, unit: 'ms', better: 'lower' },
+    );
+  }
   const cols: [string, (r: Row) => string][] = [
     ['store', (r) => r.store],
     ['Register p50', (r) => ms(r.registerP50)],

@@ -6,7 +6,7 @@ import { checkHealth } from '@nsm/sdk/grpc/health';
 import type { X509Source } from '@nsm/sdk/spiffe/source';
 import type { TokenGenerator } from '@nsm/sdk/token';
 import { spiffeTokenGenerator } from '@nsm/sdk/token/spiffe';
-import { bundlePath, MeshPaths, repoRoot } from './paths';
+import { commandArgv, MeshPaths, repoRoot } from './paths';
 import { applyIpContext, disableOffloads, netnsByName } from '@nsm/sdk-kernel';
 import { VlanTrunk } from '@nsm/sdk-ovs/trunk';
 import { attachExternal, attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, NODE_UPLINK, nodeIp } from './host';
@@ -78,7 +78,7 @@ export class LocalMesh {
       this.supervisor.start({
         name: 'registry',
         netns: this.paths.netns('fabric'),
-        argv: [process.execPath, bundlePath('cmd-registry-k8s')],
+        argv: commandArgv('cmd-registry-k8s'),
         env: {
           REGISTRY_K8S_LISTEN_ON: `${this.registryUrl},unix://${join(this.paths.root, 'registry.sock')}`,
           REGISTRY_K8S_STORE: 'memory',
@@ -121,7 +121,7 @@ export class LocalMesh {
     this.supervisor.start({
       name: `nsmgr-${spec.name}`,
       netns: ns,
-      argv: [process.execPath, bundlePath('cmd-nsmgr')],
+      argv: commandArgv('cmd-nsmgr'),
       env: {
         NSM_NAME: `nsmgr-${spec.name}`,
         NSM_LISTEN_ON: `${nsmSocket},tcp://${ip}:${NSMGR_PORT}`,
@@ -136,7 +136,7 @@ export class LocalMesh {
     this.supervisor.start({
       name: `forwarder-${spec.name}`,
       netns: ns,
-      argv: [process.execPath, bundlePath('cmd-forwarder-ovs')],
+      argv: commandArgv('cmd-forwarder-ovs'),
       env: {
         NSM_NAME: `forwarder-${spec.name}`,
         NSM_CONNECT_TO: nsmSocket,
@@ -208,7 +208,7 @@ export class LocalMesh {
     this.supervisor.start({
       name: spec.name,
       netns: ns,
-      argv: [process.execPath, bundlePath(cmd), ...(spec.args ?? [])],
+      argv: [...commandArgv(cmd), ...(spec.args ?? [])],
       env,
       logFile: join(this.paths.logs, `${spec.name}.log`),
       restartPolicy: spec.restartPolicy,

@@ -33,3 +33,14 @@ export function repoRoot(): string {
 }
 
 export const bundlePath = (cmd: string) => join(repoRoot(), cmd, 'dist', `${cmd}.js`);
+
+/**
+ * V8 flags every command runs with, here as in the images (NODE_OPTIONS in each Dockerfile): the
+ * young generation's semi-spaces capped at 2 MiB. Left alone, V8 grows them to 16 MiB each under
+ * allocation churn, which costs a busy nsmgr or forwarder ~30 MiB of RSS for no gain that shows in
+ * the figures (bench/local-mesh.ts: memory with 500 connections).
+ */
+export const NODE_FLAGS = ['--max-semi-space-size=2'];
+
+/** argv that runs command `cmd` from its bundle. */
+export const commandArgv = (cmd: string) => [process.execPath, ...NODE_FLAGS, bundlePath(cmd)];

@@ -1,5 +1,6 @@
 // Static checks of every cmd-*/Dockerfile: pinned runtime base, pinned apt packages, the
-// ENTRYPOINT runs the file tools/build.mjs produces, USER where the command allows non-root.
+// ENTRYPOINT runs the file tools/build.mjs produces, USER where the command allows non-root, and the
+// netlink addon built (with a C compiler) and shipped beside the bundle of the commands that load it.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -15,9 +16,11 @@ const PACKAGES: Record<string, string[]> = {
   'cmd-nse-supplier-k8s': [],
   'cmd-forwarder-vpp': ['iproute2'],
   'cmd-nsc': ['iproute2'],
-  'cmd-nse-icmp-responder': ['iproute2', 'openvswitch-switch', 'ethtool'],
-  'cmd-forwarder-ovs': ['iproute2', 'openvswitch-switch', 'ethtool', 'wireguard-tools', 'wireguard-go'],
+  'cmd-nse-icmp-responder': ['iproute2', 'openvswitch-switch'],
+  'cmd-forwarder-ovs': ['iproute2', 'openvswitch-switch', 'wireguard-tools', 'wireguard-go'],
 };
+/** Commands whose bundle loads the netlink addon (tools/build.mjs copies it beside those bundles). */
+const ADDON = new Set(['cmd-forwarder-ovs', 'cmd-forwarder-vpp', 'cmd-nse-icmp-responder']);
 
 interface Instr {
   op: string;
@@ -106,10 +109,13 @@ describe.each(CMDS)('%s/Dockerfile', (cmd) => {
     for (const s of stages()) for (const p of aptPackages(s)) expect(p.version).toBeDefined();
   });
 
-  test('runtime copies only the bundle and runs it as PID 1 with node', () => {
+  test('runtime copies only the bundle (and the addon beside it, where needed) and runs it as PID 1 with node', () => {
     const r = runtime();
     const copies = r.instrs.filter((i) => i.op === 'COPY' || i.op === 'ADD');
-    expect(copies.map((c) => c.args)).toEqual([`--from=build /src/${cmd}/dist/${cmd}.js /bin/${cmd}.js`]);
+    expect(copies.map((c) => c.args)).toEqual([
+      `--from=build /src/${cmd}/dist/${cmd}.js /bin/${cmd}.js`,
+      ...(ADDON.has(cmd) ? [`--from=build /src/${cmd}/dist/nsm_netlink.node /bin/nsm_netlink.node`] : []),
+    ]);
     const eps = r.instrs.filter((i) => i.op === 'ENTRYPOINT');
     expect(eps).toHaveLength(1);
     expect(JSON.parse(eps[0].args)).toEqual(['node', `/bin/${cmd}.js`]);
@@ -126,6 +132,22 @@ describe.each(CMDS)('%s/Dockerfile', (cmd) => {
       return;
     }
     expect(readFileSync(dist, 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+  });
+
+  test(`the build stage ${ADDON.has(cmd) ? 'builds the netlink addon with gcc and libc6-dev' : 'needs no C compiler'}`, () => {
+    const build = stages()[0];
+    const names = aptPackages(build).map((p) => p.name).sort();
+    expect(names).toEqual(ADDON.has(cmd) ? ['gcc', 'libc6-dev'] : []);
+    const runs = build.instrs.filter((i) => i.op === 'RUN').map((i) => i.args);
+    if (ADDON.has(cmd)) expect(runs.some((r) => r.includes(`test -s ${cmd}/dist/nsm_netlink.node`))).toBe(true);
+    // What the build really does: the addon is beside a built bundle exactly when the bundle loads it.
+    const dist = join(root, cmd, 'dist');
+    if (existsSync(join(dist, `${cmd}.js`))) expect(existsSync(join(dist, 'nsm_netlink.node'))).toBe(ADDON.has(cmd));
+  });
+
+  test('runs with the young generation capped (NODE_OPTIONS, as local/paths.ts NODE_FLAGS)', () => {
+    const envs = runtime().instrs.filter((i) => i.op === 'ENV').map((i) => i.args);
+    expect(envs).toContain('NODE_OPTIONS=--max-semi-space-size=2');
   });
 
   test(`USER is ${NON_ROOT[cmd] ?? 'not set (root)'}`, () => {

@@ -1,9 +1,14 @@
 // Bundles every cmd-*/src/main.ts into cmd-*/dist/<cmd>.js: one file that runs with plain `node`,
 // no node_modules beside it (that is what each image ships). A bundle that pulls in test support (a
 // testing/ folder, a *.test.ts or *.suite.ts file) fails the build.
+//
+// A bundle that contains the netlink addon's loader (shared/sdk-kernel/netlink/addon.ts) gets the
+// compiled addon, nsm_netlink.node, copied beside it: that is where the loader looks first. Which
+// bundles need it is read from esbuild's list of inputs, so nobody has to keep a list.
 import { build } from 'esbuild';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const only = process.argv.slice(2);
@@ -16,6 +21,26 @@ function noTestSupport(name) {
   return (result) => {
     const bad = Object.keys(result.metafile.inputs).filter((f) => !f.includes('node_modules/') && /(^|\/)testing\/|\.test\.ts$|\.suite\.ts$/.test(f));
     if (bad.length > 0) throw new Error(`${name} bundles test support: ${bad.join(', ')}`);
+    return result;
+  };
+}
+
+const ADDON_LOADER = 'shared/sdk-kernel/netlink/addon.ts';
+const ADDON = join(root, 'shared/sdk-kernel/netlink/addon/build/nsm_netlink.node');
+let addonBuilt = false;
+
+/** Copies the addon beside `outfile` when the bundle loads it (building it once, if stale). */
+function withAddon(outfile) {
+  return (result) => {
+    // The inputs of the output file, with what survived tree shaking: a bundle that merely passes by
+    // sdk-kernel's index without loading the addon does not need it.
+    const used = Object.values(result.metafile.outputs).some((o) => Object.entries(o.inputs).some(([f, i]) => f.endsWith(ADDON_LOADER) && i.bytesInOutput > 0));
+    if (!used) return result;
+    if (!addonBuilt) {
+      execFileSync(process.execPath, [join(root, 'tools/build-addon.mjs')], { stdio: 'inherit' });
+      addonBuilt = true;
+    }
+    copyFileSync(ADDON, join(dirname(outfile), 'nsm_netlink.node'));
     return result;
   };
 }
@@ -36,7 +61,9 @@ await Promise.all(
       legalComments: 'none',
       banner: { js: '#!/usr/bin/env node' },
       metafile: true,
-    }).then(noTestSupport(cmd)),
+    })
+      .then(noTestSupport(cmd))
+      .then(withAddon(join(root, cmd, 'dist', `${cmd}.js`))),
   ),
 );
 // The local runtime (not an image): nsm-local, used by `make demo` and the examples.
@@ -53,6 +80,8 @@ if (only.length === 0 || only.includes('local')) {
     logLevel: 'warning',
     legalComments: 'none',
     metafile: true,
-  }).then(noTestSupport('nsm-local'));
+  })
+    .then(noTestSupport('nsm-local'))
+    .then(withAddon(join(root, 'dist-local', 'nsm-local.js')));
 }
 console.log(`bundled ${cmds.length} command(s) in ${Date.now() - started} ms: ${cmds.join(', ')}`);

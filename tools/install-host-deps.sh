@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the host tools the forwarders and their tests drive: Open vSwitch (userspace datapath),
-# iproute2, ethtool, iperf3, tcpdump, nsenter.
+# iproute2, ethtool, iperf3, tcpdump, nsenter, and a C compiler with the C library's headers for the
+# netlink addon (shared/sdk-kernel/netlink/addon, built by tools/build-addon.mjs; Node's own headers
+# come with Node).
 #
 # Idempotent: does nothing when every tool is already there, and runs `apt-get update` only when
 # something has to be installed. The openvswitch-switch package's own system service is never
@@ -28,6 +30,7 @@ declare -A NEED=(
   [ping]=iputils-ping
   [wireguard-go]=wireguard-go
   [wg]=wireguard-tools
+  [cc]=gcc
 )
 
 missing=()
@@ -38,6 +41,8 @@ for cmd in "${!NEED[@]}"; do
   fi
 done
 [ -f /usr/share/openvswitch/vswitch.ovsschema ] || missing+=(openvswitch-switch)
+# The addon includes <linux/netlink.h> and libc headers.
+[ -f /usr/include/linux/netlink.h ] && [ -f /usr/include/stdio.h ] || missing+=(libc6-dev)
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install-host-deps: all present"

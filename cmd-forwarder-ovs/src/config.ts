@@ -2,6 +2,7 @@
 // (listen URL, labels, its own OVS daemons, VXLAN port).
 import type { ConfigOf, Schema } from '@nsm/sdk/cmd/config';
 import { commonSettings as common } from '@nsm/sdk/cmd/settings';
+import { DATAPATH_MODES } from '@nsm/sdk-ovs/elements';
 
 export const schema = {
   name: common.name('forwarder', 'registered name of this forwarder'),
@@ -10,7 +11,16 @@ export const schema = {
   bridgeName: { kind: 'string', env: 'NSM_BRIDGENAME', default: 'br-nsm', description: 'OVS bridge this forwarder owns' },
   tunnelIp: { kind: 'string', env: 'NSM_TUNNEL_IP', default: '', description: 'this node\'s address for remote mechanisms (required for remote connections)' },
   vxlanPort: { kind: 'int', env: 'NSM_VXLAN_PORT', default: '4789', description: 'UDP port of VXLAN tunnels; both nodes must agree (0 means 4789)' },
+  datapath: {
+    kind: 'enum',
+    values: DATAPATH_MODES,
+    env: 'NSM_DATAPATH',
+    default: 'auto',
+    description:
+      'how the two sides of a connection are joined: auto (in the kernel with tc redirects when both are kernel devices, e.g. veth-veth or veth-VXLAN; Open vSwitch where a VLAN trunk or breakout needs it), tc (kernel only: VLAN trunking and breakout are refused), ovs (always Open vSwitch OpenFlow rules). WireGuard is routed by the kernel in every mode',
+  },
   wireguardPort: { kind: 'int', env: 'NSM_WIREGUARD_PORT', default: '51820', description: 'first UDP port of WireGuard devices (wireguard-go, one device and port per connection)' },
+  wireguardPool: { kind: 'int', env: 'NSM_WIREGUARD_POOL', default: '2', description: 'wireguard-go devices kept started ahead of need, so that a Request starts no process (0: each connection starts its own)' },
   wireguardHandshakeTimeout: { kind: 'duration', env: 'NSM_WIREGUARD_HANDSHAKE_TIMEOUT', default: '5s', description: 'how long the requesting side waits for the WireGuard handshake' },
   vlanUplink: { kind: 'string', env: 'NSM_VLAN_UPLINK', default: '', description: 'default uplink for the VLAN remote mechanism (breakout): a node NIC attached to the bridge as a trunk, used by connections without a "via" label' },
   deviceSelectorFile: {

@@ -1,5 +1,9 @@
-// cmd-forwarder-ovs: the node's dataplane agent on Open vSwitch. Each connection gets a veth pair per
-// local side, an OVS port per host end, and two OpenFlow rules between them.
+// cmd-forwarder-ovs: the node's dataplane agent. Each connection gets a veth pair per local side (a
+// VXLAN or WireGuard device per remote one), joined in the kernel by tc redirects, or through Open
+// vSwitch (an OVS port per device and two OpenFlow rules) where a VLAN needs it or NSM_DATAPATH=ovs.
+// Nothing on the Request/Close path starts a process: netlink for the kernel, OVSDB and OpenFlow
+// for Open vSwitch, wireguard-go devices from a pool.
+import './threadpool';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +16,8 @@ import { startServer } from '@nsm/sdk/grpc/server';
 import { log } from '@nsm/sdk/log';
 import { registrationClient } from '@nsm/sdk/chains/registry';
 import { nsRegistryClient, nseRegistryClient } from '@nsm/sdk/grpc/registry';
-import { BatchingOvs, OvsDaemon } from '@nsm/sdk-ovs';
+import { OvsDaemon } from '@nsm/sdk-ovs';
+import { DirectOvs } from '@nsm/sdk-ovs/direct';
 import { readDeviceSelector } from '@nsm/sdk-ovs/deviceselector';
 import { kernelClient, kernelServer, vlanClient, vxlanClient, vxlanServer, wireguardClient, wireguardServer, xconnect } from '@nsm/sdk-ovs/elements';
 import { schema } from './config';
@@ -22,15 +27,16 @@ import { attachUplinks } from './uplinks';
 
 void runCommand({
   name: 'cmd-forwarder-ovs',
-  description: 'Forwarder on Open vSwitch (userspace netdev datapath by default): kernel interfaces cross-connected by OpenFlow rules',
+  description: 'Forwarder: the two sides of a connection joined in the kernel (tc redirects) or, where a VLAN needs it or NSM_DATAPATH=ovs, through Open vSwitch (OpenFlow rules; userspace netdev datapath by default)',
   schema,
   identity: true,
   async start(cfg, _ctx, id) {
     const daemon = cfg.ovsDbSocket
       ? OvsDaemon.existing({ dbSocket: cfg.ovsDbSocket, runDir: cfg.ovsRunDir })
       : await OvsDaemon.start({ runDir: cfg.ovsRunDir });
-    // Port and rule changes of concurrent requests are merged into single OVS transactions.
-    const br = { ovs: new BatchingOvs({ dbSocket: daemon.ovs.dbSocket, runDir: daemon.ovs.runDir }), bridge: cfg.bridgeName };
+    // OVSDB and OpenFlow spoken directly; changes of concurrent requests are merged into single transactions.
+    const ovs = new DirectOvs({ dbSocket: daemon.ovs.dbSocket, runDir: daemon.ovs.runDir });
+    const br = { ovs, bridge: cfg.bridgeName, datapath: cfg.datapath };
     await br.ovs.ensureBridge(cfg.bridgeName, { datapathType: cfg.datapathType });
     // A predecessor that crashed may have left ports, devices and flows: local veths are kept for
     // their connections to adopt when they heal through us, the rest is removed.
@@ -56,13 +62,13 @@ void runCommand({
           xconnect(br),
           mechanisms({
             [MechanismType.KERNEL]: kernelServer(bridge),
-            ...(remote ? { [MechanismType.VXLAN]: vxlanServer(br, remote.vxlan), [MechanismType.WIREGUARD]: wireguardServer(remote.wireguard, remote.wireguardPorts) } : {}),
+            ...(remote ? { [MechanismType.VXLAN]: vxlanServer(remote.vxlan), [MechanismType.WIREGUARD]: wireguardServer(remote.wireguard, remote.wireguardDevices) } : {}),
           }),
         ],
         // Offer order: KERNEL (local), then for a remote next hop WIREGUARD first (IP payload only) and VXLAN.
         client: [
           kernelClient(bridge),
-          ...(remote ? [vxlanClient(br, remote.vxlan), wireguardClient(remote.wireguard, remote.wireguardPorts)] : []),
+          ...(remote ? [vxlanClient(remote.vxlan), wireguardClient(remote.wireguard, remote.wireguardDevices)] : []),
           ...(uplinks ? [vlanClient(br, uplinks)] : []),
         ],
       },
@@ -78,14 +84,16 @@ void runCommand({
         url: listenOn,
       }),
     );
-    log.info({ name: cfg.name, url: listenOn, bridge: cfg.bridgeName, ovsRunDir: daemon.runDir, tunnelIp: cfg.tunnelIp, vxlanPort: remote?.vxlan.port, wireguardPort: remote?.wireguard.basePort, underlayMtu: remote?.tunnel.underlayMtu }, 'forwarder registered');
+    log.info({ name: cfg.name, url: listenOn, datapath: cfg.datapath, bridge: cfg.bridgeName, ovsRunDir: daemon.runDir, tunnelIp: cfg.tunnelIp, vxlanPort: remote?.vxlan.port, wireguardPort: remote?.wireguard.basePort, underlayMtu: remote?.tunnel.underlayMtu }, 'forwarder registered');
     return async () => {
       await registry.close().catch((err) => log.warn({ err: String(err) }, 'unregister failed'));
       await server.stop();
       ns.close();
       nse.close();
       recovery.stop();
+      await remote?.wireguardDevices.close();
       await cleanupAll(br).catch((err) => log.warn({ err: String(err) }, 'dataplane cleanup failed'));
+      ovs.close();
       if (!cfg.ovsDbSocket) await daemon.stop();
       if (tmp) rmSync(tmp, { recursive: true, force: true });
     };

@@ -1,14 +1,16 @@
-// What a forwarder finds of its predecessor. The veth pairs of local connections (OVS ports carrying
-// NSM external-ids, devices still present) are kept with their rules, so the data path survives a
-// forwarder restart; when a client heals through the new forwarder, its request finds them and
-// adopts them. Those that nobody claims within the grace period are removed. Everything else (vxlan
-// devices, routed veths, WireGuard devices whose wireguard-go died, policy rules) is removed at once:
-// the clients' heal rebuilds it. `cleanupAll` removes everything, when the forwarder stops.
+// What a forwarder finds of its predecessor. The veth pairs of local connections are kept with what
+// joins them, so the data path survives a forwarder restart: OVS ports carrying NSM external-ids
+// (with their rules), and veth host ends joined in the kernel (a tc redirect on their ingress hook).
+// When a client heals through the new forwarder, its request finds them and adopts them. Those that
+// nobody claims within the grace period are removed. Everything else (vxlan devices, routed veths,
+// WireGuard devices whose wireguard-go died, policy rules) is removed at once: the clients' heal
+// rebuilds it. `cleanupAll` removes everything, when the forwarder stops.
 import { deleteLink, listLinks } from '@nsm/sdk-kernel';
+import { listRedirects } from '@nsm/sdk-kernel/netlink';
 import { log } from '@nsm/sdk/log';
 import { cleanupDevices } from '@nsm/sdk-wireguard';
 import { flowCookie } from '@nsm/sdk-ovs';
-import { delRules, EXT_CONN, OvsBridge, VXLAN_DEV_PREFIX, WG_DEV_PREFIX } from '@nsm/sdk-ovs/elements';
+import { delRules, EXT_CONN, OvsBridge, VETH_ALIAS_PREFIX, VXLAN_DEV_PREFIX, WG_DEV_PREFIX, WG_POOL_PREFIX } from '@nsm/sdk-ovs/elements';
 
 const OURS = new RegExp(`^(tapsrc-|tapdst-|${VXLAN_DEV_PREFIX}[sd]-)`);
 const VETH = /^tap(src|dst)-/;
@@ -26,7 +28,7 @@ async function removeUnadoptable(br: OvsBridge, keep: Set<string>): Promise<stri
     await br.ovs.delPorts(br.bridge, ports.map((p) => p.name));
     for (const p of ports) if (p.type === '') await deleteLink(undefined, p.name);
   }
-  const wg = await cleanupDevices(WG_DEV_PREFIX);
+  const wg = await cleanupDevices([WG_DEV_PREFIX, WG_POOL_PREFIX]);
   const links = (await listLinks(undefined)).map((l) => l.name).filter((n) => OURS.test(n) && !keep.has(n));
   for (const n of links) await deleteLink(undefined, n).catch(() => undefined);
   const tables = await delRules();
@@ -35,28 +37,37 @@ async function removeUnadoptable(br: OvsBridge, keep: Set<string>): Promise<stri
 
 /** Keeps what can be adopted, removes the rest, and sweeps the unclaimed after `graceMs`. */
 export async function recoverDataplane(br: OvsBridge, graceMs: number): Promise<Recovery> {
-  const links = new Set((await listLinks(undefined)).map((l) => l.name));
+  const links = await listLinks(undefined);
+  const names = new Set(links.map((l) => l.name));
   const pending = new Map<string, string>();
+  const inKernel = new Set<string>();
   for (const p of await br.ovs.listPorts(br.bridge)) {
     const id = p.externalIds[EXT_CONN];
-    if (id && p.type === '' && VETH.test(p.name) && links.has(p.name)) pending.set(p.name, id);
+    if (id && p.type === '' && VETH.test(p.name) && names.has(p.name)) pending.set(p.name, id);
+  }
+  for (const l of links) {
+    if (l.kind !== 'veth' || !VETH.test(l.name) || pending.has(l.name)) continue;
+    if ((await listRedirects(undefined, l.name).catch(() => [])).length === 0) continue;
+    pending.set(l.name, l.alias?.startsWith(VETH_ALIAS_PREFIX) ? l.alias.slice(VETH_ALIAS_PREFIX.length) : '');
+    inKernel.add(l.name);
   }
   const removed = await removeUnadoptable(br, new Set(pending.keys()));
   // Rules of kept connections stay (the data path keeps working); all others go.
-  const keepCookies = new Set([...pending.values()].map((id) => BigInt(flowCookie(id))));
+  const keepCookies = new Set([...pending.entries()].filter(([n]) => !inKernel.has(n)).map(([, id]) => BigInt(flowCookie(id))));
   const drop = new Set((await br.ovs.dumpFlows(br.bridge)).map((f) => BigInt(f.cookie)).filter((c) => !keepCookies.has(c)));
   for (const c of drop) await br.ovs.delFlows(br.bridge, `cookie=0x${c.toString(16)}/-1`);
   if (removed.length > 0 || pending.size > 0) {
-    log.info({ removed, kept: [...pending.keys()], graceMs }, 'found dataplane state of a previous forwarder');
+    log.info({ removed, kept: [...pending.keys()], keptInKernel: [...inKernel], graceMs }, 'found dataplane state of a previous forwarder');
   }
   const removeUnclaimed = async () => {
     const unclaimed = [...pending.entries()];
     if (unclaimed.length === 0) return;
     log.info({ ports: unclaimed.map(([n]) => n) }, 'removing dataplane state nobody claimed after a restart');
-    await br.ovs.delPorts(br.bridge, unclaimed.map(([n]) => n)).catch(() => undefined);
+    const viaOvs = unclaimed.filter(([n]) => !inKernel.has(n));
+    if (viaOvs.length) await br.ovs.delPorts(br.bridge, viaOvs.map(([n]) => n)).catch(() => undefined);
     for (const [name, id] of unclaimed) {
       await deleteLink(undefined, name).catch(() => undefined);
-      await br.ovs.delFlows(br.bridge, { cookie: flowCookie(id) }).catch(() => undefined);
+      if (!inKernel.has(name)) await br.ovs.delFlows(br.bridge, { cookie: flowCookie(id) }).catch(() => undefined);
     }
     pending.clear();
   };

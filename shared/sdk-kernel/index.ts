@@ -1,4 +1,6 @@
-// Host-side kernel operations a forwarder performs for the KERNEL mechanism.
+// Host-side kernel operations a forwarder performs: links, veth pairs, IP contexts, offloads,
+// neighbours, routes, rules and tc redirects over netlink (./netlink: no process per operation),
+// plus namespace references, names, and `exec`/`ip -batch` for start-up work and tests.
 export { exec, ExecError } from './exec';
 export type { ExecOptions, ExecResult } from './exec';
 export { netnsFromUrl, netnsByName, netnsFromPath, describeNetns, ipArgv, inNetnsArgv, daemonInNetnsArgv, ipNetnsArg, NETNS_RUN_DIR } from './netns';
@@ -10,7 +12,7 @@ export { listLinks, getLink, linkExists, getMac, setMac, setLinkUp, deleteLink, 
 export type { LinkInfo } from './link';
 export { createVethPair, deleteVethPair } from './veth';
 export type { VethPairSpec, VethPair } from './veth';
-export { applyIpContext, ipContextCommands } from './ipcontext';
+export { applyIpContext } from './ipcontext';
 export type { IpContextSpec, RouteSpec, NeighborSpec } from './ipcontext';
 export { disableOffloads, OVS_NETDEV_OFFLOADS_OFF } from './ethtool';
 export { parseCidr, parseIp, networkOf, formatCidr } from './cidr';

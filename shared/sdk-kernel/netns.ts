@@ -1,8 +1,9 @@
 // Network namespace references and how to run a command inside one.
 //
 // NSM hands a forwarder a namespace as a URL (`inodeURL`), e.g. file:///proc/<pid>/fd/<n>,
-// file:///proc/<pid>/ns/net or file:///var/run/netns/<name>. Node cannot setns() a thread, so
-// every namespace-scoped operation is a child process that enters the namespace first:
+// file:///proc/<pid>/ns/net or file:///var/run/netns/<name>. The forwarder's own operations reach
+// a namespace through netlink sockets the addon opens inside it (./netlink/handles.ts); commands
+// (start-up work, daemons, tests) are child processes that enter the namespace first:
 //  * a namespace named under /var/run/netns runs `ip -n NAME ...` (iproute2 opens it itself);
 //  * any other namespace file runs `nsenter --net=PATH ip ...`: nsenter setns()es and then execs
 //    the command, so it costs no extra process, needs no state, and cannot leak anything if we

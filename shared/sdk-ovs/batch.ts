@@ -1,46 +1,11 @@
-// Group commit for OVS. Each ovs-vsctl transaction makes ovs-vswitchd reconfigure, and each
-// ovs-ofctl call is a process spawn plus a connection; with many connections set up or torn down at
-// once these serialize. Calls that arrive while one is in flight are merged into the next single
-// transaction (ports) or single add-flows batch (rules), so N concurrent requests cost ~2 round trips
-// instead of N. A merged transaction that fails is retried call by call, so one bad device only fails
-// its own caller.
+// Group commit for the process-based Ovs (ovs-vsctl/ovs-ofctl): calls that arrive while one is in
+// flight are merged into the next single transaction (ports) or single add-flows batch (rules), so N
+// concurrent requests cost ~2 processes instead of N. A merged call that fails is retried call by
+// call (groupcommit.ts), so one bad device only fails its own caller. The forwarder uses DirectOvs
+// (direct/ovs.ts, no processes); this stays for comparison (bench/ovs-proto.ts) and for an OVS
+// reachable only through its tools.
+import { GroupCommit, mergedOrOneByOne } from '@nsm/sdk/core/groupcommit';
 import { Ovs, FlowSelector, OvsEndpoint, PortSpec } from './ovs';
-
-interface Pending<T, R> {
-  input: T;
-  resolve(v: R): void;
-  reject(e: unknown): void;
-}
-
-/** Runs `flush` over everything queued, one flush at a time. */
-class GroupCommit<T, R> {
-  private queue: Pending<T, R>[] = [];
-  private running = false;
-
-  constructor(private readonly flush: (batch: T[]) => Promise<R[]>, private readonly single: (one: T) => Promise<R>) {}
-
-  submit(input: T): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      this.queue.push({ input, resolve, reject });
-      if (!this.running) void this.drain();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    this.running = true;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0);
-      try {
-        const out = await this.flush(batch.map((p) => p.input));
-        batch.forEach((p, i) => p.resolve(out[i]));
-      } catch (err) {
-        if (batch.length === 1) batch[0].reject(err);
-        else await Promise.all(batch.map((p) => this.single(p.input).then(p.resolve, p.reject)));
-      }
-    }
-    this.running = false;
-  }
-}
 
 export class OvsBatcher {
   private readonly adds: GroupCommit<PortSpec[], Record<string, number>>;
@@ -49,25 +14,31 @@ export class OvsBatcher {
 
   constructor(readonly ovs: Ovs, readonly bridge: string) {
     this.adds = new GroupCommit(
-      async (batch) => {
-        const all = await ovs.addPorts(bridge, batch.flat());
-        return batch.map((specs) => Object.fromEntries(specs.map((s) => [s.name, all[s.name]])));
-      },
-      (specs) => ovs.addPorts(bridge, specs),
+      mergedOrOneByOne(
+        async (batch) => {
+          const all = await ovs.addPorts(bridge, batch.flat());
+          return batch.map((specs) => Object.fromEntries(specs.map((s) => [s.name, all[s.name]])));
+        },
+        (specs) => ovs.addPorts(bridge, specs),
+      ),
     );
     this.dels = new GroupCommit(
-      async (batch) => {
-        await ovs.delPorts(bridge, batch.flat());
-        return batch.map(() => undefined);
-      },
-      (names) => ovs.delPorts(bridge, names),
+      mergedOrOneByOne(
+        async (batch) => {
+          await ovs.delPorts(bridge, batch.flat());
+          return batch.map(() => undefined);
+        },
+        (names) => ovs.delPorts(bridge, names),
+      ),
     );
     this.flows = new GroupCommit(
-      async (batch) => {
-        await ovs.addFlows(bridge, batch.flat());
-        return batch.map(() => undefined);
-      },
-      (lines) => ovs.addFlows(bridge, lines),
+      mergedOrOneByOne(
+        async (batch) => {
+          await ovs.addFlows(bridge, batch.flat());
+          return batch.map(() => undefined);
+        },
+        (lines) => ovs.addFlows(bridge, lines),
+      ),
     );
   }
 

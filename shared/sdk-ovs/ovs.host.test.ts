@@ -105,13 +105,15 @@ describeHost('sdk-ovs on the host', () => {
 
     const flows = await ovsd.ovs.dumpFlows(BR, { cookie: flowCookie(connId) });
     expect(flows).toHaveLength(2);
+    // ovs-ofctl prints cookies without leading zeros (flowCookie keeps all 16 digits): compare numbers.
+    const cookie = BigInt(flowCookie(connId));
     for (const f of flows) {
-      expect(f.cookie).toBe(flowCookie(connId));
+      expect(BigInt(f.cookie)).toBe(cookie);
       expect(f.priority).toBe(100);
       expect(f.nPackets).toBeGreaterThan(0);
     }
     const { stdout: dumped } = await exec(['ovs-ofctl', '-O', 'OpenFlow13', 'dump-flows', ovsd.ovs.mgmtTarget(BR)]);
-    expect(dumped).toContain(`cookie=${flowCookie(connId)}`);
+    expect(dumped).toContain(`cookie=0x${cookie.toString(16)}`);
 
     // What a restarted forwarder sees: its ports, their numbers and whose they are.
     const ports = await ovsd.ovs.listPorts(BR);

@@ -1,12 +1,16 @@
 // wireguard-go processes: one per interface, started as a child of this process (same process group,
 // so a supervisor that stops the group stops them too), in this process's network namespace. The TUN
-// device lives as long as the process; deleting the device also makes wireguard-go exit.
+// device lives as long as the process; deleting the device also makes wireguard-go exit. Starting one
+// is the expensive part (a process, its UAPI socket): pool.ts keeps some started ahead of need, and
+// configure()/reset() reuse a device for another connection over the UAPI and netlink alone.
 import { ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 import { internal, unavailable } from '@nsm/sdk/core/errors';
-import { deleteLink, getLink, ip } from '@nsm/sdk-kernel';
-import { keyToHex } from './keys';
+import { deleteLink, listLinks } from '@nsm/sdk-kernel';
+import { setLink } from '@nsm/sdk-kernel/netlink';
+import { generateKeyPair, keyToHex } from './keys';
 import { socketPath, uapiGet, uapiSet, UapiPeer, WG_SOCKET_DIR } from './uapi';
 
 export const WG_BINARY = process.env.NSM_WIREGUARD_GO ?? 'wireguard-go';
@@ -24,20 +28,31 @@ export interface WgPeerSpec {
 
 export interface WgDeviceSpec {
   ifName: string;
-  /** base64 private key */
-  privateKey: string;
+  /** base64 private key; a random one when omitted (a pooled device gets its real key when used). */
+  privateKey?: string;
   listenPort: number;
   mtu?: number;
+  /** Bring the device up once configured (default true; a pooled device waits down). */
+  up?: boolean;
 }
 
 export class WgDevice {
   private exited = false;
+  private name: string;
 
   private constructor(
-    readonly ifName: string,
+    /** The name it was started under: its UAPI socket keeps that name when the device is renamed. */
+    readonly uapiName: string,
+    readonly listenPort: number,
     private readonly child: ChildProcess,
   ) {
+    this.name = uapiName;
     child.once('exit', () => (this.exited = true));
+  }
+
+  /** The interface's name now. */
+  get ifName(): string {
+    return this.name;
   }
 
   get pid(): number | undefined {
@@ -53,7 +68,7 @@ export class WgDevice {
       env: { ...process.env, LOG_LEVEL: process.env.NSM_WIREGUARD_LOG_LEVEL ?? 'error' },
     });
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
-    const dev = new WgDevice(spec.ifName, child);
+    const dev = new WgDevice(spec.ifName, spec.listenPort, child);
     let spawnErr: Error | undefined;
     child.once('error', (e) => (spawnErr = e));
     try {
@@ -67,14 +82,14 @@ export class WgDevice {
       // The socket file appears at bind(), a moment before wireguard-go listens on it.
       for (;;) {
         try {
-          await uapiSet(spec.ifName, { privateKey: keyToHex(spec.privateKey), listenPort: spec.listenPort });
+          await uapiSet(spec.ifName, { privateKey: keyToHex(spec.privateKey ?? generateKeyPair().privateKey), listenPort: spec.listenPort });
           break;
         } catch (e) {
           if (!/ECONNREFUSED|ENOENT/.test(String(e)) || Date.now() > deadline || dev.exited) throw e;
           await sleep(5);
         }
       }
-      await ip(undefined, `link set dev ${spec.ifName}${spec.mtu ? ` mtu ${spec.mtu}` : ''} up`);
+      if (spec.up ?? true) await setLink(undefined, spec.ifName, { up: true, ...(spec.mtu ? { mtu: spec.mtu } : {}) });
       return dev;
     } catch (e) {
       await dev.stop();
@@ -82,17 +97,56 @@ export class WgDevice {
     }
   }
 
+  /** Whether the wireguard-go process is still running. */
+  get alive(): boolean {
+    return !this.exited && this.child.exitCode === null;
+  }
+
+  /**
+   * Gives a started device (down) its key, and its name, MTU and up state: one UAPI exchange, one
+   * netlink request (the kernel renames before it brings the device up).
+   */
+  async configure(c: { privateKey: string; mtu?: number; name?: string }): Promise<void> {
+    await uapiSet(this.uapiName, { privateKey: keyToHex(c.privateKey), replacePeers: true });
+    await this.setLink({ up: true, ...(c.mtu ? { mtu: c.mtu } : {}), ...(c.name ? { name: c.name } : {}) });
+  }
+
+  /**
+   * Makes a used device anonymous again: down, renamed (when `name` is given), no peers, a fresh
+   * random key (sessions of the old key die with it).
+   */
+  async reset(name?: string): Promise<void> {
+    await this.setLink({ up: false });
+    if (name) await this.setLink({ name });
+    await uapiSet(this.uapiName, { privateKey: keyToHex(generateKeyPair().privateKey), replacePeers: true });
+  }
+
+  /**
+   * A rename also names the UAPI socket after the interface (a symlink to the first name's socket),
+   * so that tools such as `wg show <interface>` find it, as they look it up by interface name.
+   */
+  private async setLink(change: { up?: boolean; mtu?: number; name?: string }): Promise<void> {
+    await setLink(undefined, this.name, change);
+    if (!change.name || change.name === this.name) return;
+    if (this.name !== this.uapiName) rmSync(socketPath(this.name), { force: true });
+    this.name = change.name;
+    if (this.name !== this.uapiName) {
+      rmSync(socketPath(this.name), { force: true });
+      symlinkSync(basename(socketPath(this.uapiName)), socketPath(this.name));
+    }
+  }
+
   /** Replaces the peer set with this one peer (one connection = one peer). */
   async setPeer(p: WgPeerSpec): Promise<void> {
     const peer: UapiPeer = { publicKey: keyToHex(p.publicKey), endpoint: p.endpoint, allowedIps: p.allowedIps, replaceAllowedIps: true, persistentKeepalive: p.keepaliveSec };
-    await uapiSet(this.ifName, { replacePeers: true, peers: [peer] });
+    await uapiSet(this.uapiName, { replacePeers: true, peers: [peer] });
   }
 
   /** Waits until the peer completed a handshake; false on timeout. */
   async waitHandshake(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const st = await uapiGet(this.ifName);
+      const st = await uapiGet(this.uapiName);
       if (st.peers.some((p) => p.lastHandshakeSec > 0)) return true;
       if (Date.now() > deadline) return false;
       await sleep(10);
@@ -100,7 +154,7 @@ export class WgDevice {
   }
 
   state() {
-    return uapiGet(this.ifName);
+    return uapiGet(this.uapiName);
   }
 
   /** Removes the device (wireguard-go exits with it) and the process; idempotent. */
@@ -112,34 +166,35 @@ export class WgDevice {
       await Promise.race([gone, sleep(1000)]);
       if (!this.exited) this.child.kill('SIGKILL');
     }
-    rmSync(socketPath(this.ifName), { force: true });
+    rmSync(socketPath(this.uapiName), { force: true });
+    if (this.name !== this.uapiName) rmSync(socketPath(this.name), { force: true });
   }
 }
 
 /**
- * Removes WireGuard devices named with `prefix` in this namespace (a predecessor's): deleting the TUN
- * makes its wireguard-go exit. Their UAPI sockets are removed too. Returns the names removed.
+ * Removes WireGuard devices whose names start with one of `prefixes` in this namespace (a
+ * predecessor's): deleting the TUN makes its wireguard-go exit. Then UAPI sockets with those prefixes
+ * that nobody listens on are removed (the directory is shared by every namespace on the host, and a
+ * renamed device keeps its socket's first name, so sockets are judged by whether they answer).
+ * Returns the names of the devices removed.
  */
-export async function cleanupDevices(prefix: string): Promise<string[]> {
-  let names: string[] = [];
-  try {
-    names = readdirSync(WG_SOCKET_DIR)
-      .filter((f) => f.startsWith(prefix) && f.endsWith('.sock'))
-      .map((f) => f.slice(0, -'.sock'.length));
-  } catch {
-    return [];
-  }
+export async function cleanupDevices(prefixes: readonly string[]): Promise<string[]> {
+  const ours = (n: string) => prefixes.some((p) => n.startsWith(p));
   const removed: string[] = [];
-  for (const n of names) {
-    // The socket directory is shared by every namespace on the host: only devices that exist here are
-    // ours. A socket nobody listens on (its wireguard-go was killed) is stale whoever made it.
-    if (!(await getLink(undefined, n).catch(() => undefined))) {
-      if (!(await listening(socketPath(n)))) rmSync(socketPath(n), { force: true });
-      continue;
-    }
-    await deleteLink(undefined, n).catch(() => undefined);
-    rmSync(socketPath(n), { force: true });
-    removed.push(n);
+  for (const l of await listLinks(undefined)) {
+    if (l.kind !== 'tun' || !ours(l.name)) continue;
+    await deleteLink(undefined, l.name).catch(() => undefined);
+    removed.push(l.name);
+  }
+  let sockets: string[] = [];
+  try {
+    sockets = readdirSync(WG_SOCKET_DIR).filter((f) => ours(f) && f.endsWith('.sock'));
+  } catch {
+    return removed;
+  }
+  for (const f of sockets) {
+    const path = `${WG_SOCKET_DIR}/${f}`;
+    if (!(await listening(path))) rmSync(path, { force: true });
   }
   return removed;
 }

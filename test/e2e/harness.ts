@@ -100,10 +100,16 @@ export class TestMesh {
       .filter((n) => n && n !== 'lo');
   }
 
-  /** Interfaces, ports and flows NSM made on a node (the node's eth0 and OVS's own devices aside). */
+  /**
+   * Interfaces, ports and flows NSM made on a node (the node's eth0, OVS's own devices and the
+   * forwarder's idle WireGuard devices, nsmwp…, aside), and tc qdiscs left on what remains.
+   */
   nsmLeftovers(node = 'node1'): string[] {
-    const links = this.links(node).filter((l) => !['eth0', NODE_UPLINK, 'ovs-netdev', 'br-nsm'].includes(l));
-    return [...links.map((l) => `link ${l}`), ...this.ovsPorts(node).map((p) => `port ${p}`), ...this.ovsFlows(node).map((f) => `flow ${f.trim()}`)];
+    const links = this.links(node).filter((l) => !['eth0', NODE_UPLINK, 'ovs-netdev', 'br-nsm'].includes(l) && !l.startsWith('nsmwp'));
+    const qdiscs = inNs(this.ns(node), ['tc', 'qdisc', 'show'])
+      .split('\n')
+      .filter((q) => q.includes('clsact'));
+    return [...links.map((l) => `link ${l}`), ...qdiscs.map((q) => `qdisc ${q}`), ...this.ovsPorts(node).map((p) => `port ${p}`), ...this.ovsFlows(node).map((f) => `flow ${f.trim()}`)];
   }
 
   async down(): Promise<void> {

@@ -1,14 +1,18 @@
 // Issue 4 end to end: a real mesh in namespaces; bad requests fail clearly and leave nothing
 // half-made; Close and expiry leave nothing behind; IP and Ethernet payloads both carry traffic.
+// The forwarder runs with NSM_DATAPATH=ovs (connections through OpenFlow rules; fastpath.test.ts
+// covers the default, tc), and starts no process on Request or Close (a preloaded hook traces them).
 import { Connection, Mechanism, NetworkServiceEndpoint, NetworkServiceRequest } from '@nsm/api';
 import { Context } from '@nsm/sdk/core/context';
 import { Code } from '@nsm/sdk/core/errors';
 import { findAll } from '@nsm/sdk/core/registry';
-import { NsmConnection, rpcRequest } from '@nsm/sdk/grpc/clients';
+import { NsmConnection, rpcClose, rpcRequest } from '@nsm/sdk/grpc/clients';
 import { nseRegistryClient } from '@nsm/sdk/grpc/registry';
 import type { X509Source } from '@nsm/sdk/spiffe/source';
 import type { TokenGenerator } from '@nsm/sdk/token';
-import { e2eUnavailable, eventually, inNs, nsc, nse, TestMesh } from './harness';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { e2eUnavailable, eventually, inNs, nsc, nse, root, TestMesh } from './harness';
 
 const skip = e2eUnavailable();
 const d = skip ? describe.skip : describe;
@@ -22,10 +26,15 @@ d('Kernel2Kernel on a local mesh', () => {
   let tokens: TokenGenerator;
   let source: X509Source;
   let cc: NsmConnection;
+  const trace = () => join(t.paths.nodeDir('node1'), 'spawns.jsonl');
+  const spawns = (): string[] => (existsSync(trace()) ? readFileSync(trace(), 'utf8').split('\n').filter(Boolean) : []);
 
   beforeAll(async () => {
     await t.down().catch(() => undefined);
-    await t.up();
+    await t.up({
+      nodes: [{ name: 'node1', forwarder: 'ovs', env: {} }],
+      forwarderEnv: { NSM_DATAPATH: 'ovs', NODE_OPTIONS: `--require ${join(root, 'test/e2e/spawn-trace.js')}`, NSM_SPAWN_TRACE: trace() },
+    });
     await t.pods(
       nse('nse-eth', { NSM_SERVICE_NAMES: 'icmp-responder', NSM_CIDR_PREFIX: '172.16.1.100/31' }),
       nse('nse-ip', { NSM_SERVICE_NAMES: 'icmp-responder-ip', NSM_PAYLOAD: 'IP', NSM_CIDR_PREFIX: '172.16.2.100/31' }),
@@ -58,6 +67,21 @@ d('Kernel2Kernel on a local mesh', () => {
     const flows = t.ovsFlows();
     expect(flows).toHaveLength(2);
     expect(flows.every((f) => /n_packets=[1-9]/.test(f))).toBe(true);
+  });
+
+  test('in steady state the forwarder starts no process on Request or Close', async () => {
+    const ctx = () => Context.background().withTimeout(15_000).ctx;
+    const conn = (i: number) => request({ id: `steady-${i}`, networkService: 'icmp-responder-ip' }, kernel('nsc-eth', `nsm-s${i}`));
+    // Warm-up: the first connection of a kind may open sockets, not start processes.
+    await rpcClose(ctx(), cc, await rpcRequest(ctx(), cc, conn(0), tokens), tokens);
+    const before = spawns().length;
+    for (let i = 1; i <= 3; i++) {
+      const c = await rpcRequest(ctx(), cc, conn(i), tokens);
+      inNs(t.ns('nsc-eth'), ['ping', '-c', '1', '-W', '2', c.context!.ipContext!.dstIpAddrs[0].split('/')[0]]);
+      await rpcClose(ctx(), cc, c, tokens);
+    }
+    expect(spawns().slice(before)).toEqual([]);
+    expect(spawns().length).toBeGreaterThan(0); // the hook is in place: start-up was traced
   });
 
   test('IP payload works as well, and Close removes veths, ports and flows', async () => {

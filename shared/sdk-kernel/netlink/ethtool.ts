@@ -42,7 +42,7 @@ import { isErrno } from './errors';
 import { defaultNetlink, NetlinkCache } from './handles';
 import { REQ } from './socket';
 
-/** What `ethtool -K IF tx off tso off gso off` turns off; see ../ethtool.ts for why. */
+/** What `ethtool -K IF tx off tso off gso off` turns off; ../ethtool.ts says why. */
 export const OVS_NETDEV_OFFLOADS_OFF: readonly string[] = ['tx', 'tso', 'gso'];
 
 /** `ethtool -K` group names → which kernel feature names they cover. */

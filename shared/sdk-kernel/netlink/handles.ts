@@ -8,7 +8,8 @@
 //
 // A socket holds a reference on its namespace: while it is open, the namespace (and every
 // interface in it) outlives the pod that owned it. So sockets are closed when idle (default 5 s),
-// when their namespace file no longer names the same namespace, on release(), and on closeAll().
+// when their namespace file no longer names the same namespace, on release(), when the last hold()
+// on the namespace is let go (its last connection closed), and on closeAll().
 import { statSync } from 'node:fs';
 import { Code, StatusError } from '@nsm/sdk/core/errors';
 import { NETLINK_GENERIC, NETLINK_ROUTE } from './consts';
@@ -32,9 +33,16 @@ interface Entry {
 
 const SELF = '/proc/self/ns/net';
 
+/** This process's namespace never changes (nothing here setns()es the main thread): read once. */
+let selfKey: string | undefined;
+
 /** The identity of the namespace `ns` names now; NOT_FOUND when its file has gone. */
 export function netnsKey(ns: NetnsRef): string {
-  const path = ns?.path ?? SELF;
+  if (!ns) return (selfKey ??= statKey(SELF));
+  return statKey(ns.path, ns);
+}
+
+function statKey(path: string, ns?: NetnsRef): string {
   try {
     const st = statSync(path);
     return `${st.dev}:${st.ino}`;
@@ -45,6 +53,7 @@ export function netnsKey(ns: NetnsRef): string {
 
 export class NetlinkCache {
   private readonly entries = new Map<string, Entry>();
+  private readonly holds = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   readonly idleMs: number;
   readonly timeoutMs: number;
@@ -102,6 +111,36 @@ export class NetlinkCache {
     }
     const e = this.entries.get(key);
     if (e) this.drop(e);
+  }
+
+  /**
+   * Marks `ns` as in use by one more connection; the returned function lets go of it, and closes the
+   * namespace's sockets when nobody holds it any more, so that a pod's namespace is not kept alive
+   * after its last connection closed. Holding is by identity, taken now: the function works after the
+   * namespace's file has gone. Our own namespace is never closed this way.
+   */
+  hold(ns: NetnsRef): () => void {
+    if (!ns) return () => undefined;
+    const key = netnsKey(ns);
+    this.holds.set(key, (this.holds.get(key) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.holds.get(key) ?? 1) - 1;
+      if (n > 0) {
+        this.holds.set(key, n);
+        return;
+      }
+      this.holds.delete(key);
+      const e = this.entries.get(key);
+      if (e) this.drop(e);
+    };
+  }
+
+  /** Namespaces held (for tests and metrics). */
+  get held(): number {
+    return this.holds.size;
   }
 
   closeAll(): void {

@@ -1,6 +1,7 @@
 // applyIpContext of ../ipcontext.ts (same contract) over netlink: one exchange to find the link,
 // one batch for MTU/up, addresses, routes and neighbours. Replace semantics throughout, so applying
-// the same context again (refresh, restarted forwarder) changes nothing.
+// the same context again (refresh, restarted forwarder) changes nothing. Resolves with the link's
+// index, for callers that go on with it (a neighbour flush) without looking it up again.
 import type { IpContextSpec } from '../ipcontext';
 import { describeNetns, NetnsRef } from '../netns';
 import { parseCidr } from '../cidr';
@@ -11,17 +12,22 @@ import { assertMtu, linkIndexes } from './link';
 import { message } from './codec';
 import { AF_UNSPEC, IFF_UP, IFLA_MTU, RTM_NEWLINK } from './consts';
 import { neighborMessage } from './neigh';
-import { routeMessages } from './route';
+import { routeMessagesVia } from './route';
 import { REQ } from './socket';
 import { writeSysctl } from './sysctl';
 
 export async function applyIpContext(ns: NetnsRef, ifName: string, spec: IpContextSpec, nl: NetlinkCache = defaultNetlink()): Promise<void> {
+  await applyIpContextIndex(ns, ifName, spec, nl);
+}
+
+/** applyIpContext, resolving with the link's index. */
+export async function applyIpContextIndex(ns: NetnsRef, ifName: string, spec: IpContextSpec, nl: NetlinkCache = defaultNetlink()): Promise<number> {
   // Everything is validated before anything is sent.
   const addrs = (spec.addrs ?? []).map(parseCidr);
   if (spec.mtu) assertMtu(spec.mtu);
   const up = spec.up ?? true;
   const [index] = await linkIndexes(ns, [ifName], nl);
-  const routes = await routeMessages(ns, 'replace', (spec.routes ?? []).map((r) => ({ dst: r.prefix, dev: ifName, ...(r.via ? { via: r.via } : {}) })), nl);
+  const routes = routeMessagesVia('replace', index, (spec.routes ?? []).map((r) => ({ dst: r.prefix, ...(r.via ? { via: r.via } : {}) })));
   const neighbors = (spec.neighbors ?? []).map((n) => neighborMessage({ dev: ifName, ip: n.ip, mac: n.mac.toLowerCase(), state: n.state }, index));
   // IPv6 may be off for the device (a host-wide default); an address would then fail.
   if (addrs.some((a) => a.family === 6)) await writeSysctl(ns, ['ipv6', 'conf', ifName, 'disable_ipv6'], '0').catch(() => undefined);
@@ -47,4 +53,5 @@ export async function applyIpContext(ns: NetnsRef, ifName: string, spec: IpConte
     const o = outcomes[failed];
     throw new NetlinkError(o.errno, `${what[failed]} on ${ifName} in netns ${describeNetns(ns)}`, o.extack);
   }
+  return index;
 }

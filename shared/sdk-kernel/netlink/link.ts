@@ -41,8 +41,9 @@ import {
   RTM_NEWLINK,
   VETH_INFO_PEER,
 } from './consts';
+import { GroupCommit, mergedOrOneByOne } from '@nsm/sdk/core/groupcommit';
 import { errnoIs, isErrno, NetlinkError } from './errors';
-import { defaultNetlink, NetlinkCache } from './handles';
+import { defaultNetlink, NetlinkCache, netnsKey } from './handles';
 import { REQ } from './socket';
 
 /** What ../link.ts reports, plus what netlink tells without extra cost. */
@@ -284,6 +285,38 @@ export async function deleteLinks(ns: NetnsRef, names: readonly string[], nl: Ne
   }
 }
 
+const together = new WeakMap<NetlinkCache, Map<string, GroupCommit<string[], void>>>();
+
+/**
+ * deleteLinks, with every other deletion in the same namespace that comes in the same event-loop
+ * turn, or while one is under way, in one kernel batch: one RCU wait for all of them (a connection
+ * closing releases its two devices together; concurrent Closes share theirs). A deletion that fails
+ * in a merged batch is retried on its own, so it fails only its own caller.
+ */
+export async function deleteLinksTogether(ns: NetnsRef, names: readonly string[], nl: NetlinkCache = defaultNetlink()): Promise<void> {
+  names.forEach(assertIfName);
+  if (names.length === 0) return;
+  if (ns && !existsSync(ns.path)) return;
+  let byNs = together.get(nl);
+  if (!byNs) together.set(nl, (byNs = new Map()));
+  const key = netnsKey(ns);
+  let g = byNs.get(key);
+  if (!g) {
+    g = new GroupCommit<string[], void>(
+      mergedOrOneByOne(
+        async (batch) => {
+          await deleteLinks(ns, [...new Set(batch.flat())], nl);
+          return batch.map(() => undefined);
+        },
+        (one) => deleteLinks(ns, one, nl),
+      ),
+      { gather: true },
+    );
+    byNs.set(key, g);
+  }
+  await g.submit([...names]);
+}
+
 export interface VethSpec {
   name: string;
   peerName: string;
@@ -292,6 +325,11 @@ export interface VethSpec {
   mtu?: number;
   /** Both ends administratively up at creation (default true). */
   up?: boolean;
+  /**
+   * The peer too (default: as `up`). A peer in another namespace costs one more exchange to bring
+   * up; a caller that configures it right after (and brings it up then) says false.
+   */
+  peerUp?: boolean;
   /** IFLA_IFALIAS of the `name` end (set in the same exchange). */
   alias?: string;
 }
@@ -338,14 +376,15 @@ export async function addVeth(ns: NetnsRef, spec: VethSpec, nl: NetlinkCache = d
     // The kernel takes no alias at creation and cannot start the peer then: both follow at once,
     // in the same exchange when the peer is here, else one more on the peer namespace's socket.
     const peerHere = spec.peerNetns === undefined;
-    const msgs = [create, ...(spec.alias ? [aliasMessage(spec.name, spec.alias)] : []), ...(up && peerHere ? [upMessage(spec.peerName)] : [])];
+    const peerUp = spec.peerUp ?? up;
+    const msgs = [create, ...(spec.alias ? [aliasMessage(spec.name, spec.alias)] : []), ...(peerUp && peerHere ? [upMessage(spec.peerName)] : [])];
     const [made, ...rest] = await nl.route(ns).exchange(msgs);
     const where = `create veth ${spec.name} (peer ${spec.peerName}${spec.peerNetns ? ` in netns ${spec.peerNetns.label}` : ''}) in netns ${describeNetns(ns)}`;
     if (made.errno) throw new NetlinkError(made.errno, where, made.extack);
     try {
       const failed = rest.find((o) => o.errno);
       if (failed) throw new NetlinkError(failed.errno, where, failed.extack);
-      if (up && !peerHere) await nl.route(spec.peerNetns).request(upMessage(spec.peerName), `${where}: set ${spec.peerName} up`);
+      if (peerUp && !peerHere) await nl.route(spec.peerNetns).request(upMessage(spec.peerName), `${where}: set ${spec.peerName} up`);
     } catch (e) {
       await deleteLink(ns, spec.name, nl).catch(() => undefined);
       throw e;

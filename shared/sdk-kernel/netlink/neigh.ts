@@ -69,9 +69,9 @@ function parseNeighbor(m: NlMessage): NeighborInfo | undefined {
   return info;
 }
 
-/** Neighbour entries of one device (both families). */
-export async function listNeighbors(ns: NetnsRef, dev: string, nl: NetlinkCache = defaultNetlink()): Promise<NeighborInfo[]> {
-  const [index] = await linkIndexes(ns, [dev], nl);
+/** Neighbour entries of one device (both families); `index`, when known, saves looking `dev` up. */
+export async function listNeighbors(ns: NetnsRef, dev: string, nl: NetlinkCache = defaultNetlink(), known?: number): Promise<NeighborInfo[]> {
+  const index = known ?? (await linkIndexes(ns, [dev], nl))[0];
   const msgs = await nl.route(ns).dump(
     RTM_GETNEIGH,
     (w) => {
@@ -87,8 +87,8 @@ export async function listNeighbors(ns: NetnsRef, dev: string, nl: NetlinkCache 
 }
 
 /** Removes every neighbour entry of `dev` (static ones too) except the kernel's own NOARP ones. */
-export async function flushNeighbors(ns: NetnsRef, dev: string, nl: NetlinkCache = defaultNetlink()): Promise<number> {
-  const entries = (await listNeighbors(ns, dev, nl)).filter((n) => !(n.state & NUD_NOARP));
+export async function flushNeighbors(ns: NetnsRef, dev: string, nl: NetlinkCache = defaultNetlink(), index?: number): Promise<number> {
+  const entries = (await listNeighbors(ns, dev, nl, index)).filter((n) => !(n.state & NUD_NOARP));
   if (entries.length === 0) return 0;
   const msgs = entries.map((n) =>
     message(RTM_DELNEIGH, REQ, (w) => {

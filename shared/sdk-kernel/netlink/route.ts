@@ -85,6 +85,11 @@ function routeMessage(op: 'replace' | 'delete', r: ParsedRoute, index: number): 
   });
 }
 
+/** The messages for routes through the link with `index` (their `dev` is not looked up). */
+export function routeMessagesVia(op: 'replace' | 'delete', index: number, routes: readonly Omit<RouteChange, 'dev'>[]): Buffer[] {
+  return routes.map((r) => routeMessage(op, parseRoute({ ...r, dev: '' }), index));
+}
+
 /** The messages for several routes through links of `ns` (one lookup exchange for the devices). */
 export async function routeMessages(ns: NetnsRef, op: 'replace' | 'delete', routes: readonly RouteChange[], nl: NetlinkCache = defaultNetlink()): Promise<Buffer[]> {
   const parsed = routes.map(parseRoute);

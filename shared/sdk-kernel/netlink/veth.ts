@@ -18,6 +18,8 @@ import { addVeth, assertMtu, deleteLink, getLink } from './link';
 export interface NlVethPairSpec extends VethPairSpec {
   /** IFLA_IFALIAS of the host end: lets a restarted forwarder find what it made (e.g. the connection id). */
   alias?: string;
+  /** Bring the pod end up too (default: as `up`); false when the caller configures it right after. */
+  peerUp?: boolean;
 }
 
 export async function createVethPair(spec: NlVethPairSpec, nl: NetlinkCache = defaultNetlink()): Promise<VethPair> {
@@ -30,7 +32,7 @@ export async function createVethPair(spec: NlVethPairSpec, nl: NetlinkCache = de
   }
   const result: VethPair = { hostName, hostNetns, peerName, peerNetns, existed: false };
   try {
-    await addVeth(hostNetns, { name: hostName, peerName, peerNetns, mtu: spec.mtu, up: spec.up ?? true, alias: spec.alias }, nl);
+    await addVeth(hostNetns, { name: hostName, peerName, peerNetns, mtu: spec.mtu, up: spec.up ?? true, peerUp: spec.peerUp, alias: spec.alias }, nl);
     return result;
   } catch (e) {
     if (!isErrno(e, 'EEXIST')) throw e;

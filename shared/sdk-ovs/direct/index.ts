@@ -1,9 +1,9 @@
 // Open vSwitch without processes: OVSDB JSON-RPC for ports, OpenFlow for rules, and DirectOvs, the
-// Ovs interface on top of them (a drop-in for BatchingOvs; not wired into the forwarder yet).
+// Ovs interface on top of them (what the forwarder uses; BatchingOvs is its process-based twin).
 export { DirectOvs } from './ovs';
 export type { DirectOvsOptions } from './ovs';
-export { GroupCommit } from './groupcommit';
-export type { Outcome } from './groupcommit';
+export { GroupCommit, mergedOrOneByOne } from '@nsm/sdk/core/groupcommit';
+export type { Outcome } from '@nsm/sdk/core/groupcommit';
 export { OvsdbClient, TransactError } from '../ovsdb/client';
 export type { OvsdbClientOptions, Monitor, MonitorRequest } from '../ovsdb/client';
 export { VswitchDb } from '../ovsdb/vswitch';

@@ -4,8 +4,8 @@
 // parseFlowText (an unsupported field is an INVALID_ARGUMENT, never passed on as text), and dumps
 // come back in ovs-ofctl's format. New code can hand FlowSpecs over directly (applyFlowSpecs).
 //
-// Group commit as in batch.ts: concurrent callers' port additions share one OVSDB transaction and
-// one wait for their OpenFlow numbers, removals one transaction, rule changes one FLOW_MOD batch
+// Group commit (../groupcommit.ts): concurrent callers' port additions share one OVSDB transaction
+// and one wait for their OpenFlow numbers, removals one transaction, rule changes one FLOW_MOD batch
 // and one BARRIER; each caller gets its own outcome.
 //
 // What stays on processes: `vsctl()`/`ofctl()` (inherited) for the few users that pass raw
@@ -19,7 +19,7 @@ import { checkName } from '../ovsdb/validate';
 import { OpenFlowClient, OpenFlowError } from '../openflow/client';
 import { FlowFilter, formatActions, formatMatch, FlowSpec, parseFlowFilter, parseFlowText, toCookie } from '../openflow/flowspec';
 import { flowModOf, FlowMod, FlowStats } from '../openflow/wire';
-import { GroupCommit, Outcome } from './groupcommit';
+import { GroupCommit, mergedOrOneByOne, Outcome } from '@nsm/sdk/core/groupcommit';
 
 export interface DirectOvsOptions {
   /** How long ovs-vswitchd may take to assign OpenFlow numbers or apply a removal (default 10 s). */
@@ -100,16 +100,16 @@ export class DirectOvs extends Ovs {
     assertBridge(bridge);
     if (names.length === 0) return;
     const wait = this.opts.waitOnDelete ?? true;
-    return commit(this.dels, bridge, () => async (batch) => {
-      try {
-        await this.db.delPorts(bridge, [...new Set(batch.flat())], { wait });
-        return batch.map(() => ({ ok: true, value: undefined }));
-      } catch (e) {
-        if (batch.length === 1) return [{ ok: false, error: e }];
-        // One caller's bad name (e.g. a port of another bridge) fails only that caller.
-        return Promise.all(batch.map((n) => this.db.delPorts(bridge, n, { wait }).then((): Outcome<void> => ({ ok: true, value: undefined }), (error): Outcome<void> => ({ ok: false, error }))));
-      }
-    }).submit([...names]);
+    // One caller's bad name (e.g. a port of another bridge) fails only that caller.
+    return commit(this.dels, bridge, () =>
+      mergedOrOneByOne(
+        async (batch: string[][]) => {
+          await this.db.delPorts(bridge, [...new Set(batch.flat())], { wait });
+          return batch.map(() => undefined);
+        },
+        (n) => this.db.delPorts(bridge, n, { wait }),
+      ),
+    ).submit([...names]);
   }
 
   override listPorts(bridge: string): Promise<OvsPort[]> {

@@ -1,35 +1,47 @@
 // KERNEL mechanism in the OVS forwarder: a veth pair per side, the pod end (named as the mechanism
-// asks) in the pod's namespace with its addresses and routes, the host end an OVS port.
+// asks) in the pod's namespace with its addresses and routes, the host end in the forwarder's
+// namespace for the xconnect element to join (tc redirect, or an OVS port and rules).
 // Server side (toward the client) acts after the downstream answered, so the IP context is known;
 // client side (toward the endpoint) acts when the endpoint has answered with its namespace and name.
+// Everything here is netlink: no process is started per connection.
 import { Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/api';
-import { invalidArgument } from '@nsm/sdk/core/errors';
+import { failedPrecondition, invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
-import { closeThenRelease, makeOnce, makeOrUndo, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
-import { applyIpContext, createVethPair, deleteLink, disableOffloads, getMac, hostIfName, ip, netnsFromUrl } from '@nsm/sdk-kernel';
-import { log } from '@nsm/sdk/log';
+import { closeThenRelease, makeOrUndo, makeOnce, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { applyIpContext, createVethPair, getMac, hostIfName, netnsFromUrl } from '@nsm/sdk-kernel';
+import { applyIpContextIndex, defaultNetlink, deleteLinksTogether, flushNeighbors } from '@nsm/sdk-kernel/netlink';
 import type { Connection } from '@nsm/api';
 import { ipSpecFor, Side } from '@nsm/sdk-kernel/connectioncontext';
-import { clientPortKey, EXT_CONN, EXT_SIDE, once, OvsBridge, PortRecord, routedKey, serverPortKey } from './state';
+import { clientPortKey, once, OvsBridge, PortRecord, routedKey, serverPortKey } from './state';
 import { TrunkPorts } from './trunk';
 
+/** The host end's alias: which connection it belongs to, for people and for a restarted forwarder. */
+export const VETH_ALIAS_PREFIX = 'nsm-connection:';
+export const vethAlias = (connId: string) => `${VETH_ALIAS_PREFIX}${Buffer.from(connId).subarray(0, 200).toString()}`;
+
 /**
- * Makes the veth pair of one side. Normally its host end becomes an OVS port. When the connection is
- * `routed` (an L3 tunnel on the other side), the host end stays out of OVS and the pod gets static
- * neighbours for its peer's addresses (the host end's MAC), so that no ARP/ND has to be answered.
+ * Makes the veth pair of one side. The host end is joined later by the xconnect element. When the
+ * connection is `routed` (an L3 tunnel on the other side), the pod gets static neighbours for its
+ * peer's addresses (the host end's MAC), so that no ARP/ND has to be answered.
  */
-async function plugVeth(br: OvsBridge, conn: Connection, mech: Mechanism, side: Side, connId: string, routed = false): Promise<PortRecord> {
+async function plugVeth(conn: Connection, mech: Mechanism, side: Side, connId: string, adopt: OvsBridge['adopt'], routed = false): Promise<PortRecord> {
   const url = mech.parameters[Param.inodeURL];
   const podName = mech.parameters[Param.name];
   if (!url) throw invalidArgument(`KERNEL mechanism of the ${side === 'src' ? 'client' : 'endpoint'} side has no ${Param.inodeURL} parameter`);
   if (!podName) throw invalidArgument(`KERNEL mechanism of the ${side === 'src' ? 'client' : 'endpoint'} side has no ${Param.name} parameter`);
   const netns = netnsFromUrl(url);
   const hostName = hostIfName(connId, side);
-  const pair = await createVethPair({ hostName, peerName: podName, peerNetns: netns, mtu: conn.context?.MTU || undefined });
-  if (pair.existed) br.adopt?.(hostName);
+  // The pod end comes up with its IP context below, in the same batch.
+  const pair = await createVethPair({ hostName, peerName: podName, peerNetns: netns, mtu: conn.context?.MTU || undefined, alias: vethAlias(connId), peerUp: false });
+  if (pair.existed) adopt?.(hostName);
+  // The pod's netlink socket is kept while a connection goes into the pod, and closed with the last.
+  const letGo = defaultNetlink().hold(netns);
   const release = once(async () => {
-    if (!routed) await br.ovs.delPorts(br.bridge, [hostName]).catch((e) => log.warn({ port: hostName, err: String(e) }, 'removing OVS port failed'));
-    await deleteLink(undefined, hostName);
+    try {
+      await deleteLinksTogether(undefined, [hostName]);
+    } finally {
+      letGo();
+    }
   });
   try {
     if (routed) {
@@ -42,29 +54,26 @@ async function plugVeth(br: OvsBridge, conn: Connection, mech: Mechanism, side: 
       const podMac = await getMac(netns, podName);
       return { name: hostName, ofport: 0, routed: { podMac }, release };
     }
+    let podIndex: number | undefined;
     if (!pair.existed) {
       const spec = ipSpecFor(side, conn.context);
       // An Ethernet payload with no addresses still gets an interface that is up.
-      await applyIpContext(netns, podName, conn.payload === Payload.ETHERNET && !spec.addrs?.length ? { up: true } : spec);
-      // TCP through the userspace datapath stalls unless the pod end stops offloading (perf-notes).
-      await disableOffloads(netns, podName);
+      podIndex = await applyIpContextIndex(netns, podName, conn.payload === Payload.ETHERNET && !spec.addrs?.length ? { up: true } : spec);
     }
-    const ports = await br.ovs.addPorts(br.bridge, [{ name: hostName, externalIds: { [EXT_CONN]: connId, [EXT_SIDE]: side } }]);
-    const settle = pair.existed ? undefined : async () => void (await ip(netns, `neigh flush dev ${podName}`));
-    return { name: hostName, ofport: ports[hostName], release, settle };
+    const settle = pair.existed ? undefined : async () => void (await flushNeighbors(netns, podName, undefined, podIndex));
+    return { name: hostName, ofport: 0, side, pod: { netns, name: podName }, existed: pair.existed, release, settle };
   } catch (err) {
     await release();
     throw err;
   }
 }
 
-
 export function kernelServer(br: OvsBridge): NetworkServiceElement {
   return {
     async request(ctx, req, next) {
       const out = await next.request(ctx, req);
       const meta = serverMeta(ctx);
-      return makeOnce(ctx, next, out, meta, serverPortKey, () => plugVeth(br, out, out.mechanism!, 'src', out.id, !!meta.get(routedKey)));
+      return makeOnce(ctx, next, out, meta, serverPortKey, () => plugVeth(out, out.mechanism!, 'src', out.id, br.adopt, !!meta.get(routedKey)));
     },
     async close(ctx, conn, next) {
       await closeThenRelease(ctx, next, conn, serverMeta(ctx).take(serverPortKey));
@@ -81,7 +90,8 @@ function trunkVlan(mech: Mechanism): number | undefined {
   return vlan;
 }
 
-async function plugTrunk(trunks: TrunkPorts, mech: Mechanism, vlan: number): Promise<PortRecord> {
+async function plugTrunk(br: OvsBridge, trunks: TrunkPorts, mech: Mechanism, vlan: number): Promise<PortRecord> {
+  if (br.datapath === 'tc') throw failedPrecondition(`the endpoint answered with VLAN ${vlan} on a trunk, which needs Open vSwitch; this forwarder joins connections in the kernel only (NSM_DATAPATH=tc)`);
   const url = mech.parameters[Param.inodeURL];
   const podName = mech.parameters[Param.name];
   if (!url || !podName) throw invalidArgument(`KERNEL mechanism of the endpoint side has no ${!url ? Param.inodeURL : Param.name} parameter`);
@@ -92,9 +102,10 @@ export function kernelClient(br: OvsBridge): NetworkServiceElement {
   const trunks = new TrunkPorts(br);
   return {
     async request(ctx, req, next) {
-      // Our side can trunk: an endpoint that terminates VLANs itself may answer with a `vlan` (§4.6).
+      // Our side can trunk (through OVS): an endpoint that terminates VLANs itself may answer with a `vlan` (§4.6).
       if (!req.mechanismPreferences.some((m) => m.type === MechanismType.KERNEL)) {
-        req.mechanismPreferences.push(Mechanism.fromPartial({ cls: MechanismClass.LOCAL, type: MechanismType.KERNEL, parameters: { [Param.supportsVlan]: 'true' } }));
+        const parameters: Record<string, string> = br.datapath === 'tc' ? {} : { [Param.supportsVlan]: 'true' };
+        req.mechanismPreferences.push(Mechanism.fromPartial({ cls: MechanismClass.LOCAL, type: MechanismType.KERNEL, parameters }));
       }
       const out = await next.request(ctx, req);
       if (out.mechanism?.type !== MechanismType.KERNEL) return out;
@@ -112,7 +123,7 @@ export function kernelClient(br: OvsBridge): NetworkServiceElement {
           if (had && had.vlan === vlan) return;
           if (had?.vlan && vlan) {
             // Same trunk, new VLAN: take the trunk again before letting go, so it is not rebuilt.
-            meta.set(clientPortKey, await plugTrunk(trunks, mech, vlan));
+            meta.set(clientPortKey, await plugTrunk(br, trunks, mech, vlan));
             await had.release();
             return;
           }
@@ -120,7 +131,7 @@ export function kernelClient(br: OvsBridge): NetworkServiceElement {
             meta.delete(clientPortKey);
             await had.release();
           }
-          meta.set(clientPortKey, vlan ? await plugTrunk(trunks, mech, vlan) : await plugVeth(br, out, mech, 'dst', out.id, !!serverMeta(ctx).get(routedKey)));
+          meta.set(clientPortKey, vlan ? await plugTrunk(br, trunks, mech, vlan) : await plugVeth(out, mech, 'dst', out.id, br.adopt, !!serverMeta(ctx).get(routedKey)));
         },
         { undo: !had },
       );

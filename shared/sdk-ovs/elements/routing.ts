@@ -2,9 +2,12 @@
 // routing table and policy rules keyed by incoming interface. Packets from the tunnel device go to
 // the pod's addresses on the veth (static neighbours, no ARP/ND needed); packets from the veth go to
 // the tunnel by default route. Tables keep connections with overlapping pod addresses apart.
+// All of it is rtnetlink (sdk-kernel/netlink): one exchange per kind of object, no process.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { exec, ipBatch } from '@nsm/sdk-kernel';
 import { parseCidr } from '@nsm/sdk-kernel/cidr';
+import { addRules, defaultNetlink, deleteRules, flushTable, listRules, NetlinkError, replaceNeighbors } from '@nsm/sdk-kernel/netlink';
+import type { NeighborChange, RouteChange, RuleSpec } from '@nsm/sdk-kernel/netlink';
+import { routeMessages } from '@nsm/sdk-kernel/netlink/route';
 import { log } from '@nsm/sdk/log';
 
 /** Priority of every NSM policy rule; how a restarted forwarder finds its predecessor's. */
@@ -61,52 +64,50 @@ const host = (a: string) => {
   return { ip: c.ip, family: c.family, prefix: `${c.ip}/${c.family === 6 ? 128 : 32}` };
 };
 
-/** `ip -batch` lines, and the IPv6 policy rules that need `ip -6 -batch` (rules take no family from "::/0"). */
-export function routedLines(x: RoutedXconnect): { lines: string[]; rules6: string[] } {
-  const lines: string[] = [];
-  const rules6: string[] = [];
-  for (const dev of [x.veth, x.tunnel]) {
-    lines.push(`rule add iif ${dev} lookup ${x.table} pref ${RULE_PREF}`);
-    rules6.push(`rule add iif ${dev} lookup ${x.table} pref ${RULE_PREF}`);
-  }
-  lines.push(`route replace 0.0.0.0/0 dev ${x.tunnel} table ${x.table}`, `route replace ::/0 dev ${x.tunnel} table ${x.table}`);
+/** The rules, routes and neighbours of one routed cross-connect (both families' rules). */
+export function routedChanges(x: RoutedXconnect): { rules: RuleSpec[]; routes: RouteChange[]; neighbors: NeighborChange[] } {
+  const rules = ([4, 6] as const).flatMap((family) => [x.veth, x.tunnel].map((iif) => ({ family, iif, table: x.table, pref: RULE_PREF })));
+  const routes: RouteChange[] = [
+    { dst: '0.0.0.0/0', dev: x.tunnel, table: x.table },
+    { dst: '::/0', dev: x.tunnel, table: x.table },
+  ];
+  const neighbors: NeighborChange[] = [];
   for (const a of x.podAddrs.map(host)) {
-    lines.push(`route replace ${a.prefix} dev ${x.veth} table ${x.table}`);
-    lines.push(`neigh replace ${a.ip} lladdr ${x.podMac} dev ${x.veth} nud permanent`);
+    routes.push({ dst: a.prefix, dev: x.veth, table: x.table });
+    neighbors.push({ dev: x.veth, ip: a.ip, mac: x.podMac, state: 'permanent' });
   }
-  return { lines, rules6 };
+  return { rules, routes, neighbors };
 }
 
 export async function addRouted(x: RoutedXconnect): Promise<void> {
   enableIpv6(x.veth);
   enableIpv6(x.tunnel);
-  const { lines, rules6 } = routedLines(x);
-  await ipBatch(undefined, lines);
-  await exec(['ip', '-6', '-batch', '-'], { input: rules6.join('\n') + '\n' });
+  const { rules, routes, neighbors } = routedChanges(x);
+  const nl = defaultNetlink();
+  // The route messages need the devices' indexes: one lookup, then one batch for all routes.
+  const msgs = await routeMessages(undefined, 'replace', routes, nl);
+  const outcomes = await nl.route(undefined).exchange(msgs);
+  outcomes.forEach((o, i) => {
+    if (o.errno) throw new NetlinkError(o.errno, `route ${routes[i].dst} dev ${routes[i].dev} table ${x.table}`, o.extack);
+  });
+  await replaceNeighbors(undefined, neighbors, nl);
+  await addRules(undefined, rules, nl);
 }
 
-/** Removes the rules of one table (routes and neighbours go with the devices). */
-export async function delRouted(table: number): Promise<void> {
-  await delRules((r) => r.table === String(table));
-  for (const fam of ['-4', '-6']) await exec(['ip', fam, 'route', 'flush', 'table', String(table)]).catch(() => undefined);
+/** Removes one routed cross-connect's rules and table (routes and neighbours also go with the devices). */
+export async function delRouted(x: Pick<RoutedXconnect, 'table' | 'veth' | 'tunnel'>): Promise<void> {
+  await deleteRules(undefined, ([4, 6] as const).flatMap((family) => [x.veth, x.tunnel].map((iif) => ({ family, iif, table: x.table, pref: RULE_PREF }))));
+  await flushTable(undefined, x.table);
 }
 
-interface IpRule {
-  priority?: number;
-  table?: string;
-  iif?: string;
-}
-
-/** Deletes NSM policy rules (pref RULE_PREF) matching `pick`, both families; returns the tables. */
-export async function delRules(pick: (r: IpRule) => boolean = () => true): Promise<string[]> {
-  const tables = new Set<string>();
-  for (const fam of ['-4', '-6']) {
-    const { stdout } = await exec(['ip', fam, '-j', 'rule', 'show']).catch(() => ({ stdout: '[]' }));
-    const rules = (JSON.parse(stdout || '[]') as IpRule[]).filter((r) => r.priority === RULE_PREF && pick(r));
-    for (const r of rules) {
-      tables.add(String(r.table));
-      await exec(['ip', fam, 'rule', 'del', 'pref', String(RULE_PREF), ...(r.iif ? ['iif', r.iif] : []), 'lookup', String(r.table)]).catch(() => undefined);
-    }
+/** Deletes NSM policy rules (pref RULE_PREF) and their tables' routes, both families; returns the tables. */
+export async function delRules(): Promise<string[]> {
+  const tables = new Set<number>();
+  for (const family of [4, 6] as const) {
+    const rules = (await listRules(undefined, family)).filter((r) => r.pref === RULE_PREF && r.iif);
+    for (const r of rules) tables.add(r.table);
+    await deleteRules(undefined, rules.map((r) => ({ family, iif: r.iif!, table: r.table, pref: RULE_PREF })));
   }
-  return [...tables];
+  for (const t of tables) await flushTable(undefined, t).catch(() => undefined);
+  return [...tables].map(String);
 }

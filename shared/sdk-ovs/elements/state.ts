@@ -1,27 +1,61 @@
-// The OVS bridge a forwarder owns, and what it made for each connection (kept in metadata).
+// The OVS bridge a forwarder owns, how it joins the two sides of a connection, and what it made for
+// each connection (kept in metadata).
 import { createKey } from '@nsm/sdk/core/context';
+import type { Netns } from '@nsm/sdk-kernel/netns';
 import type { Ovs } from '../ovs';
+
+/**
+ * How two kernel devices on the node are joined (NSM_DATAPATH):
+ *  - `auto`: in the kernel with tc redirects when both sides are plain kernel devices (veth, VXLAN
+ *    device), through Open vSwitch when a side needs it (a VLAN trunk toward an endpoint, a VLAN
+ *    breakout uplink);
+ *  - `tc`: only in the kernel; a connection that would need Open vSwitch is refused;
+ *  - `ovs`: always through Open vSwitch (OpenFlow rules), as before the kernel fast path.
+ * WireGuard devices carry IP only and are joined by kernel routing whatever the setting.
+ */
+export type DatapathMode = 'auto' | 'tc' | 'ovs';
+export const DATAPATH_MODES = ['auto', 'tc', 'ovs'] as const;
+
+/** How one connection was joined: what logs show and tests check. */
+export type ConnectionPath = 'tc' | 'ovs' | 'routed';
 
 export interface OvsBridge {
   ovs: Ovs;
   bridge: string;
+  /** Default `auto`. */
+  datapath?: DatapathMode;
   /** Told about a veth that already existed when a request needed it (adopted after a restart). */
   adopt?(hostName: string): void;
 }
 
 /**
- * One side of a connection: an OVS port (ofport > 0), or, for L3 cross-connects (WireGuard), a device
- * the node's kernel routes to (ofport 0, `routed` set).
+ * One side of a connection: a device in the forwarder's namespace. The mechanism elements make it;
+ * the xconnect element joins it with the other side: tc redirects between the two devices, or OVS
+ * ports and OpenFlow rules (it then adds the device to the bridge itself), or kernel routing for an
+ * L3 device (WireGuard: `routed`).
  */
 export interface PortRecord {
+  /** The device in the forwarder's namespace (a veth's host end, a VXLAN or WireGuard device, a trunk, an uplink). */
   name: string;
+  /**
+   * OpenFlow port when the device is already a bridge port this side does not own alone (a VLAN
+   * trunk shared by connections, the VLAN uplink): such a side can only be joined through OVS.
+   * 0 for a device the xconnect element may join either way.
+   */
   ofport: number;
-  /** Removes what was made for this side (port and device). Safe to call twice. */
+  /** external-ids value of EXT_SIDE when the xconnect element makes the device an OVS port. */
+  side?: string;
+  /** For a veth: its pod end, whose offloads go off when it is joined through the OVS userspace datapath. */
+  pod?: { netns: Netns; name: string };
+  /** The device existed already (left by a forwarder before a restart) and was adopted. */
+  existed?: boolean;
+  /** Removes what was made for this side (the device). Safe to call twice. */
   release(): Promise<void>;
   /**
    * Called once the cross-connect is in place. A pod that sent before it was (its interface has an
-   * address and a route as soon as it exists) has an unresolved neighbour entry, and Linux asks again
-   * only after a second: clearing it makes the next packet resolve at once.
+   * address and a route as soon as it exists, and the other side's may not be up yet) has an
+   * unresolved neighbour entry, and Linux asks again only after a second (the delay once seen on new
+   * OVS ports, and on tc joins alike): clearing it makes the next packet resolve at once.
    */
   settle?(): Promise<void>;
   /** This port is a trunk: the connection's frames carry this VLAN id on it. */

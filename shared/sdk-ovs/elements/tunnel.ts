@@ -2,7 +2,7 @@
 // (api.md §4.4: the client offers its maximum, the server lowers it and ConnectionContext.MTU).
 import type { Connection, Mechanism } from '@nsm/api';
 import { ConnectionContext, Param } from '@nsm/api';
-import { exec } from '@nsm/sdk-kernel';
+import { getLinkByIndex, listAddresses } from '@nsm/sdk-kernel/netlink';
 
 export interface TunnelOptions {
   /** This node's tunnel address (NSM_TUNNEL_IP). */
@@ -14,9 +14,8 @@ export interface TunnelOptions {
 /** MTU of the interface holding `ip` in this namespace (1500 when it cannot be found). */
 export async function underlayMtuOf(ip: string): Promise<number> {
   try {
-    const { stdout } = await exec(['ip', '-j', 'addr', 'show']);
-    const links = JSON.parse(stdout) as { mtu: number; addr_info?: { local: string }[] }[];
-    return links.find((l) => l.addr_info?.some((a) => a.local === ip))?.mtu ?? 1500;
+    const addr = (await listAddresses(undefined)).find((a) => a.ip === ip);
+    return (addr && (await getLinkByIndex(undefined, addr.index))?.mtu) || 1500;
   } catch {
     return 1500;
   }

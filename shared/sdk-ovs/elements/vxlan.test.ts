@@ -5,18 +5,16 @@ import { Code, StatusError } from '@nsm/sdk/core/errors';
 import { metadata } from '@nsm/sdk/core/metadata';
 import { chain, handler } from '@nsm/sdk/core/networkservice';
 import { bg, conn, failer, req } from '@nsm/sdk/testing/elements';
-import type { OvsBridge } from '../elements/state';
 import { VniAllocator } from './vni';
 import { vxlanServer } from './vxlan';
 
-const noBridge = {} as OvsBridge;
 const opts = () => ({ tunnelIp: '10.233.0.12', underlayMtu: 1500, port: 4789, vnis: new VniAllocator() });
 const vxlan = (params: Record<string, string>) => Mechanism.fromPartial({ cls: MechanismClass.REMOTE, type: MechanismType.VXLAN, parameters: params });
 const withMech = (m: Mechanism): Connection => ({ ...conn({ id: 'c1' }), mechanism: m });
 
 describe('vxlanServer', () => {
   test('a different UDP port on the requesting node fails with both ports named, before anything is made', async () => {
-    const h = handler(chain(metadata(), vxlanServer(noBridge, opts()), failer(() => new Error('must not be reached')).el));
+    const h = handler(chain(metadata(), vxlanServer(opts()), failer(() => new Error('must not be reached')).el));
     const err = await h.request(bg(), req(withMech(vxlan({ [Param.srcIp]: '10.233.0.11', [Param.srcPort]: '8472' })))).catch((e) => e);
     expect(err).toBeInstanceOf(StatusError);
     expect((err as StatusError).code).toBe(Code.FAILED_PRECONDITION);
@@ -24,7 +22,7 @@ describe('vxlanServer', () => {
   });
 
   test('no src_ip is an invalid argument', async () => {
-    const h = handler(chain(metadata(), vxlanServer(noBridge, opts())));
+    const h = handler(chain(metadata(), vxlanServer(opts())));
     const err = await h.request(bg(), req(withMech(vxlan({ [Param.srcPort]: '4789' })))).catch((e) => e);
     expect((err as StatusError).code).toBe(Code.INVALID_ARGUMENT);
   });
@@ -33,7 +31,7 @@ describe('vxlanServer', () => {
     const o = opts();
     let seen: Record<string, string> = {};
     const h = handler(
-      chain(metadata(), vxlanServer(noBridge, o), {
+      chain(metadata(), vxlanServer(o), {
         async request(_ctx, r) {
           seen = { ...r.connection!.mechanism!.parameters };
           throw new Error('endpoint down');
@@ -54,7 +52,7 @@ describe('vxlanServer', () => {
   test('a VNI the request already carries (refresh) is kept', async () => {
     let seen = '';
     const h = handler(
-      chain(metadata(), vxlanServer(noBridge, opts()), {
+      chain(metadata(), vxlanServer(opts()), {
         async request(_ctx, r) {
           seen = r.connection!.mechanism!.parameters[Param.vni];
           throw new Error('stop here');

@@ -1,8 +1,8 @@
 // VXLAN remote mechanism in the OVS forwarder (dataplane.md §5). Each side makes one Linux vxlan
-// device per connection in the node's namespace (id VNI, local/remote tunnel IPs, dstport = the
-// configured port) and adds it to the bridge as an ordinary port; the xconnect element joins it with
-// the local veth port. OVS's own netdev tunnel ports would need the underlay address on an OVS bridge
-// (OVS routes its tunnels itself), which the node's network does not have.
+// device per connection in the node's namespace over netlink (id VNI, local/remote tunnel IPs,
+// dstport = the configured port); the xconnect element joins it with the local veth (tc redirect,
+// or as an ordinary OVS port). OVS's own netdev tunnel ports would need the underlay address on an
+// OVS bridge (OVS routes its tunnels itself), which the node's network does not have.
 //
 // Client side (toward a remote nsmgr): offers VXLAN with src_ip/src_port/MTU, builds its end once the
 // remote forwarder answered. Server side (selected by the mechanisms element): checks the port
@@ -13,9 +13,9 @@ import { createKey } from '@nsm/sdk/core/context';
 import { alreadyExists, failedPrecondition, invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import { closeThenRelease, makeOrUndo, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
-import { deleteLink, deriveIfName, ip, IpBatchError } from '@nsm/sdk-kernel';
-import { log } from '@nsm/sdk/log';
-import { clientPortKey, EXT_CONN, EXT_SIDE, once, OvsBridge, PortRecord, serverPortKey } from './state';
+import { deleteLink, deriveIfName } from '@nsm/sdk-kernel';
+import { addVxlan, deleteLinksTogether, isErrno } from '@nsm/sdk-kernel/netlink';
+import { clientPortKey, once, PortRecord, serverPortKey } from './state';
 import { clampContextMtu, clampMtu, TunnelOptions } from './tunnel';
 import { VniAllocator } from './vni';
 
@@ -41,28 +41,26 @@ const serverTunnelKey = createKey<Tunnel & { srcKey: string; allocated: boolean 
 
 export const vxlanDevName = (connId: string, side: 'src' | 'dst') => deriveIfName(`${VXLAN_DEV_PREFIX}${side === 'src' ? 's' : 'd'}`, connId);
 
-async function makeTunnel(br: OvsBridge, o: VxlanOptions, spec: { name: string; vni: number; remote: string; mtu: number; connId: string; side: 'src' | 'dst' }): Promise<PortRecord> {
+async function makeTunnel(o: VxlanOptions, spec: { name: string; vni: number; remote: string; mtu: number; side: 'src' | 'dst' }): Promise<PortRecord> {
   if (o.vnis.inUseLocally(spec.vni)) {
     throw alreadyExists(`VNI ${spec.vni} is already used by another VXLAN tunnel on node ${o.tunnelIp} (port ${o.port})`);
   }
   o.vnis.useLocal(spec.vni);
   const release = once(async () => {
     o.vnis.releaseLocal(spec.vni);
-    await br.ovs.delPorts(br.bridge, [spec.name]).catch((e) => log.warn({ port: spec.name, err: String(e) }, 'removing OVS port failed'));
-    await deleteLink(undefined, spec.name);
+    await deleteLinksTogether(undefined, [spec.name]);
   });
   try {
-    const add = `link add ${spec.name} mtu ${spec.mtu} up type vxlan id ${spec.vni} local ${o.tunnelIp} remote ${spec.remote} dstport ${o.port} nolearning`;
+    const vx = { name: spec.name, vni: spec.vni, local: o.tunnelIp, remote: spec.remote, dstPort: o.port, mtu: spec.mtu, up: true, learning: false };
     try {
-      await ip(undefined, add);
+      await addVxlan(undefined, vx);
     } catch (e) {
       // A device of that name left over (e.g. a refresh after a failed attempt): replace it.
-      if (!(e instanceof IpBatchError) || !e.onlyFailuresMatching(/File exists/)) throw e;
+      if (!isErrno(e, 'EEXIST')) throw e;
       await deleteLink(undefined, spec.name);
-      await ip(undefined, add);
+      await addVxlan(undefined, vx);
     }
-    const ports = await br.ovs.addPorts(br.bridge, [{ name: spec.name, externalIds: { [EXT_CONN]: spec.connId, [EXT_SIDE]: `${spec.side}-vxlan` } }]);
-    return { name: spec.name, ofport: ports[spec.name], release };
+    return { name: spec.name, ofport: 0, side: `${spec.side}-vxlan`, release };
   } catch (err) {
     await release();
     throw err;
@@ -71,7 +69,7 @@ async function makeTunnel(br: OvsBridge, o: VxlanOptions, spec: { name: string; 
 
 const sameTunnel = (t: Tunnel | undefined, vni: number, remote: string) => t && t.vni === vni && t.remote === remote;
 
-export function vxlanClient(br: OvsBridge, o: VxlanOptions): NetworkServiceElement {
+export function vxlanClient(o: VxlanOptions): NetworkServiceElement {
   return {
     async request(ctx, req, next) {
       if (!req.mechanismPreferences.some((m) => m.type === MechanismType.VXLAN)) {
@@ -105,7 +103,7 @@ export function vxlanClient(br: OvsBridge, o: VxlanOptions): NetworkServiceEleme
             throw failedPrecondition(`VXLAN port mismatch: node ${remote} uses UDP port ${dstPort}, this node (${o.tunnelIp}) uses ${o.port}; set the same NSM_VXLAN_PORT on both`);
           }
           if (prev) await prev.port.release();
-          const port = await makeTunnel(br, o, { name: vxlanDevName(out.id, 'dst'), vni, remote, mtu: Number(p[Param.mtu]) || o.underlayMtu - VXLAN_OVERHEAD, connId: out.id, side: 'dst' });
+          const port = await makeTunnel(o, { name: vxlanDevName(out.id, 'dst'), vni, remote, mtu: Number(p[Param.mtu]) || o.underlayMtu - VXLAN_OVERHEAD, side: 'dst' });
           meta.set(clientTunnelKey, { vni, local: o.tunnelIp, remote, port });
           meta.set(clientPortKey, port);
         },
@@ -119,7 +117,7 @@ export function vxlanClient(br: OvsBridge, o: VxlanOptions): NetworkServiceEleme
   };
 }
 
-export function vxlanServer(br: OvsBridge, o: VxlanOptions): NetworkServiceElement {
+export function vxlanServer(o: VxlanOptions): NetworkServiceElement {
   return {
     async request(ctx, req, next) {
       const conn = req.connection!;
@@ -171,7 +169,7 @@ export function vxlanServer(br: OvsBridge, o: VxlanOptions): NetworkServiceEleme
             await prev.port.release();
             if (prev.allocated && prev.vni !== vni) o.vnis.release(prev.srcKey, prev.vni);
           }
-          const port = await makeTunnel(br, o, { name: vxlanDevName(out.id, 'src'), vni, remote: srcIp, mtu, connId: out.id, side: 'src' });
+          const port = await makeTunnel(o, { name: vxlanDevName(out.id, 'src'), vni, remote: srcIp, mtu, side: 'src' });
           meta.set(serverTunnelKey, { vni, local: o.tunnelIp, remote: srcIp, port, srcKey, allocated: allocated || !!prev?.allocated });
           meta.set(serverPortKey, port);
         },

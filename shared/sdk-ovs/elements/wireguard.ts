@@ -1,6 +1,7 @@
 // WIREGUARD remote mechanism (dataplane.md §6) with wireguard-go: one device per connection and side,
 // with its own X25519 key pair (reused across refreshes) and its own UDP port (from the configured
-// base, 51820, upward: wireguard-go devices cannot share a port). One peer per device: the other
+// base, 51820, upward: wireguard-go devices cannot share a port). Devices come from a pool started
+// ahead of need (sdk-wireguard/pool.ts) and go back to it on Close, so a Request starts no process. One peer per device: the other
 // side's key, endpoint and the pod /32s (/128s) as allowed IPs, keepalive 10 s. WireGuard carries IP
 // only, so the cross-connect with the local veth is L3 routing in the node's kernel (routing.ts):
 // the element marks the connection `routed`, and the kernel elements keep their veth out of OVS.
@@ -17,13 +18,15 @@ import { closeThenRelease, makeOrUndo, type NetworkServiceElement } from '@nsm/s
 import { clientUrlKey } from '@nsm/sdk/elements/clienturl';
 import { isUnixUrl } from '@nsm/sdk/grpc/urls';
 import { deriveIfName } from '@nsm/sdk-kernel';
-import { generateKeyPair, keyToHex, WgDevice, WgKeyPair } from '@nsm/sdk-wireguard';
+import { generateKeyPair, keyToHex, WgDevice, WgKeyPair, WgPool } from '@nsm/sdk-wireguard';
 import { log } from '@nsm/sdk/log';
 import { clientPortKey, once, PortRecord, routedKey, serverPortKey } from './state';
 import { clampContextMtu, clampMtu, hostPort, hostPrefixes, TunnelOptions } from './tunnel';
 
 export const WG_OVERHEAD = 80;
+/** Devices in use: nsmwgs-… (server side) and nsmwgd-… (client side); idle ones in the pool: nsmwp…. */
 export const WG_DEV_PREFIX = 'nsmwg';
+export const WG_POOL_PREFIX = 'nsmwp';
 export const WG_KEEPALIVE_SEC = 10;
 
 export interface WireguardOptions extends TunnelOptions {
@@ -55,7 +58,9 @@ interface Side {
   ifName: string;
   keys: WgKeyPair;
   port: number;
-  dev?: WgDevice;
+  dev: WgDevice;
+  /** The device has this side's key and MTU (until then it goes back to the pool as it came). */
+  configured?: boolean;
   /** Peer as last configured: "key endpoint allowed". */
   peer?: string;
   record?: PortRecord;
@@ -64,32 +69,37 @@ interface Side {
 const clientWgKey = createKey<Side>('ovs.wg.client');
 const serverWgKey = createKey<Side>('ovs.wg.server');
 
-/** Device names go into /var/run/wireguard, which every node on one host shares: the tunnel IP is part of the hash. */
+/** Device names: /var/run/wireguard is shared by every node on one host, so the tunnel IP is part of the hash. */
 export const wgDevName = (tunnelIp: string, connId: string, side: 'src' | 'dst') => deriveIfName(`${WG_DEV_PREFIX}${side === 'src' ? 's' : 'd'}`, `${tunnelIp}/${connId}`);
 
-async function releaseSide(s: Side, ports: PortPool): Promise<void> {
-  try {
-    await s.dev?.stop();
-  } finally {
-    ports.give(s.port);
-  }
+/** A side with a device from the pool; the device takes the side's name when it is configured. */
+async function newSide(pool: WgPool, ifName: string): Promise<Side> {
+  const dev = await pool.acquire();
+  return { ifName, keys: generateKeyPair(), port: dev.listenPort, dev };
 }
 
-async function ensureDevice(s: Side, mtu: number, peer: { publicKey: string; endpoint: string; allowedIps: string[] }, ports: PortPool): Promise<PortRecord> {
-  if (!s.dev) s.dev = await WgDevice.start({ ifName: s.ifName, privateKey: s.keys.privateKey, listenPort: s.port, mtu });
+function releaseSide(s: Side, pool: WgPool): Promise<void> {
+  return pool.release(s.dev);
+}
+
+async function ensureDevice(s: Side, mtu: number, peer: { publicKey: string; endpoint: string; allowedIps: string[] }, pool: WgPool): Promise<PortRecord> {
+  if (!s.configured) {
+    await s.dev.configure({ privateKey: s.keys.privateKey, mtu, name: s.ifName });
+    s.configured = true;
+  }
   const sig = `${peer.publicKey} ${peer.endpoint} ${peer.allowedIps.join(',')}`;
   if (s.peer !== sig) {
     await s.dev.setPeer({ ...peer, keepaliveSec: WG_KEEPALIVE_SEC });
     s.peer = sig;
   }
-  s.record ??= { name: s.ifName, ofport: 0, routed: {}, release: once(() => releaseSide(s, ports)) };
+  s.record ??= { name: s.ifName, ofport: 0, routed: {}, release: once(() => releaseSide(s, pool)) };
   return s.record;
 }
 
 /** What Close releases of a side: its device (once made) or at least its port; a failure is only logged. */
-function releaseOnClose(s: Side | undefined, ports: PortPool): (() => Promise<unknown>) | undefined {
+function releaseOnClose(s: Side | undefined, pool: WgPool): (() => Promise<unknown>) | undefined {
   if (!s) return undefined;
-  return () => (s.record ? s.record.release() : releaseSide(s, ports)).catch((e) => log.warn({ dev: s.ifName, err: String(e) }, 'removing WireGuard device failed'));
+  return () => (s.record ? s.record.release() : releaseSide(s, pool)).catch((e) => log.warn({ dev: s.ifName, err: String(e) }, 'removing WireGuard device failed'));
 }
 
 function checkKey(k: string | undefined, what: string): string {
@@ -101,7 +111,7 @@ function checkKey(k: string | undefined, what: string): string {
   }
 }
 
-export function wireguardClient(o: WireguardOptions, ports: PortPool = new PortPool(o.basePort)): NetworkServiceElement {
+export function wireguardClient(o: WireguardOptions, pool: WgPool): NetworkServiceElement {
   const mtuMax = o.underlayMtu - WG_OVERHEAD;
   return {
     async request(ctx, req, next) {
@@ -112,13 +122,13 @@ export function wireguardClient(o: WireguardOptions, ports: PortPool = new PortP
       let s = meta.get(clientWgKey);
       const fresh = !s;
       if (!s) {
-        s = { ifName: wgDevName(o.tunnelIp, req.connection.id, 'dst'), keys: generateKeyPair(), port: ports.take() };
+        s = await newSide(pool, wgDevName(o.tunnelIp, req.connection.id, 'dst'));
         meta.set(clientWgKey, s);
       }
       const forget = async () => {
-        if (fresh || !s!.dev) {
+        if (fresh || !s!.configured) {
           meta.delete(clientWgKey);
-          await releaseSide(s!, ports);
+          await releaseSide(s!, pool);
         }
       };
       if (!req.mechanismPreferences.some((m) => m.type === MechanismType.WIREGUARD)) {
@@ -157,8 +167,8 @@ export function wireguardClient(o: WireguardOptions, ports: PortPool = new PortP
           const mtu = Math.min(Number(p[Param.mtu]) || mtuMax, mtuMax);
           clampContextMtu(out, mtu);
           const hadPeer = side.peer;
-          const record = await ensureDevice(side, mtu, { publicKey: peerKey, endpoint: hostPort(p[Param.dstIp], p[Param.dstPort]), allowedIps: hostPrefixes(out.context?.ipContext?.dstIpAddrs ?? []) }, ports);
-          if (side.peer !== hadPeer && !(await side.dev!.waitHandshake(o.handshakeTimeoutMs ?? 5000))) {
+          const record = await ensureDevice(side, mtu, { publicKey: peerKey, endpoint: hostPort(p[Param.dstIp], p[Param.dstPort]), allowedIps: hostPrefixes(out.context?.ipContext?.dstIpAddrs ?? []) }, pool);
+          if (side.peer !== hadPeer && !(await side.dev.waitHandshake(o.handshakeTimeoutMs ?? 5000))) {
             throw unavailable(`no WireGuard handshake with ${hostPort(p[Param.dstIp], p[Param.dstPort])} within ${o.handshakeTimeoutMs ?? 5000} ms`);
           }
           meta.set(clientPortKey, record);
@@ -168,19 +178,19 @@ export function wireguardClient(o: WireguardOptions, ports: PortPool = new PortP
           forget: async (err) => {
             log.warn({ id: out.id, dev: side.ifName, err: String(err) }, 'WireGuard client side failed');
             meta.delete(clientWgKey);
-            await releaseSide(side, ports).catch(() => undefined);
+            await releaseSide(side, pool).catch(() => undefined);
           },
         },
       );
       return out;
     },
     async close(ctx, conn, next) {
-      await closeThenRelease(ctx, next, conn, releaseOnClose(clientMeta(ctx).take(clientWgKey), ports));
+      await closeThenRelease(ctx, next, conn, releaseOnClose(clientMeta(ctx).take(clientWgKey), pool));
     },
   };
 }
 
-export function wireguardServer(o: WireguardOptions, ports: PortPool = new PortPool(o.basePort)): NetworkServiceElement {
+export function wireguardServer(o: WireguardOptions, pool: WgPool): NetworkServiceElement {
   const mtuMax = o.underlayMtu - WG_OVERHEAD;
   return {
     async request(ctx, req, next) {
@@ -193,14 +203,14 @@ export function wireguardServer(o: WireguardOptions, ports: PortPool = new PortP
       let s = meta.get(serverWgKey);
       const fresh = !s;
       if (!s) {
-        s = { ifName: wgDevName(o.tunnelIp, conn.id, 'src'), keys: generateKeyPair(), port: ports.take() };
+        s = await newSide(pool, wgDevName(o.tunnelIp, conn.id, 'src'));
         meta.set(serverWgKey, s);
       }
       const forget = async () => {
         if (fresh) {
           meta.delete(serverWgKey);
           meta.delete(routedKey);
-          await releaseSide(s!, ports);
+          await releaseSide(s!, pool);
         }
       };
       p[Param.dstIp] = o.tunnelIp;
@@ -221,7 +231,7 @@ export function wireguardServer(o: WireguardOptions, ports: PortPool = new PortP
         next,
         out,
         async () => {
-          const record = await ensureDevice(side, mtu, { publicKey: srcKey, endpoint: hostPort(p[Param.srcIp], p[Param.srcPort]), allowedIps: hostPrefixes(out.context?.ipContext?.srcIpAddrs ?? []) }, ports);
+          const record = await ensureDevice(side, mtu, { publicKey: srcKey, endpoint: hostPort(p[Param.srcIp], p[Param.srcPort]), allowedIps: hostPrefixes(out.context?.ipContext?.srcIpAddrs ?? []) }, pool);
           if (out.mechanism) Object.assign(out.mechanism.parameters, { [Param.dstIp]: o.tunnelIp, [Param.dstPort]: String(side.port), [Param.dstPublicKey]: side.keys.publicKey, [Param.mtu]: String(mtu) });
           clampContextMtu(out, mtu);
           meta.set(serverPortKey, record);
@@ -231,14 +241,14 @@ export function wireguardServer(o: WireguardOptions, ports: PortPool = new PortP
             log.warn({ id: out.id, dev: side.ifName, err: String(err) }, 'WireGuard server side failed');
             meta.delete(serverWgKey);
             meta.delete(routedKey);
-            await releaseSide(side, ports).catch(() => undefined);
+            await releaseSide(side, pool).catch(() => undefined);
           },
         },
       );
       return out;
     },
     async close(ctx, conn, next) {
-      await closeThenRelease(ctx, next, conn, releaseOnClose(serverMeta(ctx).take(serverWgKey), ports));
+      await closeThenRelease(ctx, next, conn, releaseOnClose(serverMeta(ctx).take(serverWgKey), pool));
     },
   };
 }

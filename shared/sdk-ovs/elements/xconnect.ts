@@ -1,28 +1,65 @@
-// The cross-connect. Two OVS ports (veth/veth or veth/vxlan): two OpenFlow rules joining them, under
-// a cookie derived from the connection so that exactly they can be removed. A routed side (WireGuard
-// device): kernel policy routing between the veth and the tunnel (routing.ts).
+// The cross-connect: joins the two devices the mechanism elements made, one of three ways.
+//  * tc: both sides are plain kernel devices (veth host ends, VXLAN devices) and NSM_DATAPATH is
+//    auto or tc: a tc redirect each way between them (sdk-kernel/netlink/tc.ts). Frames never leave
+//    the kernel: a vWire runs at veth speed, offloads stay on, the first packet passes at once.
+//  * ovs: a side is a bridge port shared with other connections (a VLAN trunk toward an endpoint,
+//    the VLAN breakout uplink), or NSM_DATAPATH=ovs: the devices become OVS ports (added here, in one
+//    transaction) and two OpenFlow rules join them under a cookie derived from the connection; the
+//    pod ends stop offloading (the userspace datapath needs it, see sdk-kernel/ethtool.ts).
+//  * routed: a side is an L3 device (WireGuard): kernel policy routing between the veth and the
+//    tunnel (routing.ts), whatever NSM_DATAPATH says.
+// Which one a connection took is logged (`datapath`) when it is made.
 import type { Connection } from '@nsm/api';
 import { Context, createKey } from '@nsm/sdk/core/context';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
-import { internal } from '@nsm/sdk/core/errors';
+import { failedPrecondition, internal } from '@nsm/sdk/core/errors';
 import { makeOrUndo, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { disableOffloads } from '@nsm/sdk-kernel';
+import { addRedirects, removeRedirects } from '@nsm/sdk-kernel/netlink';
+import { log } from '@nsm/sdk/log';
 import { crossConnectFlows, flowCookie, vlanFlows } from '../flows';
 import { addRouted, allocTable, delRouted, freeTable } from './routing';
-import { clientPortKey, OvsBridge, PortRecord, serverPortKey } from './state';
-import { log } from '@nsm/sdk/log';
+import { clientPortKey, ConnectionPath, DatapathMode, EXT_CONN, EXT_SIDE, OvsBridge, PortRecord, serverPortKey } from './state';
 
-type Made =
-  | { kind: 'flows'; cookie: string; a: number; b: number; vlan?: number; undo?: () => Promise<void> }
-  | { kind: 'routed'; table: number; a: string; b: string; sig: string };
-const flowsKey = createKey<Made>('ovs.xconnect');
+/** What was made, for which two sides (the records themselves: a side remade under the same name is another). */
+type Made = { a: PortRecord; b: PortRecord } & (
+  | { kind: 'ovs'; cookie: string; vlan?: number; ports: string[]; undo?: () => Promise<void> }
+  | { kind: 'tc' }
+  | { kind: 'routed'; table: number; veth: string; tunnel: string; sig: string }
+);
+const madeKey = createKey<Made>('ovs.xconnect');
 
-async function unmake(br: OvsBridge, m: Made | undefined): Promise<void> {
+/** What a side needs Open vSwitch for, if anything (a bridge port it shares with other connections). */
+function ovsOnly(p: PortRecord): string | undefined {
+  if (p.crossConnect) return `${p.name} is a VLAN breakout uplink`;
+  if (p.vlan !== undefined) return `${p.name} is a VLAN trunk`;
+  if (p.ofport > 0) return `${p.name} is a shared bridge port`;
+  return undefined;
+}
+
+/** Which way two sides are joined under `mode` (see the header); FAILED_PRECONDITION when tc cannot do it. */
+export function choosePath(mode: DatapathMode, a: PortRecord, b: PortRecord): ConnectionPath {
+  if (a.routed || b.routed) return 'routed';
+  const why = ovsOnly(a) ?? ovsOnly(b);
+  if (why) {
+    if (mode === 'tc') throw failedPrecondition(`this connection needs Open vSwitch (${why}), and this forwarder joins connections in the kernel only (NSM_DATAPATH=tc)`);
+    return 'ovs';
+  }
+  return mode === 'ovs' ? 'ovs' : 'tc';
+}
+
+/** Undoes the join; `closing`: the devices go right after, and a tc join goes with them. */
+async function unmake(br: OvsBridge, m: Made | undefined, closing = false): Promise<void> {
   if (!m) return;
-  if (m.kind === 'flows') {
+  if (m.kind === 'ovs') {
     if (m.undo) await m.undo();
     else await br.ovs.delFlows(br.bridge, { cookie: m.cookie });
+    if (m.ports.length) await br.ovs.delPorts(br.bridge, m.ports);
+  } else if (m.kind === 'tc') {
+    // A refresh that changed one side keeps the other device: its redirect must go.
+    if (!closing) await removeRedirects(undefined, [m.a.name, m.b.name]);
   } else {
-    await delRouted(m.table);
+    await delRouted({ table: m.table, veth: m.veth, tunnel: m.tunnel });
     freeTable(m.table);
   }
 }
@@ -38,6 +75,11 @@ function routedSpec(conn: Connection, a: PortRecord, b: PortRecord) {
   return { veth: veth.name, tunnel: tunnel.name, podMac: veth.routed.podMac, podAddrs };
 }
 
+/** Lets both pods resolve their peers at once (PortRecord.settle); a failure only costs that second. */
+async function settle(a: PortRecord, b: PortRecord): Promise<void> {
+  await Promise.all([a.settle?.(), b.settle?.()]).catch((err) => log.debug({ err: String(err) }, 'clearing neighbour entries failed'));
+}
+
 /** The ports of both sides, which the mechanism elements made further down the chain. */
 function bothSides(ctx: Context): [PortRecord, PortRecord] {
   const a = serverMeta(ctx).get(serverPortKey);
@@ -46,63 +88,106 @@ function bothSides(ctx: Context): [PortRecord, PortRecord] {
   return [a, b];
 }
 
-/** Lets both pods resolve their peers at once (PortRecord.settle); a failure only costs that second. */
-async function settle(a: PortRecord, b: PortRecord): Promise<void> {
-  await Promise.all([a.settle?.(), b.settle?.()]).catch((err) => log.debug({ err: String(err) }, 'clearing neighbour entries failed'));
+
+async function joinRouted(conn: Connection, a: PortRecord, b: PortRecord): Promise<Made> {
+  const spec = routedSpec(conn, a, b);
+  const table = allocTable();
+  try {
+    await addRouted({ table, ...spec });
+  } catch (e) {
+    await delRouted({ table, veth: spec.veth, tunnel: spec.tunnel }).catch(() => undefined);
+    freeTable(table);
+    throw e;
+  }
+  return { kind: 'routed', table, a, b, veth: spec.veth, tunnel: spec.tunnel, sig: routedSig(spec) };
+}
+
+const routedSig = (s: ReturnType<typeof routedSpec>) => `${s.veth} ${s.tunnel} ${s.podMac} ${s.podAddrs.join(',')}`;
+
+async function joinTc(br: OvsBridge, connId: string, a: PortRecord, b: PortRecord): Promise<Made> {
+  // Adopted devices of a predecessor that ran with NSM_DATAPATH=ovs are still bridge ports: leave OVS first.
+  const adopted = [a, b].filter((p) => p.existed).map((p) => p.name);
+  if (adopted.length) {
+    await br.ovs.delFlows(br.bridge, { cookie: flowCookie(connId) }).catch(() => undefined);
+    await br.ovs.delPorts(br.bridge, adopted).catch(() => undefined);
+  }
+  await addRedirects(undefined, [
+    { from: a.name, to: b.name },
+    { from: b.name, to: a.name },
+  ]);
+  return { kind: 'tc', a, b };
+}
+
+async function joinOvs(br: OvsBridge, connId: string, a: PortRecord, b: PortRecord): Promise<Made> {
+  const cookie = flowCookie(connId);
+  // Adopted devices of a predecessor that joined them in the kernel: their redirects go first.
+  const adopted = [a, b].filter((p) => p.existed).map((p) => p.name);
+  if (adopted.length) await removeRedirects(undefined, adopted).catch(() => undefined);
+  const own = [a, b].filter((p) => p.ofport === 0);
+  await Promise.all(own.flatMap((p) => (p.pod && !p.existed ? [disableOffloads(p.pod.netns, p.pod.name)] : [])));
+  const ofports = own.length ? await br.ovs.addPorts(br.bridge, own.map((p) => ({ name: p.name, externalIds: { [EXT_CONN]: connId, [EXT_SIDE]: p.side ?? '' } }))) : {};
+  const port = (p: PortRecord) => p.ofport || ofports[p.name];
+  const ports = own.map((p) => p.name);
+  try {
+    if (b.crossConnect) {
+      // A port shared by several connections knows how to join them itself.
+      const undo = await b.crossConnect(port(a), cookie);
+      return { kind: 'ovs', cookie, a, b, vlan: b.vlan, ports, undo };
+    }
+    // A next hop on a trunk (VLAN trunking to an endpoint): tag toward it, untag from it.
+    await br.ovs.addFlows(br.bridge, b.vlan ? vlanFlows(port(b), port(a), b.vlan, cookie) : crossConnectFlows(port(a), port(b), cookie));
+    return { kind: 'ovs', cookie, a, b, vlan: b.vlan, ports };
+  } catch (e) {
+    if (ports.length) await br.ovs.delPorts(br.bridge, ports).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Whether what was made for the previous request still joins these two sides the same way. */
+function unchanged(prev: Made | undefined, path: ConnectionPath, conn: Connection, a: PortRecord, b: PortRecord): boolean {
+  if (!prev || prev.kind !== path || prev.a !== a || prev.b !== b) return false;
+  if (prev.kind === 'ovs') return prev.vlan === b.vlan;
+  if (prev.kind === 'routed') return prev.sig === routedSig(routedSpec(conn, a, b));
+  return true;
 }
 
 export function xconnect(br: OvsBridge): NetworkServiceElement {
+  const mode = br.datapath ?? 'auto';
   return {
     async request(ctx, req, next) {
       const out = await next.request(ctx, req);
       const [a, b] = await makeOrUndo(ctx, next, out, async () => bothSides(ctx));
-      const prev = serverMeta(ctx).get(flowsKey);
+      const prev = serverMeta(ctx).get(madeKey);
       // A refresh that fails keeps the path it had (the client's heal or the expiry deals with it).
       await makeOrUndo(
         ctx,
         next,
         out,
         async () => {
-          if (a.routed || b.routed) {
-            const spec = routedSpec(out, a, b);
-            const sig = `${spec.veth} ${spec.tunnel} ${spec.podMac} ${spec.podAddrs.join(',')}`;
-            if (prev?.kind === 'routed' && prev.sig === sig) return;
-            await unmake(br, prev);
-            serverMeta(ctx).delete(flowsKey);
-            const table = allocTable();
-            try {
-              await addRouted({ table, ...spec });
-            } catch (e) {
-              await delRouted(table).catch(() => undefined);
-              freeTable(table);
-              throw e;
-            }
-            serverMeta(ctx).set(flowsKey, { kind: 'routed', table, a: a.name, b: b.name, sig });
-            return;
-          }
-          if (prev?.kind === 'flows' && prev.a === a.ofport && prev.b === b.ofport && prev.vlan === b.vlan) return;
-          const cookie = flowCookie(out.id);
+          const path = choosePath(mode, a, b);
+          if (unchanged(prev, path, out, a, b)) return;
           await unmake(br, prev);
-          if (b.crossConnect) {
-            // A port shared by several connections knows how to join them itself.
-            const undo = await b.crossConnect(a.ofport, cookie);
-            serverMeta(ctx).set(flowsKey, { kind: 'flows', cookie, a: a.ofport, b: b.ofport, vlan: b.vlan, undo });
-            await settle(a, b);
-            return;
-          }
-          // A next hop on a trunk (VLAN trunking to an endpoint): tag toward it, untag from it.
-          await br.ovs.addFlows(br.bridge, b.vlan ? vlanFlows(b.ofport, a.ofport, b.vlan, cookie) : crossConnectFlows(a.ofport, b.ofport, cookie));
-          serverMeta(ctx).set(flowsKey, { kind: 'flows', cookie, a: a.ofport, b: b.ofport, vlan: b.vlan });
-          await settle(a, b);
+          serverMeta(ctx).delete(madeKey);
+          const made = path === 'routed' ? await joinRouted(out, a, b) : path === 'tc' ? await joinTc(br, out.id, a, b) : await joinOvs(br, out.id, a, b);
+          serverMeta(ctx).set(madeKey, made);
+          log.info({ id: out.id, datapath: path, a: a.name, b: b.name, adopted: !!(a.existed || b.existed) }, 'cross-connect made');
+          if (path !== 'routed') await settle(a, b);
         },
         { undo: !prev },
       );
       return out;
     },
     async close(ctx, conn, next) {
-      const m = serverMeta(ctx).take(flowsKey);
-      await unmake(br, m).catch(() => undefined);
-      return next.close(ctx, conn);
+      const m = serverMeta(ctx).take(madeKey);
+      await unmake(br, m, true).catch((err) => log.warn({ id: conn.id, err: String(err) }, 'removing the cross-connect failed'));
+      // Both sides' devices go now, together (one kernel batch, sdk-kernel deleteLinksTogether), while
+      // the Close goes on downstream; the mechanism elements' own release after it is the same one.
+      const released = m ? Promise.all([m.a.release(), m.b.release()]).catch((err) => log.warn({ id: conn.id, err: String(err) }, 'releasing the devices failed')) : undefined;
+      try {
+        return await next.close(ctx, conn);
+      } finally {
+        await released;
+      }
     },
   };
 }

@@ -1,10 +1,13 @@
 // The forwarder chain (sdk.md §5.7): the endpoint head, endpoint discovery through the local nsmgr's
-// registry, the dataplane's server elements, then a client chain (no refresh) toward the endpoint or
-// the remote nsmgr, with a fresh mechanism preference list filtered by the next hop's class.
+// registry (its answers kept current in a query cache, so a Request or Close does not wait for a
+// round trip to the central registry), the dataplane's server elements, then a client chain (no
+// refresh) toward the endpoint or the remote nsmgr, with a fresh mechanism preference list filtered
+// by the next hop's class.
 import type { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
 import type { Clock } from '../core/clock';
 import type { NetworkServiceElement } from '../core/networkservice';
-import type { RegistryHandler } from '../core/registry';
+import { registryHandler, type RegistryHandler } from '../core/registry';
+import { queryCache } from '../registry/querycache';
 import { connectServer } from '../elements/connect/server';
 import { discover } from '../elements/discover';
 import { filterMechanisms } from '../elements/filtermechanisms';
@@ -36,6 +39,8 @@ export interface ForwarderOptions {
   nse: RegistryHandler<NetworkServiceEndpoint>;
   dataplane: ForwarderDataplane;
   dialTimeoutMs?: number;
+  /** Ask the registry on every Request instead of keeping its answers current (default false). */
+  noDiscoveryCache?: boolean;
 }
 
 export function forwarder(opts: ForwarderOptions): Endpoint {
@@ -45,7 +50,9 @@ export function forwarder(opts: ForwarderOptions): Endpoint {
     clock: opts.clock,
     policies: opts.policies,
     additional: [
-      discover({ ns: opts.ns, nse: opts.nse, clock: opts.clock }),
+      opts.noDiscoveryCache
+        ? discover({ ns: opts.ns, nse: opts.nse, clock: opts.clock })
+        : discover({ ns: registryHandler(queryCache<NetworkService>(), opts.ns), nse: registryHandler(queryCache<NetworkServiceEndpoint>(), opts.nse), clock: opts.clock }),
       ...opts.dataplane.server,
       connectServer(
         client({

@@ -1,8 +1,11 @@
-// The nsmgr's NetworkService chain (sdk.md §5.3): the endpoint head, node labels, forwarder selection,
-// then a client chain (no refresh: only the NSC refreshes) to the chosen forwarder.
+// The nsmgr's NetworkService chain (sdk.md §5.3): the endpoint head, node labels, forwarder selection
+// (the network service's record from a query cache kept current by a watch, not a round trip to the
+// central registry per Request), then a client chain (no refresh: only the NSC refreshes) to the
+// chosen forwarder.
 import type { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
 import type { Clock } from '../core/clock';
-import type { RegistryHandler } from '../core/registry';
+import { registryHandler, type RegistryHandler } from '../core/registry';
+import { queryCache } from '../registry/querycache';
 import { clientInfo } from '../elements/clientinfo';
 import { connectServer } from '../elements/connect/server';
 import { authorizeClient } from '../elements/authorizeclient';
@@ -38,7 +41,7 @@ export function nsmgr(opts: NsmgrOptions): Endpoint {
     policies: opts.policies,
     additional: [
       clientInfo(opts.labels),
-      discoverForwarder({ ns: opts.ns, localNse: opts.localNse, serviceName: opts.forwarderServiceName, clock: opts.clock }),
+      discoverForwarder({ ns: registryHandler(queryCache<NetworkService>(), opts.ns), localNse: opts.localNse, serviceName: opts.forwarderServiceName, clock: opts.clock }),
       connectServer(
         client({
           name: opts.name,

@@ -1,18 +1,16 @@
 // One gRPC channel per next-hop URL, shared by every connection going there. v1.1.1 dials a channel
 // per connection on every Request; sharing removes the dial from the request path (a 100 ms dial
 // timeout under load fails otherwise) and keeps the number of sockets flat. A channel nobody holds
-// any more lingers a few seconds before it is closed: a Request that gave up waiting for a
-// handshake (the dial timeout) and is retried finds the channel connected instead of starting over.
+// stays open for `lingerMs` (default 60 s) before it is closed: connections come and go one after
+// the other (a client's heal, a node's next pod, a Request retried after its dial timeout), and each
+// would otherwise pay a socket connect and an HTTP/2 and mutual TLS handshake at every hop.
 import type { X509Source } from '../spiffe/source';
 import { NsmConnection } from './clients';
-
-/** How long an unused channel stays open. */
-export const LINGER_MS = 5000;
 
 interface Entry {
   conn: NsmConnection;
   refs: number;
-  linger?: ReturnType<typeof setTimeout>;
+  idle?: NodeJS.Timeout;
 }
 
 export interface Lease {
@@ -20,14 +18,22 @@ export interface Lease {
   release(): void;
 }
 
+export interface ChannelPoolOptions {
+  /** How long a channel nobody holds stays open (0: closed at once). */
+  lingerMs?: number;
+}
+
 export class ChannelPool {
   private readonly entries = new Map<string, Entry>();
+  private readonly lingerMs: number;
 
   /** `source`: the identity every channel of this pool presents. */
   constructor(
     private readonly source: X509Source,
-    private readonly lingerMs = LINGER_MS,
-  ) {}
+    opts: ChannelPoolOptions = {},
+  ) {
+    this.lingerMs = opts.lingerMs ?? 60_000;
+  }
 
   acquire(url: string): Lease {
     let e = this.entries.get(url);
@@ -42,9 +48,9 @@ export class ChannelPool {
       this.entries.set(url, e);
     }
     const entry = e;
-    if (entry.linger) clearTimeout(entry.linger);
-    entry.linger = undefined;
     entry.refs++;
+    if (entry.idle) clearTimeout(entry.idle);
+    entry.idle = undefined;
     let released = false;
     return {
       conn: entry.conn,
@@ -53,20 +59,30 @@ export class ChannelPool {
         released = true;
         entry.refs--;
         if (entry.refs > 0) return;
-        if (this.entries.get(url) !== entry) return this.drop(entry);
-        entry.linger = setTimeout(() => {
+        const close = () => {
           if (entry.refs > 0) return;
           if (this.entries.get(url) === entry) this.entries.delete(url);
           this.drop(entry);
-        }, this.lingerMs);
-        entry.linger.unref?.();
+        };
+        if (this.lingerMs <= 0 || entry.conn.broken || this.entries.get(url) !== entry) return close();
+        entry.idle = setTimeout(close, this.lingerMs);
+        entry.idle.unref();
       },
     };
   }
 
+  /** Closes every channel nobody holds now (the ones in use close when released). */
+  closeIdle(): void {
+    for (const [url, e] of [...this.entries]) {
+      if (e.refs > 0) continue;
+      this.entries.delete(url);
+      this.drop(e);
+    }
+  }
+
   private drop(e: Entry): void {
-    if (e.linger) clearTimeout(e.linger);
-    e.linger = undefined;
+    if (e.idle) clearTimeout(e.idle);
+    e.idle = undefined;
     e.conn.close();
   }
 

@@ -94,7 +94,7 @@ describe('monitor element', () => {
 
     test('re-publishes relevant downstream changes in our coordinates and DOWN when the stream breaks', async () => {
       const m = new MonitorServer();
-      const h = handler(chain(metadata(), monitor(m), useNextHop));
+      const h = handler(chain(metadata(), monitor(m, { lingerMs: 50 }), useNextHop));
       const out = await h.request(bg(), req(ours()));
       expect(down.subscriberCount).toBe(1);
 
@@ -109,7 +109,25 @@ describe('monitor element', () => {
 
       await h.close(bg(), out);
       expect(m.size).toBe(0);
+      // The stream outlives its last connection by lingerMs.
       await waitFor(() => down.subscriberCount === 0);
+    });
+
+    test('connections to one next hop share one stream; only the first waits for it', async () => {
+      const m = new MonitorServer();
+      const h = handler(chain(metadata(), monitor(m), useNextHop));
+      const seg3 = (id: string) => [seg('nsc', `n${id}`), seg('fwd', id), seg('nse', `e${id}`)];
+      const a = await h.request(bg(), req(conn({ id: 'B1', path: { index: 1, pathSegments: seg3('B1') } })));
+      const b = await h.request(bg(), req(conn({ id: 'B2', path: { index: 1, pathSegments: seg3('B2') } })));
+      expect(down.subscriberCount).toBe(1);
+      // Each downstream change reaches only the connection it concerns.
+      down.publish(T.DELETE, [conn({ id: 'eB2', path: { index: 2, pathSegments: seg3('B2') } })]);
+      await waitFor(() => m.snapshot().find((c) => c.id === 'B2')?.state === State.DOWN);
+      expect(m.snapshot().find((c) => c.id === 'B1')?.state).not.toBe(State.DOWN);
+      await h.close(bg(), a);
+      await h.close(bg(), b);
+      // Kept for the next connection (lingerMs, default 60 s).
+      expect(down.subscriberCount).toBe(1);
     });
 
     test('a broken downstream stream is reported as DOWN', async () => {

@@ -1,13 +1,14 @@
 // monitor (sdk.md §3.8): publishes this hop's connections to its MonitorConnections subscribers and,
 // for a pass-through hop, follows the next hop's monitor stream so that downstream changes (and a
-// broken downstream, as state DOWN) flow upstream hop by hop.
-import { Connection, ConnectionEventType, ConnectionEvent, State } from '@nsm/api';
+// broken downstream, as state DOWN) flow upstream hop by hop. The stream is shared by all
+// connections to one next hop (downstream.ts), not opened per connection: a Request does not wait
+// for a stream of its own, and a node's hops keep one stream each instead of one per connection.
+import { Connection, ConnectionEventType, State } from '@nsm/api';
 import { Context, createKey } from '../../core/context';
+import { DownstreamMonitors } from './downstream';
 import { clone, currentSegment } from '../../core/conn';
 import { clientMeta, serverMeta } from '../../core/metadata';
-import { unavailable } from '../../core/errors';
 import type { NetworkServiceElement } from '../../core/networkservice';
-import { monitorStream } from '../../grpc/clients';
 import { clientConnKey } from '../dial';
 import { MonitorServer } from './server';
 import { log } from '../../log';
@@ -33,53 +34,39 @@ export function translateDownstream(ours: Connection, theirs: Connection, delete
   return out;
 }
 
-function startDownstreamLoop(ctx: Context, server: MonitorServer, conn: Connection): Promise<() => void> {
+function followDownstream(ctx: Context, downstream: DownstreamMonitors, server: MonitorServer, conn: Connection): Promise<() => void> {
   const cc = clientMeta(ctx).get(clientConnKey);
   if (!cc) return Promise.resolve(() => undefined);
-  const { ctx: loopCtx, cancel } = Context.background().withCancel();
   const own = currentSegment(conn)!;
   let last = clone(conn);
-  return new Promise((resolve, reject) => {
-    let initial = true;
-    const onEvent = (ev: ConnectionEvent) => {
-      if (initial) {
-        initial = false;
-        resolve(cancel);
-        return;
-      }
-      for (const c of Object.values(ev.connections)) {
-        const mapped = translateDownstream(last, c, ev.type === ConnectionEventType.DELETE);
-        if (!mapped) continue;
-        if (JSON.stringify(mapped) === JSON.stringify(last)) continue;
-        last = mapped;
-        server.publish(ConnectionEventType.UPDATE, [mapped]);
-      }
-    };
-    const selector = { pathSegments: [{ name: own.name, id: own.id, token: '', expires: undefined, metrics: {} }], networkServices: [] };
-    monitorStream(loopCtx, cc, selector, onEvent).then(
-      () => undefined,
-      (err) => {
-        if (initial) {
-          initial = false;
-          reject(unavailable(`unable to monitor ${cc.url}: ${(err as Error).message}`));
-          return;
-        }
-        if (loopCtx.done) return;
-        log.info({ id: conn.id, url: cc.url, err: String(err) }, 'downstream monitor stream broke; reporting DOWN');
-        server.publish(ConnectionEventType.UPDATE, [{ ...clone(last), state: State.DOWN }]);
-      },
-    );
+  return downstream.follow(cc, own, {
+    event(theirs, deleted) {
+      const mapped = translateDownstream(last, theirs, deleted);
+      if (!mapped || JSON.stringify(mapped) === JSON.stringify(last)) return;
+      last = mapped;
+      server.publish(ConnectionEventType.UPDATE, [mapped]);
+    },
+    broken(err) {
+      log.info({ id: conn.id, url: cc.url, err: String(err) }, 'downstream monitor stream broke; reporting DOWN');
+      server.publish(ConnectionEventType.UPDATE, [{ ...clone(last), state: State.DOWN }]);
+    },
   });
 }
 
-export function monitor(server: MonitorServer): NetworkServiceElement {
+export interface MonitorOptions {
+  /** How long a next hop's monitor stream stays open after its last connection closed (default 60 s). */
+  lingerMs?: number;
+}
+
+export function monitor(server: MonitorServer, opts: MonitorOptions = {}): NetworkServiceElement {
+  const downstream = new DownstreamMonitors(opts.lingerMs);
   return {
     async request(ctx, req, next) {
       serverMeta(ctx).take(loopKey)?.();
       const out = await next.request(ctx, req);
       server.publish(ConnectionEventType.UPDATE, [out]);
       try {
-        serverMeta(ctx).set(loopKey, await startDownstreamLoop(ctx, server, out));
+        serverMeta(ctx).set(loopKey, await followDownstream(ctx, downstream, server, out));
       } catch (err) {
         // Without a way to notice downstream failures the connection could not heal: undo it.
         await next.close(ctx, clone(out)).catch(() => undefined);

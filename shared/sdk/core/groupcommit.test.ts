@@ -27,3 +27,21 @@ test('a flush that throws fails its whole batch, and the next batch still runs',
   expect(first.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
   expect(await g.submit(4)).toBe(8);
 });
+
+test('with gather, requests of the same turn share the first flush', async () => {
+  const batches: number[][] = [];
+  const g = new GroupCommit<number, number>(
+    async (batch) => {
+      batches.push(batch);
+      await tick();
+      return batch.map((x) => ({ ok: true, value: x }));
+    },
+    { gather: true },
+  );
+  await Promise.all([g.submit(1), g.submit(2)]);
+  await Promise.all([g.submit(3), g.submit(4), g.submit(5)]);
+  expect(batches).toEqual([
+    [1, 2],
+    [3, 4, 5],
+  ]);
+});

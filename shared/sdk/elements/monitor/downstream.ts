@@ -1,0 +1,126 @@
+// Following the next hop's monitor: one MonitorConnections stream per next-hop channel and hop name,
+// shared by every connection of this hop that goes there, instead of one stream per connection. The
+// selector names this hop's own path segment, so the next hop sends what it has about every
+// connection that passes through us; each event goes to the connection it concerns (by our
+// segment's id in its path). Only the first connection waits for the stream's initial event; the
+// others join a stream that is already known to work, without a round trip. The stream outlives its
+// last connection for `lingerMs`, and ends with its channel.
+//
+// A stream that breaks reports every connection on it as DOWN (their next hop is gone) and is
+// replaced by a new one for the next Request.
+import type { Connection, ConnectionEvent } from '@nsm/api';
+import { ConnectionEventType } from '@nsm/api';
+import { Context } from '../../core/context';
+import { unavailable } from '../../core/errors';
+import { monitorStream, NsmConnection } from '../../grpc/clients';
+
+/** What a connection does with the next hop's news about it (`deleted`: the next hop dropped it). */
+export type DownstreamListener = {
+  event(theirs: Connection, deleted: boolean): void;
+  /** The stream broke: the next hop is unreachable. */
+  broken(err: unknown): void;
+};
+
+class DownstreamStream {
+  readonly listeners = new Map<string, DownstreamListener>();
+  readonly ready: Promise<void>;
+  broken = false;
+  private idle: NodeJS.Timeout | undefined;
+  private readonly cancel: () => void;
+
+  constructor(
+    readonly cc: NsmConnection,
+    readonly ownName: string,
+    private readonly lingerMs: number,
+    private readonly gone: (s: DownstreamStream) => void,
+  ) {
+    const { ctx, cancel } = Context.background().withCancel();
+    this.cancel = cancel;
+    let initial = true;
+    this.ready = new Promise((resolve, reject) => {
+      const onEvent = (ev: ConnectionEvent) => {
+        if (initial) {
+          initial = false;
+          resolve();
+          return;
+        }
+        const deleted = ev.type === ConnectionEventType.DELETE;
+        for (const c of Object.values(ev.connections)) {
+          const ours = c.path?.pathSegments?.find((s) => s.name === ownName);
+          if (ours) this.listeners.get(ours.id)?.event(c, deleted);
+        }
+      };
+      const selector = { pathSegments: [{ name: ownName, id: '', token: '', expires: undefined, metrics: {} }], networkServices: [] };
+      monitorStream(ctx, cc, selector, onEvent).then(
+        () => this.end(),
+        (err) => {
+          if (initial) {
+            initial = false;
+            reject(unavailable(`unable to monitor ${cc.url}: ${(err as Error).message}`));
+          }
+          this.end(err);
+        },
+      );
+    });
+    // A Request that waits on `ready` sees its rejection; nobody else needs to.
+    this.ready.catch(() => undefined);
+  }
+
+  /** Registers the connection whose segment here has `id`; returns what unregisters it. */
+  add(id: string, l: DownstreamListener): () => void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = undefined;
+    this.listeners.set(id, l);
+    return () => {
+      if (this.listeners.get(id) !== l) return;
+      this.listeners.delete(id);
+      if (this.listeners.size > 0 || this.broken) return;
+      if (this.lingerMs <= 0) return this.end();
+      this.idle = setTimeout(() => this.listeners.size === 0 && this.end(), this.lingerMs);
+      this.idle.unref();
+    };
+  }
+
+  private end(err?: unknown): void {
+    if (this.broken) return;
+    this.broken = true;
+    if (this.idle) clearTimeout(this.idle);
+    this.cancel();
+    this.gone(this);
+    if (err === undefined) return;
+    for (const l of [...this.listeners.values()]) l.broken(err);
+    this.listeners.clear();
+  }
+}
+
+/** The shared streams of one monitor element, by next-hop channel and this hop's name. */
+export class DownstreamMonitors {
+  private readonly streams = new Map<NsmConnection, Map<string, DownstreamStream>>();
+
+  constructor(private readonly lingerMs = 60_000) {}
+
+  /** Follows `cc`'s news about our connection with segment `own`; resolves once the stream works. */
+  async follow(cc: NsmConnection, own: { name: string; id: string }, l: DownstreamListener): Promise<() => void> {
+    let byName = this.streams.get(cc);
+    if (!byName) this.streams.set(cc, (byName = new Map()));
+    let s = byName.get(own.name);
+    if (!s || s.broken) {
+      s = new DownstreamStream(cc, own.name, this.lingerMs, (gone) => {
+        const m = this.streams.get(cc);
+        if (m?.get(gone.ownName) === gone) m.delete(gone.ownName);
+        if (m?.size === 0) this.streams.delete(cc);
+      });
+      byName.set(own.name, s);
+    }
+    await s.ready;
+    if (s.broken) throw unavailable(`unable to monitor ${cc.url}: the stream ended`);
+    return s.add(own.id, l);
+  }
+
+  /** Streams open now (tests, figures). */
+  get size(): number {
+    let n = 0;
+    for (const m of this.streams.values()) n += m.size;
+    return n;
+  }
+}
