@@ -12,6 +12,7 @@ import { dial } from '../elements/dial';
 import { refresh } from '../elements/refresh';
 import { trimPathClient } from '../elements/trimpath';
 import { updatePath } from '../elements/updatepath';
+import { validateClient } from '../elements/validateclient';
 import type { TokenGenerator } from '../token';
 
 export interface ClientOptions {
@@ -41,6 +42,8 @@ export function client(opts: ClientOptions): NetworkServiceElement {
     ...(opts.additional ?? []),
     opts.authorize ?? {},
     trimPathClient(),
+    // Right above the RPC: every element above sees the next hop's reply only once it is checked.
+    validateClient(),
     connectClient(opts.tokens),
   );
 }
