@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { MAX_MESSAGE_BYTES } from '../input';
 import { HealthImplementation } from './health';
 import { bindTarget, parseUrl } from './urls';
 
@@ -23,7 +24,8 @@ export interface ServiceRegistration {
 
 export async function startServer(urls: string[], services: ServiceRegistration[]): Promise<StartedServer> {
   if (urls.length === 0) throw new Error('no listen URL given');
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  // A larger message is refused by grpc-js with RESOURCE_EXHAUSTED before anything reads it.
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES });
   const statusMap: Record<string, 'SERVING'> = { '': 'SERVING' };
   for (const s of services) {
     server.addService(s.definition, s.implementation);
