@@ -7,6 +7,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { internal, unavailable } from '@nsm/sdk/core/errors';
 import { deleteLink, getLink, ip } from '@nsm/sdk-kernel';
 import { keyToHex } from './keys';
+import { formats } from '@nsm/sdk/input';
 import { socketPath, uapiGet, uapiSet, UapiPeer, WG_SOCKET_DIR } from './uapi';
 
 export const WG_BINARY = process.env.NSM_WIREGUARD_GO ?? 'wireguard-go';
@@ -125,7 +126,9 @@ export async function cleanupDevices(prefix: string): Promise<string[]> {
   try {
     names = readdirSync(WG_SOCKET_DIR)
       .filter((f) => f.startsWith(prefix) && f.endsWith('.sock'))
-      .map((f) => f.slice(0, -'.sock'.length));
+      .map((f) => f.slice(0, -'.sock'.length))
+      // Anything else in the shared folder is not a device's socket (and socketPath refuses it).
+      .filter((n) => formats.isIfName(n));
   } catch {
     return [];
   }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import {
   isCidr,
@@ -79,6 +80,9 @@ describe('WireGuard keys', () =>
     [Buffer.alloc(33, 7).toString('base64'), false],
     [`${Buffer.alloc(32, 7).toString('base64')}\nendpoint=1.2.3.4:5`, false],
     [Buffer.alloc(32, 7).toString('base64url'), false],
+    // Same 32 bytes once decoded, but the padding bits are not zero: no tool writes that.
+    [`${Buffer.alloc(32, 7).toString('base64').slice(0, 42)}d=`, false],
+    ...Array.from({ length: 20 }, () => [randomBytes(32).toString('base64'), true] as [string, boolean]),
   ]));
 
 describe('DNS names', () => table(isDnsName, [['example.com', true], ['a.b.c.', true], ['-a.com', false], ['a..b', false], ['a b', false], ['a'.repeat(64), false]]));

@@ -47,8 +47,11 @@ export function isPortRange(s: string): boolean {
 const GO_BOOLS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False']);
 export const isGoBool = (s: string): boolean => GO_BOOLS.has(s);
 
-/** A WireGuard key: standard base64 of exactly 32 bytes (44 characters, one '=' of padding). */
-export const isWireguardKey = (s: string): boolean => /^[A-Za-z0-9+/]{43}=$/.test(s);
+/**
+ * A WireGuard key: standard base64 of exactly 32 bytes (44 characters, one '=' of padding), written
+ * canonically (the unused low bits of the last character zero), as every WireGuard tool writes keys.
+ */
+export const isWireguardKey = (s: string): boolean => /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(s);
 
 /** Standard base64 (padding required) of at most `maxBytes` characters: an IPsec DER certificate. */
 export const isBase64 = (s: string, maxBytes: number): boolean =>
