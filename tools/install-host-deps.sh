@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the host tools the forwarders and their tests drive: Open vSwitch (userspace datapath),
-# iproute2, ethtool, iperf3, tcpdump, nsenter.
+# iproute2, ethtool, iperf3, tcpdump, nsenter; strace (the fuzz test traces the programs the mesh starts).
 #
 # Idempotent: does nothing when every tool is already there, and runs `apt-get update` only when
 # something has to be installed. The openvswitch-switch package's own system service is never
@@ -28,6 +28,7 @@ declare -A NEED=(
   [ping]=iputils-ping
   [wireguard-go]=wireguard-go
   [wg]=wireguard-tools
+  [strace]=strace
 )
 
 missing=()

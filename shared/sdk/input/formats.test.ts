@@ -111,7 +111,7 @@ describe('interface names: the kernel rule (dev_valid_name), less control charac
     ['ééééééé', true],
     ['éééééééé', false],
   ])('%j: kernel %s', (s, want) => expect(kernelAcceptsIfName(s)).toBe(want));
-  test.each([['nsm-1', true], ['a\u0001b', false], ['a\u007fb', false]])('%j: ours %s', (s, want) => expect(isIfName(s)).toBe(want));
+  test.each([['nsm-1', true], ['a\u0001b', false], ['a\u007fb', false], ['a\u202eb', false], ['a\u0085', false], ['a\ufeff', false]])('%j: ours %s', (s, want) => expect(isIfName(s)).toBe(want));
 
   // The kernel itself is the oracle where we can ask it (root, veth pairs in a throwaway namespace).
   const root = process.getuid?.() === 0;

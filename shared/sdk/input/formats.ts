@@ -2,6 +2,7 @@
 // the form and nothing around it: no spaces, no trailing newline, no escapes, no zone ids. They are
 // what a value must be before it may reach a host command, a netlink message or a socket protocol.
 import { isIP } from 'node:net';
+import { CONTROL } from './text';
 
 /** A bare IPv4 or IPv6 literal: no prefix length, no zone id (`%eth0`), no brackets, no spaces. */
 export function isIpLiteral(s: string): boolean {
@@ -84,11 +85,10 @@ export function kernelAcceptsIfName(s: string): boolean {
 
 /**
  * An interface name NSM may ask for: what the kernel accepts, less control characters (the kernel
- * takes \x01 in a name; nothing that prints or parses names should have to).
+ * takes \x01 or a bidi override in a name; nothing that prints or parses names should have to).
  */
 export function isIfName(s: string): boolean {
-  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
-  return kernelAcceptsIfName(s) && !/[\u0000-\u001f\u007f]/.test(s);
+  return kernelAcceptsIfName(s) && !CONTROL.test(s);
 }
 
 /** One path segment of a URL path we accept: a conservative file name alphabet (not "." or "..", below). */

@@ -1,0 +1,63 @@
+// Calls made of bytes: the fuzz sends what a hostile peer would, whether or not it is protobuf, to any
+// method of any component's socket, and records the status that comes back. The credentials come
+// from one place (credentials()), so a mesh with mutual TLS only changes that function.
+import * as grpc from '@grpc/grpc-js';
+import type { FuzzCase } from './generate';
+
+const bytes = (b: Buffer) => b;
+
+/** What the fuzz client presents: plaintext while the mesh has no mTLS. */
+export function credentials(): grpc.ChannelCredentials {
+  return grpc.credentials.createInsecure();
+}
+
+export interface Outcome {
+  code: grpc.status;
+  details: string;
+  ms: number;
+}
+
+export class RawClient {
+  private readonly client: grpc.Client;
+  constructor(readonly url: string) {
+    // Sending is unbounded: the point is to see what the server does with too much.
+    this.client = new grpc.Client(url, credentials(), { 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 });
+  }
+
+  call(c: FuzzCase, timeoutMs: number): Promise<Outcome> {
+    const t = Date.now();
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(c.metadata)) md.set(k, v);
+    const deadline = Date.now() + timeoutMs;
+    return new Promise((resolve) => {
+      const done = (code: grpc.status, details: string) => resolve({ code, details, ms: Date.now() - t });
+      if (!c.stream) {
+        this.client.makeUnaryRequest(c.method, bytes, bytes, c.body, md, { deadline }, (err) => (err ? done(err.code, err.details) : done(grpc.status.OK, '')));
+        return;
+      }
+      const s = this.client.makeServerStreamRequest(c.method, bytes, bytes, c.body, md, { deadline });
+      s.on('data', () => undefined);
+      s.on('error', (err: grpc.ServiceError) => done(err.code, err.details));
+      s.on('status', (st: grpc.StatusObject) => st.code === grpc.status.OK && done(grpc.status.OK, ''));
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** Runs `f` over `items` with at most `n` in flight. */
+export async function pool<T, R>(items: readonly T[], n: number, f: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await f(items[i]);
+      }
+    }),
+  );
+  return out;
+}
