@@ -2,14 +2,14 @@
 // message, or a hostile selector, get a clear status, never INTERNAL or UNKNOWN, and reach no element;
 // a next hop whose reply is garbage is refused on the client side with a clear status too.
 import * as grpc from '@grpc/grpc-js';
-import { MonitorScopeSelector, NetworkServiceRequest } from '@nsm/api';
+import { Connection, ConnectionEvent, MonitorScopeSelector, NetworkServiceRequest } from '@nsm/api';
 import { Context } from '../core/context';
 import { Code } from '../core/errors';
 import { handler } from '../core/networkservice';
 import { MAX_MESSAGE_BYTES } from '../input';
 import { tempDir } from '../testing';
 import { recorder } from '../testing/elements';
-import { NsmConnection, rpcRequest } from './clients';
+import { monitorStream, NsmConnection, rpcRequest } from './clients';
 import { startServer, StartedServer } from './server';
 import { monitorRegistration, networkServiceRegistration } from './services';
 
@@ -84,6 +84,22 @@ describe('the client side refuses a next hop that answers garbage', () => {
     conn.close();
     await new Promise<void>((r) => server.tryShutdown(() => r()));
     tmp.cleanup();
+  });
+
+  test('a monitor event keeps its well-formed connections only', async () => {
+    const events: ConnectionEvent[] = [];
+    const good = Connection.fromPartial({ id: 'good', networkService: 's' });
+    const bad = Connection.fromPartial({ id: 'bad', networkService: 's', mechanism: { cls: 'LOCAL', type: 'KERNEL', parameters: { name: 'a\nb' } } });
+    const monitor = { serve: async (_ctx: Context, _sel: MonitorScopeSelector, send: (ev: ConnectionEvent) => Promise<void>) => send({ type: 0, connections: { good, bad } }) };
+    const srv = await startServer([`unix://${tmp.dir}/m.sock`], [monitorRegistration(monitor)]);
+    const mc = new NsmConnection(srv.urls[0]);
+    try {
+      await monitorStream(Context.background().withTimeout(5000).ctx, mc, MonitorScopeSelector.fromPartial({}), (ev) => void events.push(ev)).catch(() => undefined);
+      expect(events.map((e) => Object.keys(e.connections))).toEqual([['good']]);
+    } finally {
+      mc.close();
+      await srv.stop(200);
+    }
   });
 
   test('RESOURCE_EXHAUSTED, naming the reply', async () => {

@@ -34,6 +34,8 @@ const requests: Case[] = [
   ['a label value with a bell', request(conn({ labels: { k: '\u0007' } })), BAD, /labels\["k"\]: "\\u0007" contains control characters/],
   ['a label value with a bidi override', request(conn({ labels: { k: 'abc\u202edef' } })), BAD, /contains control characters/],
   ['unicode label values are fine', request(conn({ labels: { k: 'zürich' } })), OK, undefined],
+  ['a via label naming a service domain', request(conn({ labels: { via: 'gw1.example' } })), OK, undefined],
+  ['a via label that is no domain', request(conn({ labels: { via: 'gw1; reboot' } })), BAD, /labels\["via"\]: "gw1; reboot" is not a service domain/],
   ['33 path segments', request(conn({ path: { index: 0, pathSegments: many(33, () => seg()) } })), BIG, /path\.path_segments: 33 entries, at most 32/],
   ['a path index past the end', request(conn({ path: { index: 3, pathSegments: [seg()] } })), BAD, /path\.index 3 is out of range/],
   ['a segment token with spaces', request(conn({ path: { index: 0, pathSegments: [seg({ token: 'a b' })] } })), BAD, /path_segments\[0\]\.token: "a b" is not a token/],

@@ -1,12 +1,13 @@
 // Whole NetworkService messages: a Request (connection and mechanism preferences), a Connection (a
 // Close, a reply of the next hop, a monitor event) and a MonitorScopeSelector, every field parsed and
 // bounded; and the per-call token metadata that ends up in a path segment.
-import { Connection, MonitorScopeSelector, NetworkServiceRequest, PathSegment, Payload, Timestamp } from '@nsm/api';
+import { Connection, Label, MonitorScopeSelector, NetworkServiceRequest, PathSegment, Payload, Timestamp } from '@nsm/api';
 import { invalidArgument } from '../core/errors';
 import { checkContext } from './context';
+import { isDnsName } from './formats';
 import { Limits, MAX_TIMESTAMP_SECONDS } from './limits';
 import { checkMechanism, checkPreferences } from './mechanism';
-import { checkBytes, checkText, entries, keyPath, list, malformed, requireString, show } from './text';
+import { checkBytes, checkFormat, checkText, entries, keyPath, list, malformed, requireString, show } from './text';
 
 /** Connection and segment ids: printable ASCII without spaces, quotes or backslashes (UUIDs, `nsc-1`). */
 const ID = /^[\x21-\x7e]+$/;
@@ -85,6 +86,9 @@ export function checkConnection(field: string, c: Connection | undefined): void 
   const state = c.state ?? 0;
   if (!Number.isInteger(state) || state < 0 || state > MAX_STATE) throw malformed(`${field}.state`, String(state), 'is not a connection state (0-3)');
   checkLabels(`${field}.labels`, c.labels);
+  // The remote VLAN mechanism picks the host NIC by this label (a service domain, api.md §5.1).
+  const via = c.labels?.[Label.via];
+  if (via) checkFormat(keyPath(`${field}.labels`, Label.via), via, isDnsName, 'a service domain (a DNS name)');
   checkMechanism(`${field}.mechanism`, c.mechanism);
   checkContext(`${field}.context`, c.context);
   const path = c.path;
