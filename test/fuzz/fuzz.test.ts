@@ -6,9 +6,9 @@
 // rules, registry entries, connections, child processes), every answer was a clear refusal, and a
 // good client is still served. The seed is printed; NSM_FUZZ_SEED replays a run, NSM_FUZZ_CASES and
 // NSM_FUZZ_REPLIES change its size, NSM_FUZZ_TRACE=0 leaves strace out (it halves the call rate).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Connection, ConnectionEvent, MonitorScopeSelector, NetworkService, NetworkServiceEndpoint } from '@nsm/api';
@@ -88,11 +88,13 @@ d('hostile input against a live mesh', () => {
   /** Everything the mesh holds that a request or registration could have made. */
   async function snapshot() {
     const mine = t.paths.mesh;
-    const netns = inNs(t.ns('node1'), ['ip', 'netns', 'list'])
+    const all = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
       .split('\n')
       .map((l) => l.split(' ')[0])
-      .filter((n) => n.startsWith(`${mine}-`))
-      .sort();
+      .filter(Boolean);
+    // This mesh's namespaces, and anywhere on the host what an injected command would have made.
+    const netns = all.filter((n) => n.startsWith(`${mine}-`)).sort();
+    const injected = [...all.filter((n) => n.includes(MARKER)), ...[`/tmp/${MARKER}`, `/${MARKER}`].filter((f) => existsSync(f))];
     const links = Object.fromEntries(['node1', 'nsc-good', 'nse-good'].map((p) => [p, t.links(p).sort()]));
     const ctx = () => Context.background().withTimeout(5000).ctx;
     const names = async (u: string) => {
@@ -110,6 +112,7 @@ d('hostile input against a live mesh', () => {
     };
     return {
       netns,
+      injected,
       links,
       ports: t.ovsPorts().sort(),
       flows: t.ovsFlows().map((f) => f.replace(/duration=[^,]*,|n_packets=\d+,|n_bytes=\d+,|idle_age=\d+,?|hard_age=\d+,?/g, '').trim()).sort(),
