@@ -1,6 +1,6 @@
 // Imports run downward only: shared/api → shared/sdk → sdk-kernel, sdk-k8s → sdk-ovs, sdk-vpp,
 // sdk-wireguard → cmd-*, local → bench, test; a cmd never imports another cmd. Inside shared/sdk the
-// same holds for its folders: core, log, spiffe, token → policy, grpc (the edge) → elements, registry → chains → cmd.
+// same holds for its folders: core, input, log, spiffe, token → policy, grpc (the edge) → elements, registry → chains → cmd.
 // Production code never imports test support (a testing/ folder, a *.test.ts or *.suite.ts file).
 // Every import of every .ts file is read with TypeScript's own pre-processor, so a new file is
 // checked without being listed anywhere.
@@ -22,7 +22,7 @@ const LAYERS: Array<[RegExp, number]> = [
 /** Imports between units of one layer that are part of the design. */
 const SIDEWAYS = new Set(['shared/sdk-ovs -> shared/sdk-wireguard', 'bench -> test']);
 /** Folders of shared/sdk, lowest first; testing/ (test support) may use all of them. */
-const SDK_LEVELS: Record<string, number> = { core: 0, log: 0, spiffe: 0, token: 0, policy: 1, grpc: 1, elements: 2, registry: 2, chains: 3, cmd: 4 };
+const SDK_LEVELS: Record<string, number> = { core: 0, input: 0, log: 0, spiffe: 0, token: 0, policy: 1, grpc: 1, elements: 2, registry: 2, chains: 3, cmd: 4 };
 
 const TEST_SUPPORT = /(^|\/)testing(\/|$)|\.test\.ts$|\.suite\.ts$/;
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the host tools the forwarders and their tests drive: Open vSwitch (userspace datapath),
-# iproute2, ethtool, iperf3, tcpdump, nsenter, and a C compiler with the C library's headers for the
-# netlink addon (shared/sdk-kernel/netlink/addon, built by tools/build-addon.mjs; Node's own headers
-# come with Node).
+# iproute2, ethtool, iperf3, tcpdump, nsenter; strace (the fuzz test traces the programs the mesh
+# starts); a C compiler with the C library's headers for the netlink addon
+# (shared/sdk-kernel/netlink/addon, built by tools/build-addon.mjs; Node's own headers come with Node).
 #
 # Idempotent: does nothing when every tool is already there, and runs `apt-get update` only when
 # something has to be installed. The openvswitch-switch package's own system service is never
@@ -31,6 +31,7 @@ declare -A NEED=(
   [wireguard-go]=wireguard-go
   [wg]=wireguard-tools
   [cc]=gcc
+  [strace]=strace
 )
 
 missing=()

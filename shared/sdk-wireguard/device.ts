@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import { existsSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { internal, unavailable } from '@nsm/sdk/core/errors';
+import { formats } from '@nsm/sdk/input';
 import { deleteLink, listLinks } from '@nsm/sdk-kernel';
 import { setLink } from '@nsm/sdk-kernel/netlink';
 import { generateKeyPair, keyToHex } from './keys';
@@ -188,7 +189,10 @@ export async function cleanupDevices(prefixes: readonly string[]): Promise<strin
   }
   let sockets: string[] = [];
   try {
-    sockets = readdirSync(WG_SOCKET_DIR).filter((f) => ours(f) && f.endsWith('.sock'));
+    sockets = readdirSync(WG_SOCKET_DIR)
+      .filter((f) => ours(f) && f.endsWith('.sock'))
+      // Anything else in the shared folder is not a device's socket (and socketPath refuses it).
+      .filter((f) => formats.isIfName(f.slice(0, -'.sock'.length)));
   } catch {
     return removed;
   }

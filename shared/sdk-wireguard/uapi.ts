@@ -1,12 +1,34 @@
 // The cross-platform WireGuard configuration protocol (wireguard-go's UAPI): line-based key=value over
 // the unix socket /var/run/wireguard/<if>.sock. A "set=1" block is answered with "errno=N"; "get=1"
 // with the device's and peers' state.
+//
+// A line protocol is a text command: a value with a newline in it is a second command (a peer key
+// followed by "allowed_ip=0.0.0.0/0", an endpoint followed by "private_key=..."). The mechanism checks
+// at the server edge already refuse such values; here every value is parsed again before it becomes a
+// line (hex keys, ip:port endpoints, prefixes, integer ports and intervals, interface names), so
+// nothing unparsed is ever written to the socket, whoever calls this.
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { internal, unavailable } from '@nsm/sdk/core/errors';
+import { internal, invalidArgument, unavailable } from '@nsm/sdk/core/errors';
+import { formats } from '@nsm/sdk/input';
 
 export const WG_SOCKET_DIR = '/var/run/wireguard';
-export const socketPath = (ifName: string) => join(WG_SOCKET_DIR, `${ifName}.sock`);
+export const socketPath = (ifName: string) => join(WG_SOCKET_DIR, `${checked('interface name', ifName, formats.isIfName)}.sock`);
+
+/** `value` when `ok` accepts it; INVALID_ARGUMENT otherwise. */
+function checked<T>(what: string, value: T, ok: (v: T) => boolean): T {
+  if (!ok(value)) throw invalidArgument(`wireguard UAPI: ${JSON.stringify(String(value)).slice(0, 80)} is not a valid ${what}`);
+  return value;
+}
+
+const isHexKey = (k: string) => /^[0-9a-f]{64}$/.test(k);
+const isUint16 = (n: number) => Number.isInteger(n) && n >= 0 && n <= 65535;
+/** ip:port, or [ipv6]:port, as wireguard-go parses an endpoint. */
+function isEndpoint(e: string): boolean {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(e);
+  if (!m || !formats.isPort(m[3])) return false;
+  return m[1] !== undefined ? formats.isIpLiteral(m[1]) && formats.ipFamily(m[1]) === 6 : formats.isIpLiteral(m[2]) && formats.ipFamily(m[2]) === 4;
+}
 
 function talk(ifName: string, request: string, timeoutMs = 3000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -53,22 +75,23 @@ export interface UapiSet {
   peers?: UapiPeer[];
 }
 
+/** The lines of a "set=1" block; every value is checked first (INVALID_ARGUMENT names the bad one). */
 export function setLines(s: UapiSet): string[] {
   const l: string[] = [];
-  if (s.privateKey !== undefined) l.push(`private_key=${s.privateKey}`);
-  if (s.listenPort !== undefined) l.push(`listen_port=${s.listenPort}`);
+  if (s.privateKey !== undefined) l.push(`private_key=${checked('hex private key', s.privateKey, isHexKey)}`);
+  if (s.listenPort !== undefined) l.push(`listen_port=${checked('listen port', s.listenPort, isUint16)}`);
   if (s.replacePeers) l.push('replace_peers=true');
   for (const p of s.peers ?? []) {
-    l.push(`public_key=${p.publicKey}`);
+    l.push(`public_key=${checked('hex public key', p.publicKey, isHexKey)}`);
     if (p.remove) {
       l.push('remove=true');
       continue;
     }
-    if (p.endpoint) l.push(`endpoint=${p.endpoint}`);
+    if (p.endpoint) l.push(`endpoint=${checked('endpoint (ip:port)', p.endpoint, isEndpoint)}`);
     if (p.replaceAllowedIps) l.push('replace_allowed_ips=true');
-    for (const a of p.allowedIps) l.push(`allowed_ip=${a}`);
+    for (const a of p.allowedIps) l.push(`allowed_ip=${checked('allowed IP prefix', a, formats.isCidr)}`);
     // Last: setting a keepalive on a running device sends one at once, which starts the handshake.
-    if (p.persistentKeepalive !== undefined) l.push(`persistent_keepalive_interval=${p.persistentKeepalive}`);
+    if (p.persistentKeepalive !== undefined) l.push(`persistent_keepalive_interval=${checked('keepalive interval', p.persistentKeepalive, isUint16)}`);
   }
   return l;
 }

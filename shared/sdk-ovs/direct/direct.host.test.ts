@@ -394,11 +394,12 @@ describeHost('DirectOvs (OVSDB + OpenFlow, no processes) on the host', () => {
       d2 = await OvsDaemon.start({ runDir, netns: node2 });
       expect(isAlive(pids.ovsVswitchd!)).toBe(false);
       expect(await o2.listBridges()).toEqual(['br-k']);
-      expect(o2.ovsdb.connects).toBe(2);
+      // Reconnected by itself (more than once when it got in while start() was still replacing the pair).
+      expect(o2.ovsdb.connects).toBeGreaterThanOrEqual(2);
       await o2.ensureBridge('br-k');
       await o2.applyFlowSpecs('br-k', crossConnectSpecs(1, 2, '0x6'));
       expect((await o2.dumpFlows('br-k')).map((f) => f.cookie)).toEqual(['0x6', '0x6']);
-      expect(o2.openflow('br-k').connects).toBe(2);
+      expect(o2.openflow('br-k').connects).toBeGreaterThanOrEqual(2);
     } finally {
       o2.close();
       await d2.stop();

@@ -13,6 +13,7 @@ import { dial } from '../elements/dial';
 import { refresh } from '../elements/refresh';
 import { trimPathClient } from '../elements/trimpath';
 import { updatePath } from '../elements/updatepath';
+import { validateClient } from '../elements/validateclient';
 import type { X509Source } from '../spiffe/source';
 import type { TokenGenerator } from '../token';
 
@@ -45,6 +46,8 @@ export function client(opts: ClientOptions): NetworkServiceElement {
     ...(opts.additional ?? []),
     opts.authorize ?? {},
     trimPathClient(),
+    // Right above the RPC: every element above sees the next hop's reply only once it is checked.
+    validateClient(),
     connectClient(opts.tokens),
   );
 }

@@ -1,9 +1,9 @@
 // What differs between the two registries, in one place: how a record is named on the wire, what an
 // empty template looks like, how a query template matches a record (api.md §8.5, with the later exact
-// name rule) and what makes a record malformed. The registry elements (shared/sdk/registry), chains and
-// gRPC edge are generic over it.
+// name rule) and what makes a record or a template malformed (the checks live in input/registry.ts).
+// The registry elements (shared/sdk/registry), chains and gRPC edge are generic over it.
 import { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
-import { invalidArgument } from './errors';
+import { checkNetworkService, checkNetworkServiceEndpoint } from '../input/registry';
 
 /** The two record types of the registry API. */
 export type RegistryKind = 'NetworkService' | 'NetworkServiceEndpoint';
@@ -18,8 +18,10 @@ export interface RecordKind<T extends { name: string }> {
   clone(item: T): T;
   /** True when `item` satisfies the query template `query`. */
   matches(query: T, item: T): boolean;
-  /** Throws INVALID_ARGUMENT naming the first bad field of a record about to be registered. */
+  /** Throws INVALID_ARGUMENT (malformed) or RESOURCE_EXHAUSTED (too large) naming the first bad field of a record about to be registered. */
   validate(item: T | undefined): void;
+  /** The same for a template (a Find query, an Unregister): every field may be empty. */
+  validateTemplate(item: T | undefined): void;
 }
 
 const isEmptyMap = (m: object | undefined) => !m || Object.keys(m).length === 0;
@@ -41,32 +43,6 @@ function deepEqual(a: unknown, b: unknown): boolean {
   return ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
-// Label keys and names: printable, no whitespace; Kubernetes-style length limits.
-// eslint-disable-next-line no-control-regex -- control characters are what this rejects
-const badText = /[\s\u0000-\u001f\u007f]/;
-
-function checkName(field: string, name: string, required: boolean): void {
-  if (typeof name !== 'string') throw invalidArgument(`${field} must be a string`);
-  if (!name) {
-    if (required) throw invalidArgument(`${field} must not be empty`);
-    return;
-  }
-  if (name.length > 253) throw invalidArgument(`${field} is longer than 253 characters`);
-  if (badText.test(name)) throw invalidArgument(`${field} "${name}" contains whitespace or control characters`);
-}
-
-function checkLabelMap(field: string, m: Record<string, string> | undefined): void {
-  if (m === undefined || m === null) return;
-  if (typeof m !== 'object') throw invalidArgument(`${field} must be a map`);
-  for (const [k, v] of Object.entries(m)) {
-    if (!k) throw invalidArgument(`${field} has an empty key`);
-    if (k.length > 317 || badText.test(k)) throw invalidArgument(`${field} key "${k}" is not a valid label key`);
-    if (typeof v !== 'string') throw invalidArgument(`${field}["${k}"] must be a string`);
-    // eslint-disable-next-line no-control-regex -- control characters are what this rejects
-    if (/[\u0000-\u001f\u007f]/.test(v)) throw invalidArgument(`${field}["${k}"] contains control characters`);
-  }
-}
-
 export const nsKind: RecordKind<NetworkService> = {
   kind: 'NetworkService',
   field: 'network_service',
@@ -79,21 +55,8 @@ export const nsKind: RecordKind<NetworkService> = {
     if (q.matches && q.matches.length > 0 && !deepEqual(q.matches, r.matches ?? [])) return false;
     return true;
   },
-  validate(ns) {
-    if (!ns) throw invalidArgument('network_service is required');
-    checkName('network_service.name', ns.name, true);
-    if (ns.payload && badText.test(ns.payload)) throw invalidArgument(`network_service.payload "${ns.payload}" is malformed`);
-    (ns.matches ?? []).forEach((m, i) => {
-      const f = `network_service.matches[${i}]`;
-      if (!m) throw invalidArgument(`${f} is empty`);
-      checkLabelMap(`${f}.source_selector`, m.sourceSelector);
-      (m.routes ?? []).forEach((d, j) => {
-        if (!d) throw invalidArgument(`${f}.routes[${j}] is empty`);
-        checkLabelMap(`${f}.routes[${j}].destination_selector`, d.destinationSelector);
-      });
-      checkLabelMap(`${f}.metadata.labels`, m.metadata?.labels);
-    });
-  },
+  validate: (ns) => checkNetworkService('network_service', ns, 'record'),
+  validateTemplate: (ns) => checkNetworkService('network_service', ns, 'template'),
 };
 
 export const nseKind: RecordKind<NetworkServiceEndpoint> = {
@@ -118,23 +81,6 @@ export const nseKind: RecordKind<NetworkServiceEndpoint> = {
     if (q.url && !(r.url ?? '').includes(q.url)) return false;
     return true;
   },
-  validate(nse) {
-    if (!nse) throw invalidArgument('network_service_endpoint is required');
-    const empty =
-      !nse.name && !nse.url && (nse.networkServiceNames ?? []).length === 0 && isEmptyMap(nse.networkServiceLabels);
-    if (empty) throw invalidArgument('network_service_endpoint is empty: it needs at least a url and network_service_names');
-    checkName('network_service_endpoint.name', nse.name, false);
-    if (!nse.url) throw invalidArgument('network_service_endpoint.url must not be empty');
-    if (badText.test(nse.url) || !(/^[a-z][a-z0-9+.-]*:/i.test(nse.url) || /^[^/:]+:\d+$/.test(nse.url)))
-      throw invalidArgument(`network_service_endpoint.url "${nse.url}" is not a URL (want unix:///path or tcp://host:port)`);
-    (nse.networkServiceNames ?? []).forEach((n, i) => checkName(`network_service_endpoint.network_service_names[${i}]`, n, true));
-    for (const [svc, l] of Object.entries(nse.networkServiceLabels ?? {})) {
-      if (!svc) throw invalidArgument('network_service_endpoint.network_service_labels has an empty service name');
-      if (badText.test(svc)) throw invalidArgument(`network_service_endpoint.network_service_labels key "${svc}" is not a valid service name`);
-      checkLabelMap(`network_service_endpoint.network_service_labels["${svc}"].labels`, l?.labels);
-    }
-    const t = nse.expirationTime;
-    if (t && (!Number.isFinite(t.seconds) || t.seconds < 0 || t.nanos < 0 || t.nanos >= 1e9))
-      throw invalidArgument('network_service_endpoint.expiration_time is out of range');
-  },
+  validate: (nse) => checkNetworkServiceEndpoint('network_service_endpoint', nse, 'record'),
+  validateTemplate: (nse) => checkNetworkServiceEndpoint('network_service_endpoint', nse, 'template'),
 };

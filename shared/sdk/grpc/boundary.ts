@@ -1,9 +1,11 @@
 // The edge between grpc-js and the chains: builds a Context from a call (deadline, cancellation,
-// metadata, the TLS peer) and turns any error into a gRPC status, logging what is not a StatusError.
+// metadata, the TLS peer) and turns any error into a gRPC status, logging what is not a StatusError. A
+// request its guarded deserializer refused (guard.ts) is answered with that status without calling anything.
 import * as grpc from '@grpc/grpc-js';
 import { Context } from '../core/context';
 import { cancelled, StatusError } from '../core/errors';
 import { log } from '../log';
+import { refusal } from './guard';
 import { peerFromAuthContext } from '../spiffe/peer';
 import type { PeerInfo } from '../token';
 import { incomingMetadataKey, peerKey } from './keys';
@@ -40,6 +42,8 @@ export function toServiceError(err: unknown, where: string): Partial<grpc.Status
 
 export function unary<Req, Res>(where: string, fn: (ctx: Context, req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
+    const refused = refusal(call.request);
+    if (refused) return callback(toServiceError(refused, where) as grpc.ServiceError);
     fn(contextOf(call), call.request).then(
       (res) => callback(null, res),
       (err) => callback(toServiceError(err, where) as grpc.ServiceError),

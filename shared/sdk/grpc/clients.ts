@@ -21,15 +21,19 @@ import {
 } from '@nsm/api';
 import { Context } from '../core/context';
 import { cancelled, StatusError, unavailable } from '../core/errors';
+import { checkConnection, MAX_MESSAGE_BYTES } from '../input';
+import { log } from '../log';
 import { callPeerSlotKey, peerFromAuthContext, TransportPeer } from '../spiffe/peer';
 import type { X509Source } from '../spiffe/source';
 import { spiffeChannelCredentials, SpiffeChannel } from '../spiffe/tls';
 import { formatExpires, TokenGenerator } from '../token';
+import { refusal } from './guard';
 import { dialTarget } from './urls';
 import { NetworkServiceGrpcClient } from './nsclient';
 
 export const channelOptions: grpc.ChannelOptions = {
-  'grpc.max_receive_message_length': 16 * 1024 * 1024,
+  // A peer's answer is bounded like a caller's request (input/limits.ts).
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
   // Unix-socket peers come and go with pods; reconnect quickly instead of backing off for seconds.
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 1000,
@@ -217,7 +221,9 @@ function unaryCall<Req, Res>(
         ctx.signal.removeEventListener('abort', onAbort);
         const slot = ctx.get(callPeerSlotKey);
         if (slot) Object.assign(slot, { called: true, peer: peerFromAuthContext(call.getAuthContext()) });
+        const refused = refusal(res);
         if (err) reject(StatusError.from(err));
+        else if (refused) reject(StatusError.wrap(refused, 'the reply of the next hop is refused'));
         else resolve(res);
       });
     } catch (err) {
@@ -234,6 +240,20 @@ export function rpcRequest(ctx: Context, c: NsmConnection, req: NetworkServiceRe
 
 export async function rpcClose(ctx: Context, c: NsmConnection, conn: Connection, tokens?: TokenGenerator): Promise<void> {
   await unaryCall<Connection, object>(ctx, c, tokens, (ns, r, md, o, cb) => ns.closeConnection(r, md, o, cb as never), conn);
+}
+
+/** The event without the connections that fail the input checks (each is logged and left out). */
+function withoutMalformed(ev: ConnectionEvent, url: string): ConnectionEvent {
+  const connections: ConnectionEvent['connections'] = {};
+  for (const [k, conn] of Object.entries(ev.connections ?? {})) {
+    try {
+      checkConnection('connection', conn);
+      connections[k] = conn;
+    } catch (err) {
+      log.warn({ url, err: (err as Error).message }, 'monitor event with a malformed connection left out');
+    }
+  }
+  return { ...ev, connections };
 }
 
 /**
@@ -253,7 +273,16 @@ export function monitorStream(
     const stream = ch.ns.monitorConnections(selector, new grpc.Metadata(), tokens ? { credentials: tokenCredentials(tokens, () => ch.tls.peer()) } : {});
     const onAbort = () => stream.cancel();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
-    stream.on('data', (ev: ConnectionEvent) => onEvent(ev));
+    stream.on('data', (ev: ConnectionEvent) => {
+      const refused = refusal(ev);
+      if (refused) {
+        // A peer that sends garbage is broken: end the stream as if it had failed.
+        ctx.signal.removeEventListener('abort', onAbort);
+        stream.cancel();
+        return reject(StatusError.wrap(refused, 'a monitor event of the next hop is refused'));
+      }
+      onEvent(withoutMalformed(ev, c.url));
+    });
     stream.on('error', (err: grpc.ServiceError) => {
       ctx.signal.removeEventListener('abort', onAbort);
       if (ctx.done) resolve();

@@ -20,6 +20,7 @@ import type { Context } from '../core/context';
 import { cancelled, Code, StatusError, unavailable } from '../core/errors';
 import type { FindQuery, FindResult, FindSink, RegistryHandler } from '../core/registry';
 import { contextOf, toServiceError, unary } from './boundary';
+import { guardedService, refusal } from './guard';
 import type { X509Source } from '../spiffe/source';
 import { spiffeChannelCredentials } from '../spiffe/tls';
 import { secureChannelOptions } from './clients';
@@ -40,7 +41,7 @@ interface Wire<T extends { name: string }, Q, R> {
 const nsWire: Wire<NetworkService, NetworkServiceQuery, NetworkServiceResponse> = {
   service: 'registry.NetworkServiceRegistry',
   kind: nsKind,
-  definition: NetworkServiceRegistryService as unknown as grpc.ServiceDefinition,
+  definition: guardedService(NetworkServiceRegistryService, { register: 'NetworkService', find: 'NetworkServiceQuery', unregister: 'NetworkService' }),
   toQuery: (q) => ({ networkService: q.item, watch: q.watch }),
   fromQuery: (q) => ({ item: q.networkService ?? nsKind.empty(), watch: q.watch }),
   toResponse: (r) => ({ networkService: r.item, deleted: r.deleted }),
@@ -50,7 +51,11 @@ const nsWire: Wire<NetworkService, NetworkServiceQuery, NetworkServiceResponse> 
 const nseWire: Wire<NetworkServiceEndpoint, NetworkServiceEndpointQuery, NetworkServiceEndpointResponse> = {
   service: 'registry.NetworkServiceEndpointRegistry',
   kind: nseKind,
-  definition: NetworkServiceEndpointRegistryService as unknown as grpc.ServiceDefinition,
+  definition: guardedService(NetworkServiceEndpointRegistryService, {
+    register: 'NetworkServiceEndpoint',
+    find: 'NetworkServiceEndpointQuery',
+    unregister: 'NetworkServiceEndpoint',
+  }),
   toQuery: (q) => ({ networkServiceEndpoint: q.item, watch: q.watch }),
   fromQuery: (q) => ({ item: q.networkServiceEndpoint ?? nseKind.empty(), watch: q.watch }),
   toResponse: (r) => ({ networkServiceEndpoint: r.item, deleted: r.deleted }),
@@ -105,7 +110,11 @@ function serviceOf<T extends { name: string }, Q, R>(w: Wire<T, Q, R>, h: Regist
         const write = writer(call, ctx.signal);
         stats.activeFinds++;
         Promise.resolve()
-          .then(() => h.find(ctx, w.fromQuery(call.request), (r) => write(w.toResponse(r))))
+          .then(() => {
+            const refused = refusal(call.request);
+            if (refused) throw refused;
+            return h.find(ctx, w.fromQuery(call.request), (r) => write(w.toResponse(r)));
+          })
           .then(
             () => {
               if (!call.cancelled) call.end();

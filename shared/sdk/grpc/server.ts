@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { MAX_MESSAGE_BYTES } from '../input';
 import type { X509Source } from '../spiffe/source';
 import { spiffeServerCredentials } from '../spiffe/tls';
 import { HealthImplementation } from './health';
@@ -34,7 +35,8 @@ export interface ServerOptions {
 export async function startServer(urls: string[], services: ServiceRegistration[], opts: ServerOptions): Promise<StartedServer> {
   if (urls.length === 0) throw new Error('no listen URL given');
   const credentials = spiffeServerCredentials(opts.source);
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  // A larger message is refused by grpc-js with RESOURCE_EXHAUSTED before anything reads it.
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES });
   const statusMap: Record<string, 'SERVING'> = { '': 'SERVING' };
   for (const s of services) {
     server.addService(s.definition, s.implementation);

@@ -12,13 +12,15 @@ import {
 } from '@nsm/api';
 import type { Context } from '../core/context';
 import type { NetworkServiceHandler } from '../core/networkservice';
+import { checkSelector } from '../input';
 import { contextOf, streamWriter, toServiceError, unary } from './boundary';
+import { guardedService, refusal } from './guard';
 import type { ServiceRegistration } from './server';
 
 export function networkServiceRegistration(h: NetworkServiceHandler): ServiceRegistration {
   return {
     name: 'networkservice.NetworkService',
-    definition: NetworkServiceService,
+    definition: guardedService(NetworkServiceService, { request: 'NetworkServiceRequest', close: 'Connection' }),
     implementation: {
       request: unary<NetworkServiceRequest, Connection>('NetworkService/Request', (ctx, req) => h.request(ctx, req)),
       close: unary<Connection, object>('NetworkService/Close', async (ctx, conn) => {
@@ -37,14 +39,21 @@ export interface ConnectionMonitor {
 export function monitorRegistration(m: ConnectionMonitor): ServiceRegistration {
   return {
     name: 'connection.MonitorConnection',
-    definition: MonitorConnectionService,
+    definition: guardedService(MonitorConnectionService, { monitorConnections: 'MonitorScopeSelector' }),
     implementation: {
       monitorConnections: (call: grpc.ServerWritableStream<MonitorScopeSelector, ConnectionEvent>) => {
         const ctx = contextOf(call);
-        m.serve(ctx, call.request, streamWriter(call)).then(
-          () => call.end(),
-          (err) => call.emit('error', Object.assign(new Error(String(err)), toServiceError(err, 'MonitorConnections'))),
-        );
+        Promise.resolve()
+          .then(() => {
+            const refused = refusal(call.request);
+            if (refused) throw refused;
+            checkSelector(call.request);
+            return m.serve(ctx, call.request, streamWriter(call));
+          })
+          .then(
+            () => call.end(),
+            (err) => call.emit('error', Object.assign(new Error(String(err)), toServiceError(err, 'MonitorConnections'))),
+          );
       },
     },
   };

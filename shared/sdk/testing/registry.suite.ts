@@ -236,24 +236,24 @@ export function describeRegistry(title: string, makeFixture: () => Promise<Regis
       const cases: [string, () => Promise<unknown>, RegExp][] = [
         ['empty NSE', () => nse.register(ctx, NetworkServiceEndpoint.fromPartial({})), /network_service_endpoint is empty/],
         ['NSE without url', () => nse.register(ctx, endpoint(keep, ['svc-keep'], { url: '' })), /network_service_endpoint\.url must not be empty/],
-        ['NSE with a malformed url', () => nse.register(ctx, endpoint(keep, ['svc-keep'], { url: 'not a url' })), /url "not a url" is not a URL/],
+        ['NSE with a malformed url', () => nse.register(ctx, endpoint(keep, ['svc-keep'], { url: 'not a url' })), /url: "not a url" is not a URL/],
         [
           'NSE with an empty label key',
           () => nse.register(ctx, endpoint(keep, ['svc-keep'], { networkServiceLabels: { 'svc-keep': { labels: { '': 'x' } } } })),
-          /network_service_labels\["svc-keep"\]\.labels has an empty key/,
+          /network_service_labels\["svc-keep"\]\.labels key must not be empty/,
         ],
         [
           'NSE with an empty service in its labels',
           () => nse.register(ctx, endpoint(keep, ['svc-keep'], { networkServiceLabels: { '': { labels: {} } } })),
-          /network_service_labels has an empty service name/,
+          /network_service_labels key must not be empty/,
         ],
         ['NSE with an empty service name', () => nse.register(ctx, endpoint(keep, ['svc-keep', ''])), /network_service_names\[1\] must not be empty/],
-        ['NSE name with spaces', () => nse.register(ctx, endpoint('a b', ['s'])), /network_service_endpoint\.name "a b"/],
+        ['NSE name with spaces', () => nse.register(ctx, endpoint('a b', ['s'])), /network_service_endpoint\.name: "a b" contains whitespace/],
         ['NS without a name', () => ns.register(ctx, NetworkService.fromPartial({ payload: 'IP' })), /network_service\.name must not be empty/],
         [
           'NS with a bad selector',
           () => ns.register(ctx, NetworkService.fromPartial({ name: 's', matches: [{ sourceSelector: { '': 'v' } }] })),
-          /network_service\.matches\[0\]\.source_selector has an empty key/,
+          /network_service\.matches\[0\]\.source_selector key must not be empty/,
         ],
         ['Unregister without a name', () => nse.unregister(ctx, NetworkServiceEndpoint.fromPartial({})), /network_service_endpoint\.name must not be empty/],
       ];

@@ -36,6 +36,14 @@ describe('mechanisms', () => {
     expect(rec.requests).toHaveLength(1);
   });
 
+  test.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('a type named %s is not supported (no lookup through Object.prototype)', async (type) => {
+    const rec = recorder();
+    const h = handler(chain(mechanisms({ KERNEL: mech('kernel').el }), rec.el));
+    await expect(h.request(bg(), req(conn({ id: 'x' }), [m(type)]))).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT, message: expect.stringMatching(/cannot support any of the requested mechanisms/) });
+    await expect(h.request(bg(), req(conn({ id: 'x', mechanism: m(type) }), []))).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT, message: expect.stringMatching(/unsupported mechanism/) });
+    expect(rec.requests).toHaveLength(0);
+  });
+
   test('a preference that fails to set up falls back to the next one', async () => {
     const kernel = mech('kernel', true);
     const memif = mech('memif');

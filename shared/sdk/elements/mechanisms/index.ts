@@ -7,7 +7,9 @@ import type { NetworkServiceElement } from '../../core/networkservice';
 
 export function mechanisms(byType: Record<string, NetworkServiceElement>): NetworkServiceElement {
   const supported = Object.keys(byType);
-  const elementFor = (m: Mechanism | undefined) => (m ? byType[m.type] : undefined);
+  // A Map, not `byType[type]`: a type named "constructor" or "toString" must not find Object's own.
+  const elements = new Map(Object.entries(byType));
+  const elementFor = (m: Mechanism | undefined) => (m ? elements.get(m.type) : undefined);
   return {
     async request(ctx, req, next) {
       const current = req.connection?.mechanism;
@@ -16,7 +18,7 @@ export function mechanisms(byType: Record<string, NetworkServiceElement>): Netwo
         if (!el) throw invalidArgument(`unsupported mechanism ${current.type} (this hop supports ${supported.join(', ')})`);
         return el.request ? el.request(ctx, req, next) : next.request(ctx, req);
       }
-      const usable = req.mechanismPreferences.filter((m) => byType[m.type]);
+      const usable = req.mechanismPreferences.filter((m) => elements.has(m.type));
       if (usable.length === 0) {
         const offered = req.mechanismPreferences.map((m) => `${m.cls}/${m.type}`).join(', ') || 'none';
         throw invalidArgument(`cannot support any of the requested mechanisms: offered ${offered}; this hop supports ${supported.join(', ')}`);
@@ -26,7 +28,7 @@ export function mechanisms(byType: Record<string, NetworkServiceElement>): Netwo
       for (const pref of usable) {
         const attempt = clone(req);
         attempt.connection!.mechanism = clone(pref);
-        const el = byType[pref.type];
+        const el = elements.get(pref.type)!;
         try {
           return await (el.request ? el.request(ctx, attempt, next) : next.request(ctx, attempt));
         } catch (err) {

@@ -1,31 +1,27 @@
-// validate: rejects malformed calls at the door with INVALID_ARGUMENT naming the field, so that no
-// element further down has to guess what a missing connection or service means.
-import { invalidArgument } from '../../core/errors';
+// validate: the door of every endpoint, nsmgr and forwarder. A Request or Close is checked whole before
+// any element acts on it: every mechanism preference and the connection's own mechanism against the
+// typed parameter schema, labels, path, context and ids against the limits, and the caller's token
+// metadata. A malformed field is INVALID_ARGUMENT, a too large one RESOURCE_EXHAUSTED, both naming it
+// (shared/sdk/input has the rules), so nothing further down has to guess or defend.
+import { TokenExpiresMetadataKey, TokenMetadataKey } from '@nsm/api';
+import type { Context } from '../../core/context';
 import type { NetworkServiceElement } from '../../core/networkservice';
+import { incomingMetadataKey } from '../../grpc/keys';
+import { checkClose, checkRequest, checkTokenMetadata } from '../../input';
+
+const checkMetadata = (ctx: Context) => checkTokenMetadata(ctx.get(incomingMetadataKey), TokenMetadataKey, TokenExpiresMetadataKey);
 
 export function validate(): NetworkServiceElement {
   return {
     async request(ctx, req, next) {
-      if (!req.connection) throw invalidArgument('request.connection is required');
-      if (!req.connection.networkService) throw invalidArgument('request.connection.network_service must not be empty');
-      checkPath(req.connection.path);
-      for (const [i, m] of req.mechanismPreferences.entries()) {
-        if (!m.type) throw invalidArgument(`request.mechanism_preferences[${i}].type must not be empty`);
-      }
+      checkRequest(req);
+      checkMetadata(ctx);
       return next.request(ctx, req);
     },
     async close(ctx, conn, next) {
-      if (!conn) throw invalidArgument('connection is required');
-      checkPath(conn.path);
+      checkClose(conn);
+      checkMetadata(ctx);
       return next.close(ctx, conn);
     },
   };
-}
-
-function checkPath(path: { index: number; pathSegments: unknown[] } | undefined) {
-  if (path && path.pathSegments.length > 0 && path.index >= path.pathSegments.length) {
-    throw invalidArgument(
-      `connection.path.index ${path.index} is out of range: the path has ${path.pathSegments.length} segment(s)`,
-    );
-  }
 }

@@ -18,15 +18,19 @@ describe('validate', () => {
   });
 
   test.each([
-    [NetworkServiceEndpoint.fromPartial({ name: 'a', url: 'unix:///a', expirationTime: { seconds: 1, nanos: 2e9 } }), /expiration_time is out of range/],
-    [NetworkServiceEndpoint.fromPartial({ name: 'x'.repeat(254), url: 'unix:///a' }), /name is longer than 253/],
-    [NetworkServiceEndpoint.fromPartial({ name: 'a', url: 'unix:///a', networkServiceLabels: { s: { labels: { 'bad key': 'v' } } } }), /"bad key" is not a valid label key/],
-  ])('NSE %#: INVALID_ARGUMENT', async (item, msg) => {
-    await expect(nse.register(ctx, item)).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT, message: expect.stringMatching(msg) });
+    [NetworkServiceEndpoint.fromPartial({ name: 'a', url: 'unix:///a', expirationTime: { seconds: 1, nanos: 2e9 } }), Code.INVALID_ARGUMENT, /expiration_time: .* is not a time/],
+    [NetworkServiceEndpoint.fromPartial({ name: 'x'.repeat(254), url: 'unix:///a' }), Code.RESOURCE_EXHAUSTED, /name: 254 bytes long, at most 253/],
+    [NetworkServiceEndpoint.fromPartial({ name: 'a', url: 'unix:///a', networkServiceLabels: { s: { labels: { 'bad key': 'v' } } } }), Code.INVALID_ARGUMENT, /labels key: "bad key" contains whitespace/],
+  ])('NSE %#: refused', async (item, code, msg) => {
+    await expect(nse.register(ctx, item)).rejects.toMatchObject({ code, message: expect.stringMatching(msg) });
   });
 
-  test('Find needs a template; Unregister needs a name', async () => {
+  test('Find needs a template and checks it; Unregister needs a name and checks the rest', async () => {
     await expect(nse.find(ctx, { item: undefined as never, watch: false }, () => undefined)).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT });
+    const hostile = NetworkServiceEndpoint.fromPartial({ networkServiceNames: Array.from({ length: 33 }, (_, i) => `s${i}`) });
+    await expect(nse.find(ctx, { item: hostile, watch: true }, () => undefined)).rejects.toMatchObject({ code: Code.RESOURCE_EXHAUSTED });
+    await expect(nse.find(ctx, { item: NetworkServiceEndpoint.fromPartial({ url: '10.0.0' }), watch: false }, () => undefined)).resolves.toBeUndefined();
     await expect(ns.unregister(ctx, NetworkService.fromPartial({}))).rejects.toThrow(/network_service\.name must not be empty/);
+    await expect(ns.unregister(ctx, NetworkService.fromPartial({ name: 'a\nb' }))).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT });
   });
 });

@@ -1,5 +1,6 @@
-// validate (registry server, first element): a malformed record never reaches the rest of the chain.
-// Register checks the whole record; Unregister needs only a name; Find accepts any template.
+// validate (registry server, first element): a malformed or oversized record or template never reaches
+// the rest of the chain. Register checks the whole record; Find checks its template; Unregister needs
+// a name and checks the rest as a template (input/registry.ts has the rules, input/limits.ts the sizes).
 import { invalidArgument } from '../../core/errors';
 import type { RegistryElement } from '../../core/registry';
 import type { RecordKind } from '../../core/recordkinds';
@@ -12,11 +13,13 @@ export function validate<T extends { name: string }>(kind: RecordKind<T>): Regis
     },
     async find(ctx, query, sink, next) {
       if (!query.item) throw invalidArgument(`query.${kind.field} is required`);
+      kind.validateTemplate(query.item);
       return next.find(ctx, query, sink);
     },
     async unregister(ctx, item, next) {
       if (!item) throw invalidArgument(`${kind.field} is required`);
       if (!item.name) throw invalidArgument(`${kind.field}.name must not be empty`);
+      kind.validateTemplate(item);
       return next.unregister(ctx, item);
     },
   };
