@@ -14,7 +14,17 @@ export const AF_PACKET_MODE_IP = 2;
 export const AF_PACKET_FLAG_QDISC_BYPASS = 1;
 export const AF_PACKET_FLAG_CKSUM_GSO = 2;
 export const TAP_FLAG_TUN = 16;
+export const RX_MODE_POLLING = 1;
+export const RX_MODE_INTERRUPT = 2;
+/** Not supported on af_packet interfaces (VPP 25.02 answers -9 UNIMPLEMENTED); tap and memif take it. */
 export const RX_MODE_ADAPTIVE = 3;
+export const MEMIF_ROLE_MASTER = 0;
+export const MEMIF_ROLE_SLAVE = 1;
+export const MEMIF_MODE_ETHERNET = 0;
+export const MEMIF_MODE_IP = 1;
+/** l2_interface_vlan_tag_rewrite operations (VPP's l2_vtr op codes). */
+export const L2_VTR_DISABLED = 0;
+export const L2_VTR_POP_1 = 3;
 export const IP_NEIGHBOR_FLAG_STATIC = 1;
 
 export interface AfPacketCreate {
@@ -72,6 +82,18 @@ export interface WireguardPeer {
   allowedIps: string[];
   tableId?: number;
   flags?: number;
+}
+
+export interface MemifCreate {
+  role: number;
+  mode: number;
+  socketId: number;
+  /** Interface id on that socket (both ends must agree); default 0. */
+  id?: number;
+  ringSize?: number;
+  bufferSize?: number;
+  hwAddr?: string;
+  secret?: string;
 }
 
 export interface InterfaceDetails {
@@ -328,5 +350,91 @@ export class VppApi {
       mtu: d.mtu,
       tag: d.tag,
     }));
+  }
+
+  async createVlanSubif(swIfIndex: number, vlanId: number): Promise<number> {
+    return (await this.conn.request('create_vlan_subif', { sw_if_index: swIfIndex, vlan_id: vlanId })).sw_if_index;
+  }
+
+  async deleteSubif(swIfIndex: number): Promise<void> {
+    await this.conn.request('delete_subif', { sw_if_index: swIfIndex });
+  }
+
+  /** Tag rewrite on an L2 (sub-)interface; POP_1 strips the tag on ingress and pushes it back on egress. */
+  async vlanTagRewrite(swIfIndex: number, op: number, tag1 = 0): Promise<void> {
+    await this.conn.request('l2_interface_vlan_tag_rewrite', { sw_if_index: swIfIndex, vtr_op: op, push_dot1q: 1, tag1, tag2: 0 });
+  }
+
+  /** Registers a memif socket file; returns the socket id VPP chose. */
+  async memifSocketAdd(path: string): Promise<number> {
+    return (await this.conn.request('memif_socket_filename_add_del_v2', { is_add: true, socket_id: ANY, socket_filename: path })).socket_id;
+  }
+
+  async memifSocketDelete(socketId: number): Promise<void> {
+    await this.conn.request('memif_socket_filename_add_del_v2', { is_add: false, socket_id: socketId, socket_filename: '' });
+  }
+
+  async memifCreate(o: MemifCreate): Promise<number> {
+    const r = await this.conn.request('memif_create_v2', {
+      role: o.role,
+      mode: o.mode,
+      rx_queues: 1,
+      tx_queues: 1,
+      id: o.id ?? 0,
+      socket_id: o.socketId,
+      ring_size: o.ringSize ?? 1024,
+      buffer_size: o.bufferSize ?? 2048,
+      no_zero_copy: false,
+      use_dma: false,
+      hw_addr: o.hwAddr ? mac(o.hwAddr) : Buffer.alloc(6),
+      secret: o.secret ?? '',
+    });
+    return r.sw_if_index;
+  }
+
+  async memifDelete(swIfIndex: number): Promise<void> {
+    await this.conn.request('memif_delete', { sw_if_index: swIfIndex });
+  }
+
+  async memifDump(): Promise<Array<{ swIfIndex: number; id: number; role: number; mode: number; socketId: number; name: string; linkUp: boolean }>> {
+    return (await this.conn.dump('memif_dump')).map((d) => ({
+      swIfIndex: d.sw_if_index,
+      id: d.id,
+      role: d.role,
+      mode: d.mode,
+      socketId: d.socket_id,
+      name: d.if_name,
+      linkUp: (d.flags & IF_STATUS_LINK_UP) !== 0,
+    }));
+  }
+
+  async memifSocketDump(): Promise<Array<{ socketId: number; path: string }>> {
+    return (await this.conn.dump('memif_socket_filename_dump')).map((d) => ({ socketId: d.socket_id, path: d.socket_filename }));
+  }
+
+  async ipTableDump(): Promise<Array<{ tableId: number; ipv6: boolean; name: string }>> {
+    return (await this.conn.dump('ip_table_dump')).map(({ table: t }) => ({ tableId: t.table_id, ipv6: t.is_ip6, name: t.name }));
+  }
+
+  /** Routes of one table; next hops read by the route's family. */
+  async ipRouteDump(tableId: number, ipv6: boolean): Promise<Array<{ prefix: string; paths: Array<{ swIfIndex: number; nextHop: string }> }>> {
+    const rows = await this.conn.dump('ip_route_dump', { table: { table_id: tableId, is_ip6: ipv6, name: '' } });
+    return rows.map(({ route: r }) => ({
+      prefix: prefixText(r.prefix),
+      paths: (r.paths as Msg[]).map((p) => ({ swIfIndex: p.sw_if_index, nextHop: addressText({ af: ipv6 ? 1 : 0, un: p.nh.address }) })),
+    }));
+  }
+
+  async ipNeighborDump(ipv6: boolean, swIfIndex = ANY): Promise<Array<{ swIfIndex: number; ip: string; mac: string; flags: number }>> {
+    return (await this.conn.dump('ip_neighbor_dump', { sw_if_index: swIfIndex, af: ipv6 ? 1 : 0 })).map(({ neighbor: n }) => ({
+      swIfIndex: n.sw_if_index,
+      ip: addressText(n.ip_address),
+      mac: macText(n.mac_address),
+      flags: n.flags,
+    }));
+  }
+
+  async ipAddressDump(swIfIndex: number, ipv6: boolean): Promise<string[]> {
+    return (await this.conn.dump('ip_address_dump', { sw_if_index: swIfIndex, is_ipv6: ipv6 })).map((d) => prefixText(d.prefix));
   }
 }

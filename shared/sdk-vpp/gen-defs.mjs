@@ -15,6 +15,9 @@ const wanted = [
   'wireguard_interface_create', 'wireguard_interface_delete', 'wireguard_interface_dump', 'wireguard_peer_add',
   'wireguard_peer_remove', 'wireguard_peers_dump', 'ip_table_add_del', 'ip_route_add_del', 'ip_neighbor_add_del',
   'sw_interface_ip4_enable_disable', 'sw_interface_ip6_enable_disable',
+  'create_vlan_subif', 'delete_subif', 'l2_interface_vlan_tag_rewrite',
+  'memif_socket_filename_add_del_v2', 'memif_create_v2', 'memif_delete', 'memif_dump', 'memif_socket_filename_dump',
+  'ip_table_dump', 'ip_route_dump', 'ip_neighbor_dump', 'ip_address_dump',
 ];
 const files = readdirSync(dir).filter((f) => f.endsWith('.api.json')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
 const strip = (t) => t.replace(/^vl_api_/, '').replace(/_t$/, '');
