@@ -15,16 +15,22 @@ export interface HostOps {
   applyIpContext(netns: Netns, name: string, spec: IpContextSpec): Promise<void>;
 }
 
-export const linuxHost: HostOps = {
-  netns: netnsFromUrl,
-  async createVeth(hostName, podName, netns, mtu) {
-    await createVethPair({ hostName, peerName: podName, peerNetns: netns, mtu });
-    // TX and RX checksum offload off on both ends: af_packet hands VPP frames with partial checksums
-    // otherwise, and VPP's frames back carry none.
-    await disableOffloads(undefined, hostName, ['tx', 'rx']);
-    await disableOffloads(netns, podName, ['tx', 'rx']);
-  },
-  deleteHostLink: (name) => deleteLink(undefined, name),
-  mac: getMac,
-  applyIpContext,
-};
+/** Host operations with the forwarder's side of each veth in `node` (undefined: this process's namespace,
+ *  where a forwarder runs; tests put VPP and its veths in a simulated node's namespace). */
+export function linuxHostIn(node?: Netns): HostOps {
+  return {
+    netns: netnsFromUrl,
+    async createVeth(hostName, podName, netns, mtu) {
+      await createVethPair({ hostName, hostNetns: node, peerName: podName, peerNetns: netns, mtu });
+      // TX and RX checksum offload off on both ends: af_packet hands VPP frames with partial checksums
+      // otherwise, and VPP's frames back carry none.
+      await disableOffloads(node, hostName, ['tx', 'rx']);
+      await disableOffloads(netns, podName, ['tx', 'rx']);
+    },
+    deleteHostLink: (name) => deleteLink(node, name),
+    mac: (ns, name) => getMac(ns ?? node, name),
+    applyIpContext,
+  };
+}
+
+export const linuxHost: HostOps = linuxHostIn(undefined);
