@@ -23,6 +23,8 @@ async function tunnel(dp: VppDataplane, local: string, remote: string, vni: numb
   const sw = await dp.api.vxlanTunnel(t, true);
   const rec: VppInterfaceRecord = {
     swIfIndex: sw,
+    // Ethernet inside: an IP connection from an OVS node (always VXLAN) resolves addresses across it.
+    l2Path: true,
     describe: `vxlan ${local}->${remote} vni ${vni}`,
     release: () => releaseAll(rec.describe, [() => dp.api.setInterfaceState(sw, false), () => dp.api.vxlanTunnel(t, false)]),
   };

@@ -1,53 +1,83 @@
 // The cross-connect between the caller side's VPP interface and the next hop's (dataplane.md §11.3).
-// Two Ethernet interfaces: an L2 cross-connect each way. With an L3-only side (WireGuard), which has
-// no Ethernet to copy, both interfaces go into a table of their own holding one route per address:
-// the client's addresses toward the caller side, the endpoint's toward the next hop (upstream uses
-// l3xc for this; VPP's l3xc is not among the definitions this client ships). Close undoes it before
-// the interfaces are removed.
+//
+// Ethernet payload, or an IP connection whose far end resolves addresses itself (a VLAN breakout or a
+// VXLAN tunnel, `l2Path`): an L2 cross-connect each way, frames copied verbatim.
+//
+// IP payload otherwise: L3, what upstream does with l3xc (not in this VPP build). Per address family
+// each side's interface goes into a table of its own whose only route is a default route to the
+// other side: via the endpoint's first address out of the next-hop side, via the client's first
+// address out of the caller side. So whatever enters one side leaves by the other, for every prefix
+// the connection routes, and connections with overlapping addresses never meet. Each interface needs
+// IP processing on: IPv6 by sw_interface_ip6_enable_disable; IPv4 by a link-local /32 of its own
+// (VPP 25.02's sw_interface_ip4_enable_disable has the opposite effect of its name: `enable: true`
+// leaves the interface dropping everything as ip4-not-enabled). On an Ethernet interface to a pod,
+// static neighbours on both ends replace ARP (record.staticNeighbors). Close undoes it all, in
+// reverse, before the interfaces are removed.
 import { createKey } from '@nsm/sdk/core/context';
 import { Code, StatusError } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { Payload } from '@nsm/api';
 import type { IpRoute } from '../api';
 import { hostOf, releaseAll, undo } from './common';
 import { clientIfKey, serverIfKey, VppDataplane, VppInterfaceRecord } from './state';
 
 const doneKey = createKey<{ a: number; b: number; undo(): Promise<void> }>('vpp.xconnect');
 
-/** First table id used for per-connection L3 cross-connects. */
+/** First table id used for per-connection L3 cross-connects (two per connection). */
 export const XCONNECT_TABLE_BASE = 0x4e534d00;
+/** The IPv4 addresses that switch IPv4 on for the caller side's and the next hop's interface. */
+export const XCONNECT_IP4_ADDRS = ['169.254.0.1/32', '169.254.0.2/32'] as const;
+
+const isV6 = (cidr: string) => hostOf(cidr).includes(':');
+
+type Step = () => Promise<unknown>;
 
 export function xconnect(dp: VppDataplane): NetworkServiceElement {
   let nextTable = XCONNECT_TABLE_BASE;
+  const { api } = dp;
+
   const l2 = async (a: VppInterfaceRecord, b: VppInterfaceRecord) => {
-    await dp.api.l2Xconnect(a.swIfIndex, b.swIfIndex, true);
-    await dp.api.l2Xconnect(b.swIfIndex, a.swIfIndex, true);
-    return () => releaseAll('l2 xconnect', [() => dp.api.l2Xconnect(a.swIfIndex, b.swIfIndex, false), () => dp.api.l2Xconnect(b.swIfIndex, a.swIfIndex, false)]);
+    const l3only = [a, b].find((x) => x.l3);
+    if (l3only) throw new StatusError(Code.FAILED_PRECONDITION, `cannot cross-connect ${a.describe} and ${b.describe} at L2: ${l3only.describe} carries IP only`);
+    await api.l2Xconnect(a.swIfIndex, b.swIfIndex, true);
+    await api.l2Xconnect(b.swIfIndex, a.swIfIndex, true);
+    return () => releaseAll('l2 xconnect', [() => api.l2Xconnect(a.swIfIndex, b.swIfIndex, false), () => api.l2Xconnect(b.swIfIndex, a.swIfIndex, false)]);
   };
+
   const l3 = async (a: VppInterfaceRecord, b: VppInterfaceRecord, srcAddrs: string[], dstAddrs: string[]) => {
-    const table = nextTable++;
-    const route = (cidr: string, to: VppInterfaceRecord): IpRoute => {
-      const ip = hostOf(cidr);
-      return { prefix: `${ip}/${ip.includes(':') ? 128 : 32}`, tableId: table, paths: [{ swIfIndex: to.swIfIndex, nextHop: to.l3 ? undefined : ip }] };
+    const tables = [nextTable, nextTable + 1];
+    nextTable += 2;
+    const done: Step[] = [];
+    const run = async (step: () => Promise<unknown>, undoIt: Step) => {
+      await step();
+      done.push(undoIt);
     };
-    const routes = [...srcAddrs.map((s) => route(s, a)), ...dstAddrs.map((d) => route(d, b))];
-    const families = [false, true].filter((v6) => routes.some((r) => r.prefix.includes(':') === v6));
-    const steps: Array<() => Promise<unknown>> = [];
-    const undoAll = () => releaseAll(`l3 xconnect table ${table}`, [...steps].reverse());
+    const undoAll = () => releaseAll(`l3 xconnect tables ${tables.join('/')}`, [...done].reverse());
     try {
-      for (const v6 of families) {
-        await dp.api.ipTable(table, v6, true);
-        steps.push(() => dp.api.ipTable(table, v6, false));
-        for (const x of [a, b]) {
-          await dp.api.setInterfaceTable(x.swIfIndex, table, v6);
-          steps.push(() => dp.api.setInterfaceTable(x.swIfIndex, 0, v6));
-          await dp.api.enableIp(x.swIfIndex, v6, true);
-          steps.push(() => dp.api.enableIp(x.swIfIndex, v6, false));
+      for (const v6 of [false, true]) {
+        const src = srcAddrs.filter((x) => isV6(x) === v6);
+        const dst = dstAddrs.filter((x) => isV6(x) === v6);
+        // A family only one side has carries nothing.
+        if (!src.length || !dst.length) continue;
+        const sides: Array<[VppInterfaceRecord, number, string, string]> = [
+          [a, tables[0], hostOf(dst[0]), XCONNECT_IP4_ADDRS[0]], // enters at the caller side: out of b toward the endpoint
+          [b, tables[1], hostOf(src[0]), XCONNECT_IP4_ADDRS[1]],
+        ];
+        for (const [x, table, , ip4] of sides) {
+          await run(() => api.ipTable(table, v6, true), () => api.ipTable(table, v6, false));
+          await run(() => api.setInterfaceTable(x.swIfIndex, table, v6), () => api.setInterfaceTable(x.swIfIndex, 0, v6));
+          if (v6) await run(() => api.enableIp(x.swIfIndex, true, true), () => api.enableIp(x.swIfIndex, true, false));
+          else await run(() => api.interfaceAddress(x.swIfIndex, ip4, true), () => api.interfaceAddress(x.swIfIndex, ip4, false));
+        }
+        for (const [x, table, nextHop] of sides) {
+          const out = x === a ? b : a;
+          const route: IpRoute = { prefix: v6 ? '::/0' : '0.0.0.0/0', tableId: table, paths: [{ swIfIndex: out.swIfIndex, nextHop }] };
+          await run(() => api.ipRoute(route, true), () => api.ipRoute(route, false));
         }
       }
-      for (const r of routes) {
-        await dp.api.ipRoute(r, true);
-        steps.push(() => dp.api.ipRoute(r, false));
+      for (const [x, own, remote] of [[a, srcAddrs, dstAddrs], [b, dstAddrs, srcAddrs]] as const) {
+        if (x.staticNeighbors) done.push(await x.staticNeighbors(own, remote));
       }
     } catch (err) {
       await undoAll();
@@ -70,7 +100,8 @@ export function xconnect(dp: VppDataplane): NetworkServiceElement {
       if (prev) await prev.undo();
       try {
         const ip = out.context?.ipContext;
-        const undoIt = a.l3 || b.l3 ? await l3(a, b, ip?.srcIpAddrs ?? [], ip?.dstIpAddrs ?? []) : await l2(a, b);
+        const viaL3 = out.payload !== Payload.ETHERNET && !a.l2Path && !b.l2Path;
+        const undoIt = viaL3 ? await l3(a, b, ip?.srcIpAddrs ?? [], ip?.dstIpAddrs ?? []) : await l2(a, b);
         serverMeta(ctx).set(doneKey, { a: a.swIfIndex, b: b.swIfIndex, undo: undoIt });
       } catch (err) {
         await undo(ctx, next, out);
