@@ -186,15 +186,16 @@ export const kernelEndpoint = (ns: Netns, name: string) => endpoint(MechanismTyp
 
 /** The hop to another node's forwarder: passes the REMOTE offers on (as the client's filter does toward a
  *  remote URL) under the next path segment, and hands back the mechanism the other side chose. */
-export function toNode(other: NetworkServiceHandler): NetworkServiceElement {
+export function toNode(other: NetworkServiceHandler): NetworkServiceElement & { last?: Connection } {
   const theirs = new Map<string, Connection>();
   const forOther = (c: Connection): Connection => ({ ...c, id: `${c.id}-next`, mechanism: undefined, path: c.path && { ...c.path, index: c.path.index + 1 } });
-  return {
+  const el: NetworkServiceElement & { last?: Connection } = {
     async request(_ctx, req) {
       const prefs = req.mechanismPreferences.filter((m) => m.cls === MechanismClass.REMOTE);
       // The other forwarder runs its own metadata: a fresh context, as across a gRPC hop.
       const out = await other.request(Context.background(), { connection: forOther(req.connection!), mechanismPreferences: prefs });
       theirs.set(req.connection!.id, out);
+      el.last = out;
       return { ...req.connection!, mechanism: out.mechanism, context: out.context };
     },
     async close(_ctx, conn) {
@@ -203,6 +204,7 @@ export function toNode(other: NetworkServiceHandler): NetworkServiceElement {
       if (c) await other.close(Context.background(), c);
     },
   };
+  return el;
 }
 
 /** A connection from client pod `nsc` (interface nsm-1 unless named) with the given payload and IP context. */
