@@ -352,6 +352,12 @@ export class VppApi {
     }));
   }
 
+  /** Stops router advertisements on an IPv6-enabled interface (VPP sends them every 150-200 s by
+   *  default, and a Linux pod behind it then takes VPP as its IPv6 default router). */
+  async suppressRouterAdvertisements(swIfIndex: number): Promise<void> {
+    await this.conn.request('sw_interface_ip6nd_ra_config', { sw_if_index: swIfIndex, suppress: 1 });
+  }
+
   async createVlanSubif(swIfIndex: number, vlanId: number): Promise<number> {
     return (await this.conn.request('create_vlan_subif', { sw_if_index: swIfIndex, vlan_id: vlanId })).sw_if_index;
   }

@@ -102,6 +102,8 @@ export const VPP_DEFS: ApiDefs = {
     sw_interface_ip4_enable_disable_reply: ["e8d4e804","u16 _vl_msg_id; u32 context; i32 retval"],
     sw_interface_ip6_enable_disable: ["ae6cfcfb","u16 _vl_msg_id; u32 client_index; u32 context; interface_index sw_if_index; bool enable"],
     sw_interface_ip6_enable_disable_reply: ["e8d4e804","u16 _vl_msg_id; u32 context; i32 retval"],
+    sw_interface_ip6nd_ra_config: ["3eb00b1c","u16 _vl_msg_id; u32 client_index; u32 context; interface_index sw_if_index; u8 suppress; u8 managed; u8 other; u8 ll_option; u8 send_unicast; u8 cease; bool is_no; u8 default_router; u32 max_interval; u32 min_interval; u32 lifetime; u32 initial_count; u32 initial_interval"],
+    sw_interface_ip6nd_ra_config_reply: ["e8d4e804","u16 _vl_msg_id; u32 context; i32 retval"],
     sw_interface_set_flags: ["f5aec1b8","u16 _vl_msg_id; u32 client_index; u32 context; interface_index sw_if_index; if_status_flags flags"],
     sw_interface_set_flags_reply: ["e8d4e804","u16 _vl_msg_id; u32 context; i32 retval"],
     sw_interface_set_l2_xconnect: ["4fa28a85","u16 _vl_msg_id; u32 client_index; u32 context; interface_index rx_sw_if_index; interface_index tx_sw_if_index; bool enable=true"],

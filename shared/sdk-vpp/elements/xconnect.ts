@@ -8,11 +8,11 @@
 // other side: via the endpoint's first address out of the next-hop side, via the client's first
 // address out of the caller side. So whatever enters one side leaves by the other, for every prefix
 // the connection routes, and connections with overlapping addresses never meet. Each interface needs
-// IP processing on: IPv6 by sw_interface_ip6_enable_disable; IPv4 by a link-local /32 of its own
-// (VPP 25.02's sw_interface_ip4_enable_disable has the opposite effect of its name: `enable: true`
-// leaves the interface dropping everything as ip4-not-enabled). On an Ethernet interface to a pod,
-// static neighbours on both ends replace ARP (record.staticNeighbors). Close undoes it all, in
-// reverse, before the interfaces are removed.
+// IP processing on: IPv6 by sw_interface_ip6_enable_disable, router advertisements suppressed; IPv4
+// by a link-local /32 of its own (VPP 25.02's sw_interface_ip4_enable_disable has the opposite effect
+// of its name: `enable: true` leaves the interface dropping everything as ip4-not-enabled). On an
+// Ethernet interface to a pod, static neighbours on both ends replace ARP (record.staticNeighbors).
+// Close undoes it all, in reverse, before the interfaces are removed.
 import { createKey } from '@nsm/sdk/core/context';
 import { Code, StatusError } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
@@ -67,8 +67,11 @@ export function xconnect(dp: VppDataplane): NetworkServiceElement {
         for (const [x, table, , ip4] of sides) {
           await run(() => api.ipTable(table, v6, true), () => api.ipTable(table, v6, false));
           await run(() => api.setInterfaceTable(x.swIfIndex, table, v6), () => api.setInterfaceTable(x.swIfIndex, 0, v6));
-          if (v6) await run(() => api.enableIp(x.swIfIndex, true, true), () => api.enableIp(x.swIfIndex, true, false));
-          else await run(() => api.interfaceAddress(x.swIfIndex, ip4, true), () => api.interfaceAddress(x.swIfIndex, ip4, false));
+          if (v6) {
+            await run(() => api.enableIp(x.swIfIndex, true, true), () => api.enableIp(x.swIfIndex, true, false));
+            // Else the pod would take VPP as its IPv6 default router within minutes.
+            await api.suppressRouterAdvertisements(x.swIfIndex);
+          } else await run(() => api.interfaceAddress(x.swIfIndex, ip4, true), () => api.interfaceAddress(x.swIfIndex, ip4, false));
         }
         for (const [x, table, nextHop] of sides) {
           const out = x === a ? b : a;
