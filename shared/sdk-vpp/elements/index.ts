@@ -3,7 +3,7 @@ export { kernelServer, kernelClient, defaultKernelMode } from './kernel';
 export type { KernelMode, KernelOptions } from './kernel';
 export { vxlanServer, vxlanClient, DEFAULT_VXLAN_PORT } from './vxlan';
 export { wireguardServer, wireguardClient, generateWgKey, wgPublicKey, WIREGUARD_PORT, WIREGUARD_KEEPALIVE } from './wireguard';
-export { xconnect, XCONNECT_TABLE_BASE, XCONNECT_IP4_ADDRS } from './xconnect';
+export { xconnect, XCONNECT_TABLE_BASE, XCONNECT_IP4_POOL } from './xconnect';
 export { vlanClient } from './vlan';
 export type { VppVlanUplinks } from './vlan';
 export { memifServer, memifClient, memifSocketPath } from './memif';

@@ -2,9 +2,11 @@
 // interface per pod and cross-connects them, L2 for Ethernet payload, L3 (per-connection tables,
 // static neighbours) for IP payload; pings cross VPP both ways, and after Close VPP holds exactly what
 // it held before (interfaces, tables, routes, static neighbours) and the node namespace has no veth left.
-import { Payload } from '@nsm/api';
+import { Connection, Payload } from '@nsm/api';
 import { Context } from '@nsm/sdk/core/context';
-import type { Netns } from '@nsm/sdk-kernel/netns';
+import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { exec } from '@nsm/sdk-kernel/exec';
+import { inNetnsArgv, Netns } from '@nsm/sdk-kernel/netns';
 import { ensureHostDeps, TestNetnsSet } from '@nsm/sdk-kernel/testhost';
 import { clientConnection, forwarderChain, kernelEndpoint, linkNames, ping, VppTestNode, vppState } from '../testing/realmesh';
 import { describeWithVpp } from '../testing/realvpp';
@@ -30,8 +32,11 @@ describeWithVpp('Kernel2Kernel on a real VPP', () => {
     const before = await vppState(node.vpp.api);
     const linksBefore = await linkNames(node.netns);
     const h = forwarderChain(node, kernelEndpoint(nse, 'nse-1'));
-    const conn = await h.request(Context.background(), { connection: clientConnection(id, nsc, payload, src, dst), mechanismPreferences: [] });
+    let conn = await h.request(Context.background(), { connection: clientConnection(id, nsc, payload, src, dst), mechanismPreferences: [] });
     const during = await vppState(node.vpp.api);
+    // A refresh changes nothing.
+    conn = await h.request(Context.background(), { connection: conn, mechanismPreferences: [] });
+    expect(await vppState(node.vpp.api)).toEqual(during);
     const results: string[] = [];
     try {
       for (const [from, to] of pings) results.push(`${to}: ${await ping(from, to)}`);
@@ -63,5 +68,29 @@ describeWithVpp('Kernel2Kernel on a real VPP', () => {
     expect(during.routes.filter((r) => / (0\.0\.0\.0\/0|::\/0) -> host-/.test(r))).toHaveLength(4);
     expect(during.staticNeighbors).toHaveLength(4);
     expect(results).toHaveLength(4);
+  });
+
+  it('IP payload: two connections with the same addresses stay apart', async () => {
+    const before = await vppState(node.vpp.api);
+    const [nsc2, nse2] = [await nets.add('nsc2'), await nets.add('nse2')];
+    // One forwarder (one chain); the endpoint side is nse for d1 and nse2 for d2.
+    const endpoints: Record<string, NetworkServiceElement> = { d1: kernelEndpoint(nse, 'nse-1'), d2: kernelEndpoint(nse2, 'nse-1') };
+    const h = forwarderChain(node, {
+      request: (ctx, req, next) => endpoints[req.connection!.id].request!(ctx, req, next),
+      close: async () => undefined,
+    });
+    const made: Connection[] = [];
+    try {
+      made.push(await h.request(Context.background(), { connection: clientConnection('d1', nsc, Payload.IP, ['172.16.3.101/32'], ['172.16.3.100/32']), mechanismPreferences: [] }));
+      made.push(await h.request(Context.background(), { connection: clientConnection('d2', nsc2, Payload.IP, ['172.16.3.101/32'], ['172.16.3.100/32']), mechanismPreferences: [] }));
+      expect((await vppState(node.vpp.api)).tables.filter((t) => !t.endsWith(' 0'))).toHaveLength(4);
+      // Each client reaches its own endpoint: the reply carries that endpoint's TTL mark.
+      await exec(inNetnsArgv(nse2, ['sysctl', '-qw', 'net.ipv4.ip_default_ttl=99']));
+      expect(await exec(inNetnsArgv(nsc, ['ping', '-c', '2', '-i', '0.2', '-W', '2', '172.16.3.100'])).then((r) => r.stdout)).toMatch(/ttl=63/);
+      expect(await exec(inNetnsArgv(nsc2, ['ping', '-c', '2', '-i', '0.2', '-W', '2', '172.16.3.100'])).then((r) => r.stdout)).toMatch(/ttl=98/);
+    } finally {
+      for (const c of made) await h.close(Context.background(), c);
+    }
+    expect(await vppState(node.vpp.api)).toEqual(before);
   });
 });

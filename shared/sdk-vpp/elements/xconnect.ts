@@ -9,8 +9,9 @@
 // address out of the caller side. So whatever enters one side leaves by the other, for every prefix
 // the connection routes, and connections with overlapping addresses never meet. Each interface needs
 // IP processing on: IPv6 by sw_interface_ip6_enable_disable, router advertisements suppressed; IPv4
-// by a link-local /32 of its own (VPP 25.02's sw_interface_ip4_enable_disable has the opposite effect
-// of its name: `enable: true` leaves the interface dropping everything as ip4-not-enabled). On an
+// by a link-local /32 of its own (unique here, although VPP only refuses one another interface of the
+// same table holds: -105), since VPP 25.02's sw_interface_ip4_enable_disable has the opposite effect
+// of its name (`enable: true` leaves the interface dropping everything as ip4-not-enabled). On an
 // Ethernet interface to a pod, static neighbours on both ends replace ARP (record.staticNeighbors).
 // Close undoes it all, in reverse, before the interfaces are removed.
 import { createKey } from '@nsm/sdk/core/context';
@@ -26,8 +27,28 @@ const doneKey = createKey<{ a: number; b: number; undo(): Promise<void> }>('vpp.
 
 /** First table id used for per-connection L3 cross-connects (two per connection). */
 export const XCONNECT_TABLE_BASE = 0x4e534d00;
-/** The IPv4 addresses that switch IPv4 on for the caller side's and the next hop's interface. */
-export const XCONNECT_IP4_ADDRS = ['169.254.0.1/32', '169.254.0.2/32'] as const;
+/** Where the /32s that switch IPv4 on for cross-connected interfaces come from (169.254.0.0/16 less
+ *  its first and last address): two per IPv4 connection. */
+export const XCONNECT_IP4_POOL = '169.254.0.0/16';
+const POOL_SIZE = 0xfffe;
+
+/** Link-local /32s handed out one per interface and taken back on Close. */
+class LinkLocalPool {
+  private readonly used = new Set<number>();
+  private next = 0;
+  take(): string {
+    if (this.used.size >= POOL_SIZE) throw new StatusError(Code.RESOURCE_EXHAUSTED, `no free address left in ${XCONNECT_IP4_POOL} for another IPv4 cross-connect`);
+    while (this.used.has(this.next)) this.next = (this.next + 1) % POOL_SIZE;
+    const n = this.next;
+    this.used.add(n);
+    const host = n + 1;
+    return `169.254.${host >> 8}.${host & 0xff}/32`;
+  }
+  give(cidr: string): void {
+    const [, , c, d] = cidr.split('/')[0].split('.').map(Number);
+    this.used.delete(c * 256 + d - 1);
+  }
+}
 
 const isV6 = (cidr: string) => hostOf(cidr).includes(':');
 
@@ -35,6 +56,7 @@ type Step = () => Promise<unknown>;
 
 export function xconnect(dp: VppDataplane): NetworkServiceElement {
   let nextTable = XCONNECT_TABLE_BASE;
+  const pool = new LinkLocalPool();
   const { api } = dp;
 
   const l2 = async (a: VppInterfaceRecord, b: VppInterfaceRecord) => {
@@ -60,18 +82,22 @@ export function xconnect(dp: VppDataplane): NetworkServiceElement {
         const dst = dstAddrs.filter((x) => isV6(x) === v6);
         // A family only one side has carries nothing.
         if (!src.length || !dst.length) continue;
-        const sides: Array<[VppInterfaceRecord, number, string, string]> = [
-          [a, tables[0], hostOf(dst[0]), XCONNECT_IP4_ADDRS[0]], // enters at the caller side: out of b toward the endpoint
-          [b, tables[1], hostOf(src[0]), XCONNECT_IP4_ADDRS[1]],
+        const sides: Array<[VppInterfaceRecord, number, string]> = [
+          [a, tables[0], hostOf(dst[0])], // enters at the caller side: out of b toward the endpoint
+          [b, tables[1], hostOf(src[0])],
         ];
-        for (const [x, table, , ip4] of sides) {
+        for (const [x, table] of sides) {
           await run(() => api.ipTable(table, v6, true), () => api.ipTable(table, v6, false));
           await run(() => api.setInterfaceTable(x.swIfIndex, table, v6), () => api.setInterfaceTable(x.swIfIndex, 0, v6));
           if (v6) {
             await run(() => api.enableIp(x.swIfIndex, true, true), () => api.enableIp(x.swIfIndex, true, false));
             // Else the pod would take VPP as its IPv6 default router within minutes.
             await api.suppressRouterAdvertisements(x.swIfIndex);
-          } else await run(() => api.interfaceAddress(x.swIfIndex, ip4, true), () => api.interfaceAddress(x.swIfIndex, ip4, false));
+          } else {
+            const ip4 = pool.take();
+            done.push(async () => pool.give(ip4));
+            await run(() => api.interfaceAddress(x.swIfIndex, ip4, true), () => api.interfaceAddress(x.swIfIndex, ip4, false));
+          }
         }
         for (const [x, table, nextHop] of sides) {
           const out = x === a ? b : a;

@@ -120,7 +120,10 @@ export class VppModel {
         const v4 = fam(m.prefix.address) === 4;
         const v4Before = [...i.addrs].some((a) => !a.includes(':'));
         if (m.is_add) {
-          if (i.addrs.has(p)) return fail(-105);
+          // VPP refuses an address another interface of the same table holds, whatever the prefix length.
+          const ip = p.split('/')[0];
+          const f = v4 ? 4 : 6;
+          if ([...this.interfaces.values()].some((x) => x.table[f] === i.table[f] && [...x.addrs].some((a) => a.split('/')[0] === ip))) return fail(-105);
           i.addrs.add(p);
           if (v4 && !v4Before) i.ip4Off = Math.max(0, i.ip4Off - 1);
           if (!v4) i.ip6 = true;
