@@ -13,10 +13,11 @@ const suite = existsSync(tarball) ? describe : describe.skip;
 if (!existsSync(tarball)) console.warn(`[real VPP] definitions check skipped: no VPP runtime tarball at ${tarball} (set NSM_VPP_RUNTIME)`);
 
 suite('shipped definitions against the VPP 25.02 runtime', () => {
-  const tmp = mkdtempSync('/tmp/nsmvppapi-');
-  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  let tmp = '';
+  afterAll(() => tmp && rmSync(tmp, { recursive: true, force: true }));
 
   it('every definition the client ships equals the runtime .api.json', async () => {
+    tmp = mkdtempSync('/tmp/nsmvppapi-');
     await exec(['tar', '-xJf', tarball, '-C', tmp, '--wildcards', 'vpp-v25.02/share/vpp/api/*'], { timeoutMs: 120_000 });
     const root = join(tmp, 'vpp-v25.02/share/vpp/api');
     const files = ['core', 'plugins'].flatMap((d) => readdirSync(join(root, d)).filter((f) => f.endsWith('.api.json')).map((f) => JSON.parse(readFileSync(join(root, d, f), 'utf8')) as unknown));

@@ -18,6 +18,7 @@ export const VPP_ERRORS: Record<number, string> = {
   [-55]: 'INVALID_VLAN',
   [-56]: 'VLAN_ALREADY_EXISTS',
   [-60]: 'ADDRESS_NOT_FOUND_FOR_INTERFACE',
+  [-62]: 'IP6_NOT_ENABLED',
   [-68]: 'SUBIF_ALREADY_EXISTS',
   [-71]: 'INVALID_INTERFACE',
   [-72]: 'INVALID_VLAN_TAG_COUNT',

@@ -1,6 +1,7 @@
 // The client against a running VPP 25.02 (root): handshake and version, and a list of probes (calls a
 // forwarder makes, right and wrong) whose retvals are compared one by one with the fake VPP's
 // (testing/vppmodel.ts). The fake is only trusted because it answers these the way VPP does.
+import { rmSync } from 'node:fs';
 import { exec } from '@nsm/sdk-kernel/exec';
 import type { Netns } from '@nsm/sdk-kernel/netns';
 import { ensureHostDeps, TestNetnsSet } from '@nsm/sdk-kernel/testhost';
@@ -10,6 +11,8 @@ import { describeWithVpp, VppInstance } from './testing/realvpp';
 import { startModelVpp, VppModel } from './testing/vppmodel';
 
 type Ids = Record<string, number>;
+/** VPP (the master) creates this file and leaves it behind when the socket is deleted. */
+const PROBE_SOCKET = `/tmp/nsm-probe-${process.pid}.sock`;
 /** Each probe is one call; `ids` carries what earlier probes made (their numbers differ between VPPs). */
 const PROBES: Array<[string, (api: VppApi, ids: Ids) => Promise<unknown>]> = [
   ['af_packet_create_v3 on a missing host link', (api) => api.afPacketCreate({ hostIfName: 'nope0' })],
@@ -66,7 +69,7 @@ const PROBES: Array<[string, (api: VppApi, ids: Ids) => Promise<unknown>]> = [
   ['delete_subif', (api, ids) => api.deleteSubif(ids.sub)],
   ['delete_subif again', (api, ids) => api.deleteSubif(ids.sub)],
   ['memif_create_v2 on an unknown socket id', (api) => api.memifCreate({ role: MEMIF_ROLE_MASTER, mode: MEMIF_MODE_ETHERNET, socketId: 55 })],
-  ['memif_socket_filename_add_del_v2 add', async (api, ids) => void (ids.sock = await api.memifSocketAdd(`/tmp/nsm-probe-${process.pid}.sock`))],
+  ['memif_socket_filename_add_del_v2 add', async (api, ids) => void (ids.sock = await api.memifSocketAdd(PROBE_SOCKET))],
   ['memif_create_v2 master', async (api, ids) => void (ids.memif = await api.memifCreate({ role: MEMIF_ROLE_MASTER, mode: MEMIF_MODE_ETHERNET, socketId: ids.sock }))],
   ['memif_create_v2 with the same id again', (api, ids) => api.memifCreate({ role: MEMIF_ROLE_MASTER, mode: MEMIF_MODE_ETHERNET, socketId: ids.sock })],
   ['sw_interface_set_rx_mode ADAPTIVE on memif', (api, ids) => api.setRxMode(ids.memif, RX_MODE_ADAPTIVE)],
@@ -78,6 +81,8 @@ const PROBES: Array<[string, (api: VppApi, ids: Ids) => Promise<unknown>]> = [
   ['wireguard_interface_create', async (api, ids) => void (ids.wg = await api.wireguardInterfaceCreate({ privateKey: Buffer.alloc(32, 9), port: 51820, srcIp: '10.5.0.1' }))],
   ['a second wireguard interface on the same port', async (api, ids) => void (ids.wg2 = await api.wireguardInterfaceCreate({ privateKey: Buffer.alloc(32, 8), port: 51820, srcIp: '10.5.0.1' }))],
   ['sw_interface_set_rx_mode ADAPTIVE on wireguard', (api, ids) => api.setRxMode(ids.wg, RX_MODE_ADAPTIVE)],
+  ['sw_interface_ip6_enable_disable enable on wireguard', (api, ids) => api.enableIp(ids.wg, true, true)],
+  ['sw_interface_ip6nd_ra_config suppress on wireguard', (api, ids) => api.suppressRouterAdvertisements(ids.wg)],
   ['wireguard_peer_add on an af_packet interface', (api, ids) => api.wireguardPeerAdd({ swIfIndex: ids.af, publicKey: Buffer.alloc(32, 1), endpoint: '10.5.0.2', port: 51820, allowedIps: ['10.6.0.1/32'] })],
   ['wireguard_peer_remove of one never made', (api) => api.wireguardPeerRemove(4242)],
   ['wireguard_interface_delete', (api, ids) => api.wireguardInterfaceDelete(ids.wg)],
@@ -118,6 +123,7 @@ describeWithVpp('the VPP client against a real VPP 25.02', () => {
   afterAll(async () => {
     await vpp?.stop();
     await nets.cleanup();
+    rmSync(PROBE_SOCKET, { force: true });
   });
 
   it('handshakes and reports version 25.02', async () => {

@@ -41,13 +41,14 @@ async function linkUp(api: VppApi, sw: number): Promise<void> {
 
 describeWithVpp('memif on a real VPP, a second VPP as the app', () => {
   const nets = new TestNetnsSet();
-  const tmp = mkdtempSync('/tmp/nsmmemif-');
+  let tmp = '';
   let node: VppTestNode;
   let app: VppInstance;
   let pod: Netns;
 
   beforeAll(async () => {
     await ensureHostDeps();
+    tmp = mkdtempSync('/tmp/nsmmemif-');
     node = await VppTestNode.start(nets, 'node');
     app = await VppInstance.start({ name: 'app', netns: await nets.add('app') });
     pod = await nets.add('pod');
@@ -57,7 +58,7 @@ describeWithVpp('memif on a real VPP, a second VPP as the app', () => {
     await app?.stop();
     await node?.stop();
     await nets.cleanup();
-    rmSync(tmp, { recursive: true, force: true });
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
   it.each([Payload.ETHERNET, Payload.IP])('server side, %s payload: the app connects to the socket the forwarder answers with', async (payload) => {

@@ -91,8 +91,9 @@ export function xconnect(dp: VppDataplane): NetworkServiceElement {
           await run(() => api.setInterfaceTable(x.swIfIndex, table, v6), () => api.setInterfaceTable(x.swIfIndex, 0, v6));
           if (v6) {
             await run(() => api.enableIp(x.swIfIndex, true, true), () => api.enableIp(x.swIfIndex, true, false));
-            // Else the pod would take VPP as its IPv6 default router within minutes.
-            await api.suppressRouterAdvertisements(x.swIfIndex);
+            // Else a pod behind it would take VPP as its IPv6 default router within minutes. (Only
+            // Ethernet interfaces advertise; VPP refuses the call on WireGuard ones: -62.)
+            if (!x.l3) await api.suppressRouterAdvertisements(x.swIfIndex);
           } else {
             const ip4 = pool.take();
             done.push(async () => pool.give(ip4));

@@ -102,9 +102,11 @@ export class VppModel {
         if (!sw(m.sw_if_index)) return fail(-2);
         sw(m.sw_if_index)!.up = (m.flags & 1) !== 0;
         return undefined;
+      case 'sw_interface_ip6nd_ra_config':
+        if (!sw(m.sw_if_index)) return fail(-2);
+        return sw(m.sw_if_index)!.kind === 'wireguard' ? fail(-62) : undefined;
       case 'sw_interface_set_mtu':
       case 'sw_interface_tag_add_del':
-      case 'sw_interface_ip6nd_ra_config':
         return sw(m.sw_if_index) ? undefined : fail(-2);
       case 'sw_interface_set_l2_xconnect':
         return sw(m.rx_sw_if_index) && sw(m.tx_sw_if_index) ? undefined : fail(-2);
