@@ -70,6 +70,22 @@ describeWithVpp('Kernel2Kernel on a real VPP', () => {
     expect(results).toHaveLength(4);
   });
 
+  it('a failure after the endpoint side was built undoes it: VPP and the node as before', async () => {
+    const before = await vppState(node.vpp.api);
+    const links = await linkNames(node.netns);
+    // The client's namespace already has an interface by the name the client asks for.
+    await exec(inNetnsArgv(nsc, ['ip', 'link', 'add', 'nsm-9', 'type', 'veth', 'peer', 'name', 'nsm-9b']));
+    try {
+      const h = forwarderChain(node, kernelEndpoint(nse, 'nse-9'));
+      await expect(h.request(Context.background(), { connection: clientConnection('f1', nsc, Payload.IP, ['172.16.4.101/32'], ['172.16.4.100/32'], 'nsm-9'), mechanismPreferences: [] })).rejects.toThrow(/nsm-9/);
+    } finally {
+      await exec(inNetnsArgv(nsc, ['ip', 'link', 'del', 'nsm-9']));
+    }
+    expect(await vppState(node.vpp.api)).toEqual(before);
+    expect(await linkNames(node.netns)).toEqual(links);
+    expect(await linkNames(nse)).toEqual(['lo']);
+  });
+
   it('IP payload: two connections with the same addresses stay apart', async () => {
     const before = await vppState(node.vpp.api);
     const [nsc2, nse2] = [await nets.add('nsc2'), await nets.add('nse2')];
