@@ -3,7 +3,7 @@ CMDS := cmd-nsmgr cmd-registry-k8s cmd-forwarder-vpp cmd-forwarder-ovs cmd-nsc c
 REGISTRY ?= ghcr.io/nsm-ts
 TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all deps host-deps gen gen-check typecheck build test bench demo images clean
+.PHONY: all deps host-deps gen gen-check typecheck lint build test bench demo images clean
 
 all: build
 
@@ -27,11 +27,15 @@ gen-check: deps
 typecheck: deps
 	npx tsc -p tsconfig.json --noEmit
 
+# typescript-eslint over the whole tree (eslint.config.mjs); a warning or an unused disable comment fails it.
+lint: deps
+	npx eslint --max-warnings 0 .
+
 build: deps
 	node tools/build.mjs
 
-# The README's test command: installs what the tests need, type-checks, bundles, runs every test.
-test: deps host-deps gen-check typecheck build
+# The README's test command: installs what the tests need, type-checks, lints, bundles, runs every test.
+test: deps host-deps gen-check typecheck lint build
 	NSM_LEAK_CHECK=1 npx jest --ci
 
 bench: deps host-deps build

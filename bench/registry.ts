@@ -1,5 +1,5 @@
 // Registry benchmark over real gRPC (unix socket), with the memory store and with the Kubernetes store
-// against the in-process fake API server (shared/sdk-k8s/fake-apiserver.ts).
+// against the in-process fake API server (shared/sdk-k8s/testing/fake-apiserver.ts).
 //
 // Run:   node --import=./tools/register-ts.mjs bench/registry.ts [count]
 // (tools/register-ts.mjs compiles .ts on load with esbuild and maps @nsm/* to shared/*.)
@@ -10,19 +10,19 @@
 // Client, registry and fake API server share one process and one event loop, so the figures are
 // upper bounds of what each part costs alone; on a loaded machine they are mostly CPU contention.
 // BENCH_MEMORY_ONLY=1 skips the Kubernetes store.
-import '@nsm/sdk/registry/k8s-node-compat';
+import '@nsm/sdk-k8s/node-compat';
 import { setMaxListeners } from 'node:events';
 import { NetworkServiceEndpoint } from '@nsm/api';
-import { FakeApiServer } from '@nsm/sdk-k8s/fake-apiserver';
+import { FakeApiServer } from '@nsm/sdk-k8s/testing/fake-apiserver';
 import { k8sNetworkServiceEndpointStore, k8sNetworkServiceStore } from '@nsm/sdk-k8s/store';
 import { Context } from '@nsm/sdk/core/context';
 import { findAll } from '@nsm/sdk/core/registry';
 import { startServer } from '@nsm/sdk/grpc/server';
 import { setLogLevel } from '@nsm/sdk/log';
-import { registryServer } from '@nsm/sdk/registry/chains';
-import { nseRegistryClient } from '@nsm/sdk/registry/grpc';
-import { memoryNetworkServiceEndpointStore, memoryNetworkServiceStore } from '@nsm/sdk/registry/memory-store';
-import type { NetworkServiceEndpointStore, NetworkServiceStore } from '@nsm/sdk/registry/store';
+import { registryServer } from '@nsm/sdk/chains/registry';
+import { nseRegistryClient } from '@nsm/sdk/grpc/registry';
+import { memoryNetworkServiceEndpointStore, memoryNetworkServiceStore } from '@nsm/sdk/registry/store/memory';
+import type { NetworkServiceEndpointStore, NetworkServiceStore } from '@nsm/sdk/registry/store/backend';
 import { tempDir } from '@nsm/sdk/testing';
 
 const COUNT = Number(process.argv[2] ?? 10_000);

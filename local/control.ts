@@ -1,12 +1,12 @@
 // The daemon's control API: small JSON-over-HTTP on a unix socket, used by the nsm-local CLI.
-import { createServer, request, Server } from 'node:http';
+import { createServer, IncomingMessage, request, Server, ServerResponse } from 'node:http';
 import { existsSync, unlinkSync } from 'node:fs';
 import type { LocalMesh } from './mesh';
 import { parseTopology } from './topology';
 
 export function serveControl(mesh: LocalMesh, socket: string, onDown: () => void): Promise<Server> {
   if (existsSync(socket)) unlinkSync(socket);
-  const server = createServer(async (req, res) => {
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
@@ -41,11 +41,12 @@ export function serveControl(mesh: LocalMesh, socket: string, onDown: () => void
     } catch (err) {
       reply(400, { error: (err as Error).message });
     }
-  });
+  };
+  const server = createServer((req, res) => void serve(req, res));
   return new Promise((resolve) => server.listen(socket, () => resolve(server)));
 }
 
-export function call(socket: string, method: string, path: string, body = ''): Promise<{ status: number; json: any }> {
+export function call(socket: string, method: string, path: string, body = ''): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath: socket, method, path, headers: { 'content-length': Buffer.byteLength(body) } }, (res) => {
       const chunks: Buffer[] = [];

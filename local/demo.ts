@@ -36,8 +36,8 @@ export async function runDemo(paths: MeshPaths, log: (msg: string, f?: object) =
     say('done; nothing left behind');
     process.exit(0);
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
   try {
     say('starting registry, nsmgr and forwarder-ovs on node1, then the NSE and NSC pods');
     await mesh.apply(KERNEL2KERNEL);

@@ -34,7 +34,7 @@ async function mustCall(method: string, path: string, body?: string) {
   const r = await call(paths().control, method, path, body).catch(() => {
     throw new Error(`mesh "${paths().mesh}" is not running (start it with: nsm-local up)`);
   });
-  if (r.status >= 300) throw new Error(r.json.error ?? `HTTP ${r.status}`);
+  if (r.status >= 300) throw new Error((r.json as { error?: string }).error ?? `HTTP ${r.status}`);
   return r.json;
 }
 
@@ -124,8 +124,8 @@ program
       process.exit(0);
     };
     await serveControl(mesh, p.control, () => setTimeout(() => process.exit(0), 50));
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+    process.on('SIGTERM', () => void stop());
+    process.on('SIGINT', () => void stop());
     log('nsm-local daemon ready', { mesh: p.mesh, control: p.control });
   });
 

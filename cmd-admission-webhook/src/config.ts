@@ -1,8 +1,9 @@
 // Settings of cmd-admission-webhook (components.md §7), read from flags and NSM_* variables.
 import type { ConfigOf } from '@nsm/sdk/cmd/config';
+import { commonSettings as common } from '@nsm/sdk/cmd/settings';
 
 export const schema = {
-  name: { kind: 'string', env: 'NSM_NAME', default: 'admission-webhook-k8s', description: 'Name of the MutatingWebhookConfiguration it registers (the manifest sets the pod name)' },
+  name: common.name('admission-webhook-k8s', 'Name of the MutatingWebhookConfiguration it registers (the manifest sets the pod name)'),
   serviceName: { kind: 'string', env: 'NSM_SERVICE_NAME', default: 'default', description: 'Service that fronts the webhook' },
   namespace: { kind: 'string', env: 'NSM_NAMESPACE', default: 'default', description: 'Namespace of that Service' },
   annotation: { kind: 'string', env: 'NSM_ANNOTATION', default: 'networkservicemesh.io', description: 'Annotation key that triggers the mutation; its value is a comma-separated list of network service URLs' },
@@ -17,7 +18,7 @@ export const schema = {
   caBundleFilePath: { kind: 'string', env: 'NSM_CA_BUNDLE_FILE_PATH', default: '', description: 'PEM CA bundle put in the webhook configuration when a certificate file is given (default: the certificate itself)' },
   listenOn: { kind: 'string', env: 'NSM_LISTEN_ON', default: ':443', description: 'HTTPS listen address [host]:port (POST /mutate, GET /ready)' },
   register: { kind: 'bool', env: 'NSM_REGISTER', default: 'true', description: 'Create the MutatingWebhookConfiguration at start and delete it at exit when a Kubernetes cluster is configured' },
-  logLevel: { kind: 'loglevel', env: 'NSM_LOG_LEVEL', default: 'INFO', description: 'Log level (panic, fatal, error, warn, info, debug, trace)' },
+  logLevel: common.logLevel(),
 } as const;
 
 export type Config = ConfigOf<typeof schema>;

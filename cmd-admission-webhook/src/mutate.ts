@@ -36,7 +36,7 @@ export interface PatchOp {
 /** Thrown for a body that is not an AdmissionReview: the server answers HTTP 400. */
 export class BadReviewError extends Error {}
 
-type Obj = Record<string, any>;
+type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Where the pod spec lives in each supported kind (JSON pointer of the pod template, "" = the object). */
@@ -163,7 +163,7 @@ export function review(req: AdmissionRequest, st: MutationSettings): { response:
 
   const list = (v: unknown): Obj[] => (Array.isArray(v) ? v : []);
   const base = root.length ? `/${root.join('/')}` : '';
-  const existingLabels: Record<string, string> = isObj(meta.labels) ? meta.labels : {};
+  const existingLabels = (isObj(meta.labels) ? meta.labels : {}) as Record<string, string>;
   const patch: PatchOp[] = [
     { op: 'add', path: `${base}/spec/initContainers`, value: [...list(spec.initContainers), ...st.initContainerImages.map((i) => nsmContainer(i, value, st, limits))] },
     {

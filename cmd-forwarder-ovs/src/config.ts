@@ -1,9 +1,10 @@
 // cmd-forwarder-ovs settings (components.md §4), NSM_ prefix, plus the ones this implementation adds
 // (listen URL, labels, its own OVS daemons, VXLAN port).
-import type { Schema } from '@nsm/sdk/cmd/config';
+import type { ConfigOf, Schema } from '@nsm/sdk/cmd/config';
+import { commonSettings as common } from '@nsm/sdk/cmd/settings';
 
 export const schema = {
-  name: { kind: 'string', env: 'NSM_NAME', default: 'forwarder', description: 'registered name of this forwarder' },
+  name: common.name('forwarder', 'registered name of this forwarder'),
   nsName: { kind: 'string', env: 'NSM_NSNAME', default: 'forwarder', description: 'network service name forwarders register under' },
   labels: { kind: 'map', env: 'NSM_LABELS', default: 'p2p:true', description: 'labels registered for the forwarder service (selection by NetworkService match metadata)' },
   bridgeName: { kind: 'string', env: 'NSM_BRIDGENAME', default: 'br-nsm', description: 'OVS bridge this forwarder owns' },
@@ -18,13 +19,15 @@ export const schema = {
     default: '',
     description: 'YAML file mapping node NICs to "via" labels for the VLAN remote mechanism (interfaces: [{name, matches: [{labelSelector: [{via}]}]}]); VLAN is offered when this or NSM_VLAN_UPLINK names an uplink',
   },
-  connectTo: { kind: 'url', env: 'NSM_CONNECT_TO', default: 'unix:///var/lib/networkservicemesh/nsm.io.sock', description: 'URL of the local nsmgr' },
+  connectTo: common.connectTo(),
   listenOn: { kind: 'url', env: 'NSM_LISTEN_ON', default: '', description: 'where to serve; empty means a unix socket in a new temporary directory (upstream behaviour)' },
-  dialTimeout: { kind: 'duration', env: 'NSM_DIAL_TIMEOUT', default: '50ms', description: 'how long to wait when dialling the next hop' },
-  maxTokenLifetime: { kind: 'duration', env: 'NSM_MAX_TOKEN_LIFETIME', default: '24h', description: 'lifetime of the tokens this forwarder issues' },
+  dialTimeout: common.dialTimeout('50ms'),
+  maxTokenLifetime: common.maxTokenLifetime('24h'),
   ovsRunDir: { kind: 'string', env: 'NSM_OVS_RUN_DIR', default: '/var/run/nsm-ovs', description: 'run directory of the ovsdb-server and ovs-vswitchd this forwarder starts (userspace netdev datapath); reused if they are alive' },
   ovsDbSocket: { kind: 'string', env: 'NSM_OVS_DB_SOCKET', default: '', description: 'use an existing Open vSwitch at this ovsdb socket instead of starting one (its run directory must hold the bridge .mgmt sockets: NSM_OVS_RUN_DIR)' },
-  datapathType: { kind: 'string', env: 'NSM_OVS_DATAPATH_TYPE', default: 'netdev', description: 'bridge datapath: netdev (userspace, no kernel module) or system' },
+  datapathType: { kind: 'enum', values: ['netdev', 'system'] as const, env: 'NSM_OVS_DATAPATH_TYPE', default: 'netdev', description: 'bridge datapath: netdev (userspace, no kernel module) or system' },
   adoptGrace: { kind: 'duration', env: 'NSM_ADOPT_GRACE', default: '1m', description: 'after a restart, how long local veth pairs left by the previous forwarder wait for their connections to heal and adopt them before they are removed' },
-  logLevel: { kind: 'loglevel', env: 'NSM_LOG_LEVEL', default: 'INFO', description: 'log level: panic, fatal, error, warn, info, debug, trace' },
+  logLevel: common.logLevel(),
 } satisfies Schema;
+
+export type Config = ConfigOf<typeof schema>;

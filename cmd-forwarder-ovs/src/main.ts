@@ -10,22 +10,16 @@ import { Context } from '@nsm/sdk/core/context';
 import { mechanisms } from '@nsm/sdk/elements/mechanisms';
 import { startServer } from '@nsm/sdk/grpc/server';
 import { log } from '@nsm/sdk/log';
-import { registrationClient } from '@nsm/sdk/registry/chains';
-import { nsRegistryClient, nseRegistryClient } from '@nsm/sdk/registry/grpc';
+import { registrationClient } from '@nsm/sdk/chains/registry';
+import { nsRegistryClient, nseRegistryClient } from '@nsm/sdk/grpc/registry';
 import { jwtTokenGenerator } from '@nsm/sdk/token';
 import { BatchingOvs, OvsDaemon } from '@nsm/sdk-ovs';
-import { kernelClient, kernelServer } from '@nsm/sdk-ovs/elements/kernel';
-import { enableForwarding } from '@nsm/sdk-ovs/elements/routing';
-import { underlayMtuOf } from '@nsm/sdk-ovs/elements/tunnel';
-import { VniAllocator } from '@nsm/sdk-ovs/elements/vni';
-import { vlanClient } from '@nsm/sdk-ovs/elements/vlan';
 import { readDeviceSelector } from '@nsm/sdk-ovs/deviceselector';
-import { attachUplinks } from './uplinks';
-import { vxlanClient, vxlanServer } from '@nsm/sdk-ovs/elements/vxlan';
-import { PortPool, wireguardClient, wireguardServer } from '@nsm/sdk-ovs/elements/wireguard';
-import { xconnect } from '@nsm/sdk-ovs/elements/xconnect';
-import { cleanupAll, recoverDataplane } from './recover';
+import { kernelClient, kernelServer, vlanClient, vxlanClient, vxlanServer, wireguardClient, wireguardServer, xconnect } from '@nsm/sdk-ovs/elements';
 import { schema } from './config';
+import { cleanupAll, recoverDataplane } from './recover';
+import { remoteMechanisms } from './remote';
+import { attachUplinks } from './uplinks';
 
 void runCommand({
   name: 'cmd-forwarder-ovs',
@@ -48,19 +42,7 @@ void runCommand({
     const tokens = jwtTokenGenerator({ subject: `spiffe://nsm.local/forwarder/${cfg.name}`, lifetimeMs: cfg.maxTokenLifetime });
     const ns = nsRegistryClient(cfg.connectTo);
     const nse = nseRegistryClient(cfg.connectTo);
-    // Remote mechanisms (VXLAN, WireGuard) need a tunnel address; without one only local connections work.
-    const remote = cfg.tunnelIp
-      ? (() => {
-          const t = { tunnelIp: cfg.tunnelIp, underlayMtu: 1500 };
-          const vx = { ...t, port: cfg.vxlanPort || 4789, vnis: new VniAllocator() };
-          const wg = { ...t, basePort: cfg.wireguardPort || 51820, handshakeTimeoutMs: cfg.wireguardHandshakeTimeout };
-          return { t, vx, wg, ports: new PortPool(wg.basePort) };
-        })()
-      : undefined;
-    if (remote) {
-      remote.t.underlayMtu = remote.vx.underlayMtu = remote.wg.underlayMtu = await underlayMtuOf(cfg.tunnelIp);
-      enableForwarding();
-    } else log.warn('NSM_TUNNEL_IP is not set: remote mechanisms (VXLAN, WireGuard) are disabled');
+    const remote = await remoteMechanisms(cfg);
     // VLAN breakout: uplinks are bridge ports for the forwarder's lifetime (not NSM connection ports).
     const uplinks = await attachUplinks(br, cfg.vlanUplink, cfg.deviceSelectorFile ? readDeviceSelector(cfg.deviceSelectorFile) : new Map());
     const fwd = forwarder({
@@ -74,11 +56,15 @@ void runCommand({
           xconnect(br),
           mechanisms({
             [MechanismType.KERNEL]: kernelServer(bridge),
-            ...(remote ? { [MechanismType.VXLAN]: vxlanServer(br, remote.vx), [MechanismType.WIREGUARD]: wireguardServer(remote.wg, remote.ports) } : {}),
+            ...(remote ? { [MechanismType.VXLAN]: vxlanServer(br, remote.vxlan), [MechanismType.WIREGUARD]: wireguardServer(remote.wireguard, remote.wireguardPorts) } : {}),
           }),
         ],
         // Offer order: KERNEL (local), then for a remote next hop WIREGUARD first (IP payload only) and VXLAN.
-        client: [kernelClient(bridge), ...(remote ? [vxlanClient(br, remote.vx), wireguardClient(remote.wg, remote.ports)] : []), ...(uplinks ? [vlanClient(br, uplinks)] : [])],
+        client: [
+          kernelClient(bridge),
+          ...(remote ? [vxlanClient(br, remote.vxlan), wireguardClient(remote.wireguard, remote.wireguardPorts)] : []),
+          ...(uplinks ? [vlanClient(br, uplinks)] : []),
+        ],
       },
     });
     const server = await startServer([listenOn], fwd.services());
@@ -92,7 +78,7 @@ void runCommand({
         url: listenOn,
       }),
     );
-    log.info({ name: cfg.name, url: listenOn, bridge: cfg.bridgeName, ovsRunDir: daemon.runDir, tunnelIp: cfg.tunnelIp, vxlanPort: remote?.vx.port, wireguardPort: remote?.wg.basePort, underlayMtu: remote?.t.underlayMtu }, 'forwarder registered');
+    log.info({ name: cfg.name, url: listenOn, bridge: cfg.bridgeName, ovsRunDir: daemon.runDir, tunnelIp: cfg.tunnelIp, vxlanPort: remote?.vxlan.port, wireguardPort: remote?.wireguard.basePort, underlayMtu: remote?.tunnel.underlayMtu }, 'forwarder registered');
     return async () => {
       await registry.close().catch((err) => log.warn({ err: String(err) }, 'unregister failed'));
       await server.stop();

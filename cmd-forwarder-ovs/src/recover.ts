@@ -8,10 +8,7 @@ import { deleteLink, listLinks } from '@nsm/sdk-kernel';
 import { log } from '@nsm/sdk/log';
 import { cleanupDevices } from '@nsm/sdk-wireguard';
 import { flowCookie } from '@nsm/sdk-ovs';
-import { delRules } from '@nsm/sdk-ovs/elements/routing';
-import { EXT_CONN, OvsBridge } from '@nsm/sdk-ovs/elements/state';
-import { VXLAN_DEV_PREFIX } from '@nsm/sdk-ovs/elements/vxlan';
-import { WG_DEV_PREFIX } from '@nsm/sdk-ovs/elements/wireguard';
+import { delRules, EXT_CONN, OvsBridge, VXLAN_DEV_PREFIX, WG_DEV_PREFIX } from '@nsm/sdk-ovs/elements';
 
 const OURS = new RegExp(`^(tapsrc-|tapdst-|${VXLAN_DEV_PREFIX}[sd]-)`);
 const VETH = /^tap(src|dst)-/;
@@ -52,7 +49,7 @@ export async function recoverDataplane(br: OvsBridge, graceMs: number): Promise<
   if (removed.length > 0 || pending.size > 0) {
     log.info({ removed, kept: [...pending.keys()], graceMs }, 'found dataplane state of a previous forwarder');
   }
-  const timer = setTimeout(async () => {
+  const removeUnclaimed = async () => {
     const unclaimed = [...pending.entries()];
     if (unclaimed.length === 0) return;
     log.info({ ports: unclaimed.map(([n]) => n) }, 'removing dataplane state nobody claimed after a restart');
@@ -62,7 +59,8 @@ export async function recoverDataplane(br: OvsBridge, graceMs: number): Promise<
       await br.ovs.delFlows(br.bridge, { cookie: flowCookie(id) }).catch(() => undefined);
     }
     pending.clear();
-  }, graceMs);
+  };
+  const timer = setTimeout(() => void removeUnclaimed(), graceMs);
   timer.unref();
   return {
     pending,

@@ -1,7 +1,6 @@
 // The VLAN uplinks of this node: the default one (NSM_VLAN_UPLINK) and those of the device selector,
 // each added to the bridge once, for the forwarder's lifetime.
-import type { OvsBridge } from '@nsm/sdk-ovs/elements/state';
-import type { VlanUplink, VlanUplinks } from '@nsm/sdk-ovs/elements/vlan';
+import type { OvsBridge, VlanUplink, VlanUplinks } from '@nsm/sdk-ovs/elements';
 import type { DeviceSelector } from '@nsm/sdk-ovs/deviceselector';
 import { log } from '@nsm/sdk/log';
 

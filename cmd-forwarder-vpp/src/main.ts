@@ -8,12 +8,12 @@ import { Context } from '@nsm/sdk/core/context';
 import { mechanisms } from '@nsm/sdk/elements/mechanisms';
 import { startServer } from '@nsm/sdk/grpc/server';
 import { log } from '@nsm/sdk/log';
-import { registrationClient } from '@nsm/sdk/registry/chains';
-import { nsRegistryClient, nseRegistryClient } from '@nsm/sdk/registry/grpc';
+import { registrationClient } from '@nsm/sdk/chains/registry';
+import { nsRegistryClient, nseRegistryClient } from '@nsm/sdk/grpc/registry';
 import { jwtTokenGenerator } from '@nsm/sdk/token';
 import { VppApi, VppConnection } from '@nsm/sdk-vpp';
 import { defaultKernelMode, DEFAULT_VXLAN_PORT, KernelMode, kernelClient, kernelServer, VppDataplane, vxlanClient, vxlanServer, wireguardClient, wireguardServer, xconnect } from '@nsm/sdk-vpp/elements';
-import { DEFAULT_VPP_API_SOCKET, schema, VPP_INIT_MODES } from './config';
+import { DEFAULT_VPP_API_SOCKET, schema } from './config';
 import { defaultTunnelIp } from './tunnelip';
 
 void runCommand({
@@ -22,9 +22,7 @@ void runCommand({
   helpFooter: `VPP: this command connects to an existing VPP (25.02 definitions) at NSM_VPP_API_SOCKET (default ${DEFAULT_VPP_API_SOCKET}) and exits non-zero at start-up if none answers there.`,
   schema,
   async start(cfg) {
-    if (!(VPP_INIT_MODES as readonly string[]).includes(cfg.vppInit)) throw new Error(`NSM_VPP_INIT: invalid value "${cfg.vppInit}" (want ${VPP_INIT_MODES.join(' or ')})`);
     if (cfg.sriovConfigFile) throw new Error('NSM_SRIOV_CONFIG_FILE: SR-IOV is not supported by this forwarder; leave it empty');
-    if (cfg.kernelMode && cfg.kernelMode !== 'tap' && cfg.kernelMode !== 'veth') throw new Error(`NSM_VPP_KERNEL_MODE: invalid value "${cfg.kernelMode}" (want tap or veth)`);
     if (cfg.vxlanPort < 0 || cfg.vxlanPort > 65535) throw new Error(`NSM_VXLAN_PORT: ${cfg.vxlanPort} is not a UDP port`);
 
     const socket = cfg.vppApiSocket || DEFAULT_VPP_API_SOCKET;
@@ -49,7 +47,7 @@ void runCommand({
 
     const tunnelIp = cfg.tunnelIp || (await defaultTunnelIp());
     const dp: VppDataplane = { api, tunnelIp };
-    const kernelMode = (cfg.kernelMode || defaultKernelMode()) as KernelMode;
+    const kernelMode: KernelMode = cfg.kernelMode || defaultKernelMode();
     const vxlanPort = cfg.vxlanPort || DEFAULT_VXLAN_PORT;
     const tokens = jwtTokenGenerator({ subject: `spiffe://nsm.local/forwarder/${cfg.name}`, lifetimeMs: cfg.maxTokenLifetime });
     const ns = nsRegistryClient(cfg.connectTo);

@@ -1,13 +1,14 @@
 // cmd-nse-icmp-responder settings (components.md §6), NSM_ prefix.
 import type { Schema } from '@nsm/sdk/cmd/config';
+import { commonSettings as common } from '@nsm/sdk/cmd/settings';
 
 export const schema = {
-  name: { kind: 'string', env: 'NSM_NAME', default: 'icmp-server', description: 'endpoint name: registry key and path segment name' },
-  connectTo: { kind: 'url', env: 'NSM_CONNECT_TO', default: 'unix:///var/lib/networkservicemesh/nsm.io.sock', description: 'URL of the local nsmgr (for registration)' },
+  name: common.name('icmp-server', 'endpoint name: registry key and path segment name'),
+  connectTo: common.connectTo(),
   listenOn: { kind: 'url', env: 'NSM_LISTEN_ON', default: '', description: 'where to serve; empty means a unix socket in a new temporary directory (upstream behaviour)' },
-  maxTokenLifetime: { kind: 'duration', env: 'NSM_MAX_TOKEN_LIFETIME', default: '10m', description: 'lifetime of the tokens this endpoint issues' },
+  maxTokenLifetime: common.maxTokenLifetime('10m'),
   serviceNames: { kind: 'list', env: 'NSM_SERVICE_NAMES', default: 'icmp-responder', description: 'network services offered' },
-  payload: { kind: 'string', env: 'NSM_PAYLOAD', default: 'ETHERNET', description: 'payload of the registered network services: ETHERNET or IP' },
+  payload: { kind: 'enum', values: ['ETHERNET', 'IP'] as const, env: 'NSM_PAYLOAD', default: 'ETHERNET', description: 'payload of the registered network services: ETHERNET or IP' },
   labels: { kind: 'map', env: 'NSM_LABELS', default: '', description: 'labels registered for each service (key:value,...)' },
   dnsConfigs: { kind: 'string', env: 'NSM_DNS_CONFIGS', default: '[]', description: 'JSON array of DNS configs ({"dns_server_ips": [...], "search_domains": [...]}) added to every connection' },
   cidrPrefix: { kind: 'list', env: 'NSM_CIDR_PREFIX', default: '169.254.0.0/16', description: 'address pools for point-to-point pairs (IPv4 and/or IPv6, comma-separated)' },
@@ -34,5 +35,5 @@ export const schema = {
     description: 'with NSM_REMOTE_VLAN: addresses of NSM_CIDR_PREFIX that clients must not get (the external network\'s gateway and hosts)',
   },
   remoteVlanVia: { kind: 'string', env: 'NSM_REMOTE_VLAN_VIA', default: '', description: 'with NSM_REMOTE_VLAN: the "via" connection label (service domain) to set; empty = none' },
-  logLevel: { kind: 'loglevel', env: 'NSM_LOG_LEVEL', default: 'INFO', description: 'log level: panic, fatal, error, warn, info, debug, trace' },
+  logLevel: common.logLevel(),
 } satisfies Schema;

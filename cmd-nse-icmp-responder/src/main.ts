@@ -11,7 +11,7 @@ import { dnsContext, parseDnsConfigs } from '@nsm/sdk/elements/dnscontext';
 import { onIdle } from '@nsm/sdk/elements/onidle';
 import { startServer } from '@nsm/sdk/grpc/server';
 import { log } from '@nsm/sdk/log';
-import { registrationClient } from '@nsm/sdk/registry/chains';
+import { registrationClient } from '@nsm/sdk/chains/registry';
 import { jwtTokenGenerator } from '@nsm/sdk/token';
 import { chain } from '@nsm/sdk/core/networkservice';
 import { kernelMechanismServer } from '@nsm/sdk/elements/kernel';
@@ -27,7 +27,6 @@ void runCommand({
   description: 'Network Service Endpoint for tests and demos: point-to-point addresses and a kernel interface per client',
   schema,
   async start(cfg, ctx) {
-    if (!['ETHERNET', 'IP'].includes(cfg.payload)) throw new Error(`NSM_PAYLOAD must be ETHERNET or IP, not "${cfg.payload}"`);
     if (cfg.remoteVlan && (cfg.remoteVlan < 1 || cfg.remoteVlan > 4094)) throw new Error(`NSM_REMOTE_VLAN must be a VLAN id 1-4094 (or 0 for off), not ${cfg.remoteVlan}`);
     if (cfg.remoteVlan && cfg.vlanTrunk) throw new Error('NSM_REMOTE_VLAN and NSM_VLAN_TRUNK exclude each other');
     const dns = parseDnsConfigs(cfg.dnsConfigs);

@@ -1,9 +1,10 @@
 // cmd-nsmgr settings (components.md §1), NSM_ prefix. NODE_NAME, POD_NAME and CLUSTER_NAME are read
 // from the environment as labels, as upstream does.
 import type { Schema } from '@nsm/sdk/cmd/config';
+import { commonSettings as common } from '@nsm/sdk/cmd/settings';
 
 export const schema = {
-  name: { kind: 'string', env: 'NSM_NAME', default: 'nmgr', description: 'name of this nsmgr in connection paths (upstream default "nmgr")' },
+  name: common.name('nmgr', 'name of this nsmgr in connection paths (upstream default "nmgr")'),
   listenOn: {
     kind: 'urls',
     env: 'NSM_LISTEN_ON',
@@ -11,9 +12,9 @@ export const schema = {
     description: 'comma-separated listen URLs; the first tcp:// one is the public URL other nodes use (tcp://:port gets the first non-loopback IPv4)',
   },
   registryUrl: { kind: 'url', env: 'NSM_REGISTRY_URL', default: 'tcp://localhost:5001', description: 'central registry; empty keeps NetworkServices and endpoints in this nsmgr only' },
-  maxTokenLifetime: { kind: 'duration', env: 'NSM_MAX_TOKEN_LIFETIME', default: '10m', description: 'lifetime of the tokens this nsmgr issues' },
-  dialTimeout: { kind: 'duration', env: 'NSM_DIAL_TIMEOUT', default: '100ms', description: 'how long to wait when dialling a forwarder' },
+  maxTokenLifetime: common.maxTokenLifetime('10m'),
+  dialTimeout: common.dialTimeout('100ms'),
   forwarderNetworkServiceName: { kind: 'string', env: 'NSM_FORWARDER_NETWORK_SERVICE_NAME', default: 'forwarder', description: 'network service under which forwarders register' },
   expirePeriod: { kind: 'duration', env: 'NSM_EXPIRE_PERIOD', default: '1m', description: 'how long an endpoint registration lives without a refresh' },
-  logLevel: { kind: 'loglevel', env: 'NSM_LOG_LEVEL', default: 'INFO', description: 'log level: panic, fatal, error, warn, info, debug, trace' },
+  logLevel: common.logLevel(),
 } satisfies Schema;

@@ -5,7 +5,7 @@ import { nsmgr } from '@nsm/sdk/chains/nsmgr';
 import { runCommand } from '@nsm/sdk/cmd/run';
 import { startServer } from '@nsm/sdk/grpc/server';
 import { clientInfoLabels } from '@nsm/sdk/elements/clientinfo';
-import { nsmgrRegistry } from '@nsm/sdk/registry/chains';
+import { nsmgrRegistry } from '@nsm/sdk/chains/registry';
 import { jwtTokenGenerator } from '@nsm/sdk/token';
 import { log } from '@nsm/sdk/log';
 import { schema } from './config';

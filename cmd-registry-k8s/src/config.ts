@@ -1,5 +1,6 @@
 // cmd-registry-k8s settings (components.md §2): prefix REGISTRY_K8S_, like the reference command.
 import type { Schema } from '@nsm/sdk/cmd/config';
+import { commonSettings as common } from '@nsm/sdk/cmd/settings';
 
 export const schema = {
   listenOn: { kind: 'urls', env: 'REGISTRY_K8S_LISTEN_ON', default: 'unix:///listen.on.socket', description: 'comma-separated URLs to serve both registries on (unix:///path, tcp://host:port, tcp://:port)' },
@@ -12,7 +13,8 @@ export const schema = {
     description: 'registry proxy for interdomain names (name@domain); accepted but NOT YET USED: interdomain is not implemented',
   },
   store: {
-    kind: 'string',
+    kind: 'enum',
+    values: ['auto', 'memory', 'k8s'] as const,
     env: 'REGISTRY_K8S_STORE',
     default: 'auto',
     description: 'where records live: memory, k8s, or auto (k8s when KUBECONFIG or KUBERNETES_SERVICE_HOST is set, else memory)',
@@ -24,7 +26,7 @@ export const schema = {
     defaultText: '"" (in-cluster config when KUBERNETES_SERVICE_HOST is set)',
     description: 'kubeconfig file for the k8s store',
   },
-  logLevel: { kind: 'loglevel', env: 'REGISTRY_K8S_LOG_LEVEL', default: 'INFO', description: 'log level: panic, fatal, error, warn, info, debug, trace' },
+  logLevel: common.logLevel('REGISTRY_K8S_LOG_LEVEL'),
 } satisfies Schema;
 
 export type StoreChoice = 'memory' | 'k8s';

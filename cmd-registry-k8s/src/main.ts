@@ -3,7 +3,7 @@
 import { runCommand } from '@nsm/sdk/cmd/run';
 import { startServer } from '@nsm/sdk/grpc/server';
 import { log } from '@nsm/sdk/log';
-import { registryServer } from '@nsm/sdk/registry/chains';
+import { registryServer } from '@nsm/sdk/chains/registry';
 import { chooseStore, schema } from './config';
 import { makeStores } from './stores';
 

@@ -1,9 +1,9 @@
 // Builds the pair of registry stores the command serves: in memory, or Kubernetes custom resources.
-import '@nsm/sdk/registry/k8s-node-compat';
+import '@nsm/sdk-k8s/node-compat';
 import { KubeConfig } from '@kubernetes/client-node';
 import { k8sNetworkServiceEndpointStore, k8sNetworkServiceStore } from '@nsm/sdk-k8s/store';
-import { memoryNetworkServiceEndpointStore, memoryNetworkServiceStore } from '@nsm/sdk/registry/memory-store';
-import type { NetworkServiceEndpointStore, NetworkServiceStore } from '@nsm/sdk/registry/store';
+import { memoryNetworkServiceEndpointStore, memoryNetworkServiceStore } from '@nsm/sdk/registry/store/memory';
+import type { NetworkServiceEndpointStore, NetworkServiceStore } from '@nsm/sdk/registry/store/backend';
 import type { StoreChoice } from './config';
 
 export interface Stores {

@@ -1,6 +1,6 @@
 // Runs the real bundle as a child process on a temp unix socket: with the memory store, and with the
 // k8s store against the fake API server (KUBECONFIG → STORE=auto picks k8s).
-import '@nsm/sdk/registry/k8s-node-compat';
+import '@nsm/sdk-k8s/node-compat';
 // socks-proxy-agent (loaded by @kubernetes/client-node) ships ES modules only; the shared jest config
 // does not transform it and nothing here uses a SOCKS proxy.
 jest.mock('socks-proxy-agent', () => ({ SocksProxyAgent: class {} }));
@@ -8,10 +8,10 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
-import { FakeApiServer } from '@nsm/sdk-k8s/fake-apiserver';
+import { FakeApiServer } from '@nsm/sdk-k8s/testing/fake-apiserver';
 import { Context } from '@nsm/sdk/core/context';
 import { findAll } from '@nsm/sdk/core/registry';
-import { nseRegistryClient, nsRegistryClient } from '@nsm/sdk/registry/grpc';
+import { nseRegistryClient, nsRegistryClient } from '@nsm/sdk/grpc/registry';
 import { tempDir } from '@nsm/sdk/testing';
 import { chooseStore } from '../src/config';
 

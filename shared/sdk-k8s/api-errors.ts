@@ -1,7 +1,7 @@
 // Reading Kubernetes API failures. The client throws an ApiException carrying the HTTP code and the
 // body (a Status object, sometimes still as text); the watch helper throws an Error with statusCode.
 // Registry callers see gRPC codes, so the failures are mapped onto StatusError here.
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { alreadyExists, Code, StatusError } from '@nsm/sdk/core/errors';
 
 export interface KubeStatus {
   kind?: string;
@@ -49,6 +49,6 @@ export function toStatusError(err: unknown, what: string): StatusError {
   const st = kubeStatus(err);
   const detail = st?.message ?? (err instanceof Error ? err.message.split('\n')[0] : String(err));
   const code = http === undefined ? Code.UNAVAILABLE : (byHttp[http] ?? (http >= 500 ? Code.UNAVAILABLE : Code.UNKNOWN));
-  if (st?.reason === 'AlreadyExists') return new StatusError(Code.ALREADY_EXISTS, `${what}: ${detail}`, { cause: err });
+  if (st?.reason === 'AlreadyExists') return alreadyExists(`${what}: ${detail}`, err);
   return new StatusError(code, `${what}: ${detail}`, { cause: err });
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
-import { sampleEndpoint, sampleService } from '@nsm/sdk/registry/store.suite';
+import { sampleEndpoint, sampleService } from '@nsm/sdk/testing/store.suite';
 import { networkServiceCodec, networkServiceEndpointCodec } from './codec';
 
 describe('CRD spec codec', () => {
@@ -64,7 +64,7 @@ describe('CRD spec codec', () => {
 describe('CRD schemas', () => {
   const load = (f: string) => parse(readFileSync(join(__dirname, 'crds', f), 'utf8'));
 
-  function undeclared(schema: any, value: unknown, path: string): string[] { // eslint-disable-line @typescript-eslint/no-explicit-any
+  function undeclared(schema: any, value: unknown, path: string): string[] {
     if (Array.isArray(value)) return value.flatMap((v, i) => undeclared(schema.items, v, `${path}[${i}]`));
     if (value && typeof value === 'object') {
       return Object.entries(value).flatMap(([k, v]) => {

@@ -4,7 +4,7 @@
 // components.md §2). We write exactly that shape, so Go and TypeScript registries can share a cluster.
 import { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
 import type { Timestamp } from '@nsm/api';
-import type { RegistryKind } from '@nsm/sdk/registry/store';
+import type { RegistryKind } from '@nsm/sdk/core/recordkinds';
 
 export const GROUP = 'networkservicemesh.io';
 export const VERSION = 'v1';

@@ -2,7 +2,7 @@
 // connection, apiserver restart) is re-opened from the last resourceVersion seen, so nothing is replayed
 // twice. When the server no longer has that version (410 Gone / Expired), events are lost for good: we
 // list again and diff against what we knew, emitting exactly the puts and deletes that were missed.
-import type { StoreEvent } from '@nsm/sdk/registry/store';
+import type { StoreEvent } from '@nsm/sdk/registry/store/backend';
 import { httpCode } from './api-errors';
 
 export interface CustomObject {

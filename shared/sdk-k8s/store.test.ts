@@ -3,9 +3,9 @@ import { dumpYaml, loadYaml } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { NetworkServiceEndpoint } from '@nsm/api';
 import { Code, codeOf } from '@nsm/sdk/core/errors';
-import { describeRegistryStore, recorder, sampleEndpoint, sampleService, StoreFixture } from '@nsm/sdk/registry/store.suite';
-import { FakeApiServer } from './fake-apiserver';
-import { CRD_FILES, realClusterFixture, realClusterSkipReason } from './real-cluster';
+import { describeRegistryStore, recorder, sampleEndpoint, sampleService, StoreFixture } from '@nsm/sdk/testing/store.suite';
+import { FakeApiServer } from './testing/fake-apiserver';
+import { CRD_FILES, realClusterFixture, realClusterSkipReason } from './testing/real-cluster';
 import { k8sNetworkServiceEndpointStore, k8sNetworkServiceStore, K8sStoreOptions } from './store';
 
 const NS = 'nsm-test';

@@ -5,7 +5,8 @@
 import { CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
 import type { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
 import { invalidArgument } from '@nsm/sdk/core/errors';
-import type { RegistryKind, RegistryStore, StoreEvent } from '@nsm/sdk/registry/store';
+import type { RegistryKind } from '@nsm/sdk/core/recordkinds';
+import type { RegistryStore, StoreEvent } from '@nsm/sdk/registry/store/backend';
 import { httpCode, toStatusError } from './api-errors';
 import { CrdCodec, GROUP, networkServiceCodec, networkServiceEndpointCodec, VERSION } from './codec';
 import { CustomObject, ResumingWatch, WatchSource } from './resuming-watch';

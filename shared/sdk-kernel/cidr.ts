@@ -1,7 +1,7 @@
 // Just enough address parsing to validate input and to mask host bits off route prefixes
 // (the kernel rejects `ip route add 172.16.1.101/31`, but NSM contexts carry prefixes like that).
 import { isIP } from 'node:net';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { invalidArgument } from '@nsm/sdk/core/errors';
 
 export interface Cidr {
   family: 4 | 6;
@@ -16,14 +16,14 @@ export function parseCidr(s: string): Cidr {
   const max = family === 6 ? 128 : 32;
   const len = lenStr === undefined ? max : Number(lenStr);
   if (!family || extra !== undefined || !Number.isInteger(len) || len < 0 || len > max || lenStr === '') {
-    throw new StatusError(Code.INVALID_ARGUMENT, `invalid address or prefix "${s}"`);
+    throw invalidArgument(`invalid address or prefix "${s}"`);
   }
   return { family: family as 4 | 6, ip: addr, len };
 }
 
 export function parseIp(s: string): { family: 4 | 6; ip: string } {
   const family = isIP(s.trim());
-  if (!family) throw new StatusError(Code.INVALID_ARGUMENT, `invalid IP address "${s}"`);
+  if (!family) throw invalidArgument(`invalid IP address "${s}"`);
   return { family: family as 4 | 6, ip: s.trim() };
 }
 

@@ -1,6 +1,7 @@
 // Runs one host command without a shell: arguments are passed as an argv array, so interface names,
 // addresses or netns paths can never be interpreted as shell syntax.
 import { spawn } from 'node:child_process';
+import { internal } from '@nsm/sdk/core/errors';
 
 export interface ExecOptions {
   /** Written to the child's stdin, which is then closed (e.g. `ip -batch -`, `ovs-ofctl add-flows -`). */
@@ -33,7 +34,7 @@ export class ExecError extends Error {
 }
 
 export function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-  if (argv.length === 0) return Promise.reject(new Error('exec: empty argv'));
+  if (argv.length === 0) return Promise.reject(internal('exec: empty argv'));
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), {
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -4,7 +4,7 @@
 // same context, is a no-op rather than a "File exists" failure. IPv6 addresses are added with
 // `nodad`, so they are usable at once and no wait for the TENTATIVE flag to clear is needed.
 import { writeFileSync } from 'node:fs';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { invalidArgument } from '@nsm/sdk/core/errors';
 import { exec } from './exec';
 import { ipBatch } from './ipbatch';
 import { assertIfName } from './names';
@@ -43,7 +43,7 @@ export function ipContextCommands(ifName: string, spec: IpContextSpec): string[]
   assertIfName(ifName);
   const lines: string[] = [];
   if (spec.mtu) {
-    if (!Number.isInteger(spec.mtu) || spec.mtu < 68 || spec.mtu > 65535) throw new StatusError(Code.INVALID_ARGUMENT, `invalid MTU ${spec.mtu}`);
+    if (!Number.isInteger(spec.mtu) || spec.mtu < 68 || spec.mtu > 65535) throw invalidArgument(`invalid MTU ${spec.mtu}`);
     lines.push(`link set dev ${ifName} mtu ${spec.mtu}`);
   }
   // Up before routes: the kernel refuses routes through a link that is down.
@@ -56,7 +56,7 @@ export function ipContextCommands(ifName: string, spec: IpContextSpec): string[]
     const dst = networkOf(parseCidr(r.prefix));
     if (r.via) {
       const gw = parseIp(r.via);
-      if (gw.family !== dst.family) throw new StatusError(Code.INVALID_ARGUMENT, `route ${r.prefix} via ${r.via}: address families differ`);
+      if (gw.family !== dst.family) throw invalidArgument(`route ${r.prefix} via ${r.via}: address families differ`);
       // onlink: the gateway need not be inside any prefix on the link (NSM contexts use /32s).
       lines.push(`route replace ${formatCidr(dst)} via ${gw.ip} dev ${ifName} onlink`);
     } else {
@@ -65,7 +65,7 @@ export function ipContextCommands(ifName: string, spec: IpContextSpec): string[]
   }
   for (const n of spec.neighbors ?? []) {
     const addr = parseIp(n.ip);
-    if (!MAC_RE.test(n.mac)) throw new StatusError(Code.INVALID_ARGUMENT, `invalid MAC address "${n.mac}"`);
+    if (!MAC_RE.test(n.mac)) throw invalidArgument(`invalid MAC address "${n.mac}"`);
     lines.push(`neigh replace ${addr.ip} lladdr ${n.mac.toLowerCase()} dev ${ifName} nud ${n.state ?? 'reachable'}`);
   }
   return lines;

@@ -1,6 +1,6 @@
 // Single-link queries and changes. Deletion is idempotent: a link that is not there is already deleted.
 import { existsSync } from 'node:fs';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { invalidArgument, notFound } from '@nsm/sdk/core/errors';
 import { exec, ExecError } from './exec';
 import { ip, ipBatch, IpBatchError } from './ipbatch';
 import { assertIfName } from './names';
@@ -70,14 +70,14 @@ export async function linkExists(ns: NetnsRef, name: string): Promise<boolean> {
 
 export async function getMac(ns: NetnsRef, name: string): Promise<string> {
   const link = await getLink(ns, name);
-  if (!link) throw new StatusError(Code.NOT_FOUND, `interface ${name} not found in netns ${describeNetns(ns)}`);
+  if (!link) throw notFound(`interface ${name} not found in netns ${describeNetns(ns)}`);
   return link.mac;
 }
 
 /** veth devices accept a new address while up, so no down/up cycle is needed. */
 export async function setMac(ns: NetnsRef, name: string, mac: string): Promise<void> {
   assertIfName(name);
-  if (!MAC_RE.test(mac)) throw new StatusError(Code.INVALID_ARGUMENT, `invalid MAC address "${mac}"`);
+  if (!MAC_RE.test(mac)) throw invalidArgument(`invalid MAC address "${mac}"`);
   await ip(ns, `link set dev ${name} address ${mac.toLowerCase()}`);
 }
 

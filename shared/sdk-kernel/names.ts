@@ -5,7 +5,7 @@
 // Upstream OVS uses `tapsrc-<first 8 chars of the id>`; hashing keeps the same shape but also copes
 // with ids that are not UUIDs or that share a prefix.
 import { createHash, randomBytes } from 'node:crypto';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { invalidArgument } from '@nsm/sdk/core/errors';
 
 /** Linux IFNAMSIZ - 1. */
 export const IF_NAME_MAX = 15;
@@ -20,14 +20,14 @@ export function isValidIfName(name: string): boolean {
 
 export function assertIfName(name: string): string {
   if (!isValidIfName(name)) {
-    throw new StatusError(Code.INVALID_ARGUMENT, `invalid interface name "${name}" (1-${IF_NAME_MAX} chars, no '/', ':', quotes or spaces)`);
+    throw invalidArgument(`invalid interface name "${name}" (1-${IF_NAME_MAX} chars, no '/', ':', quotes or spaces)`);
   }
   return name;
 }
 
 /** `<prefix>-<hex hash of id>` cut to 15 characters; the same id always gives the same name. */
 export function deriveIfName(prefix: string, id: string): string {
-  if (!/^[a-z0-9]{1,9}$/.test(prefix)) throw new StatusError(Code.INVALID_ARGUMENT, `invalid interface name prefix "${prefix}"`);
+  if (!/^[a-z0-9]{1,9}$/.test(prefix)) throw invalidArgument(`invalid interface name prefix "${prefix}"`);
   const room = IF_NAME_MAX - prefix.length - 1;
   return `${prefix}-${createHash('sha256').update(id).digest('hex').slice(0, room)}`;
 }

@@ -13,7 +13,7 @@
 // OVS daemons in a named namespace use `ip netns exec`, which also mounts that namespace's /sys.
 import { readlinkSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { invalidArgument, notFound } from '@nsm/sdk/core/errors';
 
 export interface Netns {
   /** The namespace file: /var/run/netns/<name>, /proc/<pid>/ns/net, /proc/<pid>/fd/<n>, ... */
@@ -35,18 +35,18 @@ export function netnsFromUrl(url: string): Netns {
   try {
     u = new URL(url);
   } catch {
-    throw new StatusError(Code.INVALID_ARGUMENT, `netns ${url} is not a URL`);
+    throw invalidArgument(`netns ${url} is not a URL`);
   }
-  if (u.protocol !== 'file:') throw new StatusError(Code.INVALID_ARGUMENT, `netns ${url} must be a file:// URL`);
+  if (u.protocol !== 'file:') throw invalidArgument(`netns ${url} must be a file:// URL`);
   const path = decodeURIComponent(u.pathname);
-  if (!path || path === '/') throw new StatusError(Code.INVALID_ARGUMENT, `netns ${url} has an empty path`);
+  if (!path || path === '/') throw invalidArgument(`netns ${url} has an empty path`);
   return netnsFromPath(path, url);
 }
 
 /** A namespace created with `ip netns add NAME`. */
 export function netnsByName(name: string): Netns {
   if (!name || name.includes('/') || name === '.' || name === '..') {
-    throw new StatusError(Code.INVALID_ARGUMENT, `invalid netns name "${name}"`);
+    throw invalidArgument(`invalid netns name "${name}"`);
   }
   return netnsFromPath(`${NETNS_RUN_DIR}/${name}`, name);
 }
@@ -57,14 +57,14 @@ export function netnsFromPath(path: string, label = `file://${path}`): Netns {
     st = statSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new StatusError(Code.NOT_FOUND, `netns ${label} does not exist`);
-    throw new StatusError(Code.INVALID_ARGUMENT, `netns ${label} cannot be read: ${(e as Error).message}`);
+    if (code === 'ENOENT') throw notFound(`netns ${label} does not exist`);
+    throw invalidArgument(`netns ${label} cannot be read: ${(e as Error).message}`);
   }
   // All namespace files live on the single nsfs superblock, so a matching device number tells a
   // namespace file (or a bind mount of one) from an ordinary file, e.g. a stale /var/run/netns entry
   // whose mount has gone.
   if (st.isDirectory() || st.dev !== nsfsDev()) {
-    throw new StatusError(Code.INVALID_ARGUMENT, `netns ${label} is not a network namespace`);
+    throw invalidArgument(`netns ${label} is not a network namespace`);
   }
   // /proc/<pid>/ns/* and /proc/<pid>/fd/* are magic links; for a namespace they read "<type>:[inode]"
   // (an fd opened on a bind mount reads as that mount's path instead, and the device check above holds).
@@ -77,7 +77,7 @@ export function netnsFromPath(path: string, label = `file://${path}`): Netns {
     }
     const m = /^([a-z_]+):\[\d+\]$/.exec(target);
     if (m && m[1] !== 'net') {
-      throw new StatusError(Code.INVALID_ARGUMENT, `netns ${label} is not a network namespace (${target})`);
+      throw invalidArgument(`netns ${label} is not a network namespace (${target})`);
     }
   }
   const name = namedNetns(path);

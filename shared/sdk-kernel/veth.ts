@@ -7,7 +7,7 @@
 // tell whether the host or the pod name clashed. With the rename as a separate step a clash is
 // reported precisely and the pair is deleted again, leaving nothing behind.
 import { existsSync } from 'node:fs';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { alreadyExists, invalidArgument, notFound } from '@nsm/sdk/core/errors';
 import { ip, ipBatch, IpBatchError } from './ipbatch';
 import { deleteLink, getLink } from './link';
 import { assertIfName, tempIfName } from './names';
@@ -45,11 +45,11 @@ export async function createVethPair(spec: VethPairSpec): Promise<VethPair> {
   assertIfName(hostName);
   assertIfName(peerName);
   if (spec.mtu !== undefined && (!Number.isInteger(spec.mtu) || spec.mtu < 68 || spec.mtu > 65535)) {
-    throw new StatusError(Code.INVALID_ARGUMENT, `invalid MTU ${spec.mtu}`);
+    throw invalidArgument(`invalid MTU ${spec.mtu}`);
   }
   // Cheap early check (no process); the kernel's answer below covers a namespace vanishing meanwhile.
   for (const ns of [peerNetns, hostNetns]) {
-    if (ns && !existsSync(ns.path)) throw new StatusError(Code.NOT_FOUND, `netns ${ns.label} does not exist`);
+    if (ns && !existsSync(ns.path)) throw notFound(`netns ${ns.label} does not exist`);
   }
   const up = spec.up ?? true;
   const mtu = spec.mtu !== undefined ? ` mtu ${spec.mtu}` : '';
@@ -64,10 +64,10 @@ export async function createVethPair(spec: VethPairSpec): Promise<VethPair> {
     if (!(e instanceof IpBatchError)) throw e;
     if (e.onlyFailuresMatching(EXISTS)) {
       if (await isSamePair(spec)) return { ...result, existed: true };
-      throw new StatusError(Code.ALREADY_EXISTS, `interface ${hostName} already exists in netns ${describeNetns(hostNetns)}`, { cause: e });
+      throw alreadyExists(`interface ${hostName} already exists in netns ${describeNetns(hostNetns)}`, e);
     }
     if (e.onlyFailuresMatching(BAD_NETNS)) {
-      throw new StatusError(Code.NOT_FOUND, `netns ${peerNetns.label} does not exist or cannot be opened`, { cause: e });
+      throw notFound(`netns ${peerNetns.label} does not exist or cannot be opened`, e);
     }
     throw e;
   }
@@ -78,7 +78,7 @@ export async function createVethPair(spec: VethPairSpec): Promise<VethPair> {
   } catch (e) {
     await deleteLink(hostNetns, hostName).catch(() => deleteLink(peerNetns, tmp).catch(() => undefined));
     if (e instanceof IpBatchError && e.failures[0]?.line === 1 && EXISTS.test(e.failures[0].message)) {
-      throw new StatusError(Code.ALREADY_EXISTS, `interface ${peerName} already exists in netns ${peerNetns.label}`, { cause: e });
+      throw alreadyExists(`interface ${peerName} already exists in netns ${peerNetns.label}`, e);
     }
     throw e;
   }

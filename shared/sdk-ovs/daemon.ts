@@ -13,7 +13,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { deadlineExceeded, invalidArgument, unavailable } from '@nsm/sdk/core/errors';
 import { exec } from '@nsm/sdk-kernel/exec';
 import { daemonInNetnsArgv, NetnsRef } from '@nsm/sdk-kernel/netns';
 import { Ovs, OvsEndpoint } from './ovs';
@@ -76,7 +76,7 @@ export class OvsDaemon {
     const runDir = resolve(opts.runDir);
     const p = paths(runDir);
     if (Buffer.byteLength(join(runDir, 'ovs-vswitchd.ctl')) > 90) {
-      throw new StatusError(Code.INVALID_ARGUMENT, `OVS run directory ${runDir} is too long for unix socket paths`);
+      throw invalidArgument(`OVS run directory ${runDir} is too long for unix socket paths`);
     }
     if (!existsSync(runDir)) {
       mkdirSync(runDir, { recursive: true, mode: 0o750 });
@@ -203,9 +203,9 @@ async function until(
   const { child } = spawned;
   let last: unknown;
   for (;;) {
-    if (spawned.error) throw new StatusError(Code.UNAVAILABLE, `${name} could not be started: ${spawned.error.message}`);
+    if (spawned.error) throw unavailable(`${name} could not be started: ${spawned.error.message}`);
     if (child.exitCode !== null || child.signalCode !== null || (child.pid !== undefined && !isAlive(child.pid))) {
-      throw new StatusError(Code.UNAVAILABLE, `${name} exited during start-up: ${tail(errFile)} ${tail(logFile)}`.trim());
+      throw unavailable(`${name} exited during start-up: ${tail(errFile)} ${tail(logFile)}`.trim());
     }
     try {
       await probe();
@@ -213,7 +213,7 @@ async function until(
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new StatusError(Code.DEADLINE_EXCEEDED, `${name} not ready in time: ${(last as Error)?.message ?? ''}`);
+    if (Date.now() > deadline) throw deadlineExceeded(`${name} not ready in time: ${(last as Error)?.message ?? ''}`);
     await sleep(25);
   }
 }

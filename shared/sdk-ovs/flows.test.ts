@@ -1,3 +1,4 @@
+import { Code } from '@nsm/sdk/core/errors';
 import { crossConnectFlows, flowCookie, parseDumpFlows, vlanFlows, vlanUplinkDownFlow, vlanUplinkMemberFlow, vxlanFlows } from './flows';
 import { decodeTable } from './vsctl-json';
 
@@ -22,7 +23,7 @@ describe('flows', () => {
       'cookie=0x1,priority=100,in_port=1,actions=output:2',
       'cookie=0x1,priority=100,in_port=2,actions=output:1',
     ]);
-    expect(() => crossConnectFlows(0, 2, '0x1')).toThrow(/port number/);
+    expect(() => crossConnectFlows(0, 2, '0x1')).toThrow(expect.objectContaining({ code: Code.INVALID_ARGUMENT, message: 'invalid OpenFlow port number 0' }));
     expect(vlanFlows(3, 4, 100, '0x2')).toEqual([
       'cookie=0x2,priority=100,in_port=3,dl_vlan=100,actions=strip_vlan,output:4',
       'cookie=0x2,priority=100,in_port=4,actions=push_vlan:0x8100,set_field:4196->vlan_vid,output:3',

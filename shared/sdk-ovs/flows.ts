@@ -1,6 +1,7 @@
 // OpenFlow rule text for NSM cross-connects, the cookie that tags a connection's rules, and a parser
 // for `ovs-ofctl dump-flows` output. Pure functions: no OVS needed to test them.
 import { createHash } from 'node:crypto';
+import { invalidArgument } from '@nsm/sdk/core/errors';
 
 /** Upstream installs every NSM rule at this priority. */
 export const NSM_FLOW_PRIORITY = 100;
@@ -12,7 +13,7 @@ export const NSM_FLOW_PRIORITY = 100;
 export type PortRef = number;
 
 function port(p: PortRef): number {
-  if (!Number.isInteger(p) || p < 1 || p > 0xfeff) throw new Error(`invalid OpenFlow port number ${p}`);
+  if (!Number.isInteger(p) || p < 1 || p > 0xfeff) throw invalidArgument(`invalid OpenFlow port number ${p}`);
   return p;
 }
 
@@ -69,20 +70,20 @@ export function vlanUplinkMemberFlow(uplink: PortRef, member: PortRef, vlan: num
 
 export function vlanUplinkDownFlow(uplink: PortRef, members: readonly PortRef[], vlan: number, cookie: string, priority = NSM_FLOW_PRIORITY): string {
   assertVlan(vlan);
-  if (members.length === 0) throw new Error('a VLAN downlink rule needs at least one member port');
+  if (members.length === 0) throw invalidArgument('a VLAN downlink rule needs at least one member port');
   return rule(cookie, `in_port=${port(uplink)},dl_vlan=${vlan}`, `strip_vlan,${members.map((m) => `output:${port(m)}`).join(',')}`, priority);
 }
 
 /** Kernel <-> VXLAN: the VNI is chosen per connection by tun_id on a shared `options:key=flow` port. */
 export function vxlanFlows(local: PortRef, tunnel: PortRef, vni: number, cookie: string, priority = NSM_FLOW_PRIORITY): string[] {
-  if (!Number.isInteger(vni) || vni < 0 || vni > 0xffffff) throw new Error(`invalid VNI ${vni}`);
+  if (!Number.isInteger(vni) || vni < 0 || vni > 0xffffff) throw invalidArgument(`invalid VNI ${vni}`);
   port(local);
   port(tunnel);
   return [rule(cookie, `in_port=${local}`, `set_field:${vni}->tun_id,output:${tunnel}`, priority), rule(cookie, `in_port=${tunnel},tun_id=${vni}`, `output:${local}`, priority)];
 }
 
 export function assertVlan(vlan: number): void {
-  if (!Number.isInteger(vlan) || vlan < 1 || vlan > 4094) throw new Error(`invalid VLAN id ${vlan}`);
+  if (!Number.isInteger(vlan) || vlan < 1 || vlan > 4094) throw invalidArgument(`invalid VLAN id ${vlan}`);
 }
 
 export interface Flow {

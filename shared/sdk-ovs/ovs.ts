@@ -5,7 +5,7 @@
 //
 // Each method is one process: related changes go into one ovs-vsctl transaction (`--` separated
 // commands) or one `ovs-ofctl add-flows -` reading from stdin.
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { failedPrecondition, invalidArgument, notFound } from '@nsm/sdk/core/errors';
 import { exec } from '@nsm/sdk-kernel/exec';
 import { assertIfName } from '@nsm/sdk-kernel/names';
 import { Flow, parseDumpFlows } from './flows';
@@ -159,7 +159,7 @@ export class Ovs {
         rows = decodeTable(stdout);
       } catch (e) {
         const m = /no row "([^"]+)" in table Interface/.exec(String((e as Error).message));
-        if (m) throw new StatusError(Code.NOT_FOUND, `OVS interface ${m[1]} does not exist`, { cause: e });
+        if (m) throw notFound(`OVS interface ${m[1]} does not exist`, e);
         throw e;
       }
       const out: Record<string, number> = {};
@@ -168,13 +168,13 @@ export class Ovs {
         const name = String(r.name);
         const n = typeof r.ofport === 'number' ? r.ofport : 0;
         if (n === -1 || (n <= 0 && typeof r.error === 'string')) {
-          throw new StatusError(Code.FAILED_PRECONDITION, `OVS cannot use interface ${name}: ${typeof r.error === 'string' ? r.error : 'ofport -1'}`);
+          throw failedPrecondition(`OVS cannot use interface ${name}: ${typeof r.error === 'string' ? r.error : 'ofport -1'}`);
         }
         if (n <= 0) pending = true;
         out[name] = n;
       }
       if (!pending) return out;
-      if (attempt >= retries) throw new StatusError(Code.FAILED_PRECONDITION, `OVS assigned no OpenFlow port to ${names.join(', ')} in time`);
+      if (attempt >= retries) throw failedPrecondition(`OVS assigned no OpenFlow port to ${names.join(', ')} in time`);
       await new Promise((r) => setTimeout(r, delayMs));
     }
   }
@@ -194,7 +194,7 @@ export class Ovs {
   /** A VXLAN tunnel port (type=vxlan, options:remote_ip/local_ip/key/dst_port); resolves with its OpenFlow number. */
   async addVxlanPort(bridge: string, spec: VxlanPortSpec): Promise<number> {
     if (spec.key !== 'flow' && (!Number.isInteger(spec.key) || spec.key < 0 || spec.key > 0xffffff)) {
-      throw new StatusError(Code.INVALID_ARGUMENT, `invalid VXLAN key ${spec.key}`);
+      throw invalidArgument(`invalid VXLAN key ${spec.key}`);
     }
     const options: Record<string, string> = { remote_ip: spec.remoteIp, key: String(spec.key) };
     if (spec.localIp) options.local_ip = spec.localIp;
@@ -238,7 +238,7 @@ export class Ovs {
   async addFlows(bridge: string, flows: readonly string[]): Promise<void> {
     assertBridgeName(bridge);
     if (flows.length === 0) return;
-    if (flows.some((f) => f.includes('\n'))) throw new StatusError(Code.INVALID_ARGUMENT, 'a flow must not contain a newline');
+    if (flows.some((f) => f.includes('\n'))) throw invalidArgument('a flow must not contain a newline');
     await this.ofctl(bridge, 'add-flows', ['-'], flows.join('\n') + '\n');
   }
 
@@ -258,13 +258,13 @@ export class Ovs {
 function selectorArgs(sel: FlowSelector): string[] {
   if (sel === undefined) return [];
   if (typeof sel === 'string') return [sel];
-  if (!/^0x[0-9a-fA-F]{1,16}$/.test(sel.cookie)) throw new StatusError(Code.INVALID_ARGUMENT, `invalid cookie ${sel.cookie}`);
+  if (!/^0x[0-9a-fA-F]{1,16}$/.test(sel.cookie)) throw invalidArgument(`invalid cookie ${sel.cookie}`);
   return [`cookie=${sel.cookie}/-1`];
 }
 
 function mapArgs(column: string, m: Record<string, string>): string[] {
   return Object.entries(m).map(([k, v]) => {
-    if (!KEY_RE.test(k)) throw new StatusError(Code.INVALID_ARGUMENT, `invalid ${column} key "${k}"`);
+    if (!KEY_RE.test(k)) throw invalidArgument(`invalid ${column} key "${k}"`);
     return `${column}:${k}=${quoteAtom(v)}`;
   });
 }

@@ -12,7 +12,7 @@
 // The trunk port is added only once the device exists: the forwarder makes the veth after the endpoint
 // has answered (see check()).
 import { ChildProcess, spawn } from 'node:child_process';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { internal, invalidArgument } from '@nsm/sdk/core/errors';
 import { assertIfName, getLink, IF_NAME_MAX, ipArgv, NetnsRef } from '@nsm/sdk-kernel';
 import { log } from '@nsm/sdk/log';
 import { OvsDaemon } from './daemon';
@@ -49,7 +49,7 @@ export class VlanTrunk {
     assertIfName(opts.trunk);
     // Room for ".4094" in the per-VLAN names.
     if (opts.trunk.length > IF_NAME_MAX - 5) {
-      throw new StatusError(Code.INVALID_ARGUMENT, `trunk interface name "${opts.trunk}" is too long: at most ${IF_NAME_MAX - 5} characters`);
+      throw invalidArgument(`trunk interface name "${opts.trunk}" is too long: at most ${IF_NAME_MAX - 5} characters`);
     }
     const bridge = opts.bridge ?? 'br-vlan';
     const daemon = await OvsDaemon.start({ runDir: opts.runDir, netns: opts.netns });
@@ -129,7 +129,7 @@ export class VlanTrunk {
     const [row] = await this.ports([name]);
     if (!row || !(row.ofport > 0)) {
       await this.delVlan(vlan).catch(() => undefined);
-      throw new StatusError(Code.INTERNAL, `OVS could not make the interface ${name} for VLAN ${vlan}${row?.error ? `: ${row.error}` : ''}`);
+      throw internal(`OVS could not make the interface ${name} for VLAN ${vlan}${row?.error ? `: ${row.error}` : ''}`);
     }
     return name;
   }

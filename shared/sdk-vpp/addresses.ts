@@ -1,6 +1,7 @@
 // Address values in VPP's wire shapes: vl_api_address_t = {af, un}, prefix = {address, len},
 // mac_address = 6 bytes. IPv4 sits in the first 4 bytes of the 16-byte union, the rest zero.
 import { isIPv4, isIPv6 } from 'node:net';
+import { invalidArgument } from '@nsm/sdk/core/errors';
 
 export const AF_IP4 = 0;
 export const AF_IP6 = 1;
@@ -15,12 +16,12 @@ export interface VppPrefix {
 }
 
 export function ip4Bytes(ip: string): Buffer {
-  if (!isIPv4(ip)) throw new TypeError(`"${ip}" is not an IPv4 address`);
+  if (!isIPv4(ip)) throw invalidArgument(`"${ip}" is not an IPv4 address`);
   return Buffer.from(ip.split('.').map(Number));
 }
 
 export function ip6Bytes(ip: string): Buffer {
-  if (!isIPv6(ip)) throw new TypeError(`"${ip}" is not an IPv6 address`);
+  if (!isIPv6(ip)) throw invalidArgument(`"${ip}" is not an IPv6 address`);
   let text = ip.split('%')[0];
   const tail: number[] = [];
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
@@ -50,7 +51,7 @@ export function prefix(cidr: string): VppPrefix {
   const a = address(ip);
   const max = a.af === AF_IP4 ? 32 : 128;
   const n = len === undefined ? max : Number(len);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new TypeError(`"${cidr}" has an invalid prefix length`);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw invalidArgument(`"${cidr}" has an invalid prefix length`);
   return { address: a, len: n };
 }
 
@@ -78,7 +79,7 @@ export function prefixText(p: { address: { af: number; un: { ip4: Buffer; ip6: B
 
 export function mac(text: string): Buffer {
   const parts = text.split(':');
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) throw new TypeError(`"${text}" is not a MAC address`);
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) throw invalidArgument(`"${text}" is not a MAC address`);
   return Buffer.from(parts.map((p) => parseInt(p, 16)));
 }
 

@@ -7,6 +7,7 @@
 // Values: integers are numbers (64-bit ones may also be bigints), bool is boolean, strings are
 // strings, u8 arrays are Buffers, structs are objects, other arrays are arrays. A union encodes the
 // largest member present and decodes as every member's reading of the same bytes.
+import { internal, invalidArgument } from '@nsm/sdk/core/errors';
 
 export interface ApiDefs {
   /** enum or enumflag name -> the integer type it travels as */
@@ -39,7 +40,7 @@ export function parseFields(text: string): Field[] {
     .filter(Boolean)
     .map((s) => {
       const m = /^(\S+)\s+([A-Za-z_][A-Za-z0-9_]*)(?:\[([A-Za-z0-9_]*)\])?(?:=(\S+))?$/.exec(s);
-      if (!m) throw new Error(`bad field definition "${s}"`);
+      if (!m) throw internal(`bad field definition "${s}"`);
       const f: Field = { type: m[1], name: m[2] };
       if (m[3] !== undefined) {
         if (m[3] === '') f.length = 0;
@@ -82,10 +83,10 @@ class Writer {
       else b.writeBigInt64BE(big, o);
     } else {
       const x = Number(v ?? 0);
-      if (!Number.isInteger(x)) throw new TypeError(`${what}: ${String(v)} is not an integer`);
+      if (!Number.isInteger(x)) throw invalidArgument(`${what}: ${String(v)} is not an integer`);
       const signed = type.startsWith('i');
       const lim = 2 ** (n * 8);
-      if (signed ? x < -lim / 2 || x >= lim / 2 : x < 0 || x >= lim) throw new RangeError(`${what}: ${x} does not fit ${type}`);
+      if (signed ? x < -lim / 2 || x >= lim / 2 : x < 0 || x >= lim) throw invalidArgument(`${what}: ${x} does not fit ${type}`);
       if (signed) b.writeIntBE(x, o, n);
       else b.writeUIntBE(x, o, n);
     }
@@ -156,7 +157,7 @@ export class ApiRegistry {
 
   message(name: string): MessageDef {
     const m = this.messages.get(name);
-    if (!m) throw new Error(`no definition for VPP message ${name}`);
+    if (!m) throw internal(`no definition for VPP message ${name}`);
     return m;
   }
 
@@ -193,14 +194,14 @@ export class ApiRegistry {
     else if (this.aliases.has(type)) size = this.fieldSize(this.aliases.get(type)!);
     else if (this.structs.has(type)) size = this.structs.get(type)!.reduce((s, f) => s + this.fieldSize(f), 0);
     else if (this.unions.has(type)) size = Math.max(...this.unions.get(type)!.map((f) => this.fieldSize(f)));
-    else throw new Error(`unknown VPP type ${type}`);
+    else throw internal(`unknown VPP type ${type}`);
     this.sizes.set(type, size);
     return size;
   }
 
   private fieldSize(f: Field): number {
     if (f.length === undefined) return this.sizeOf(f.type);
-    if (f.length === 0) throw new Error(`${f.name} has a variable length`);
+    if (f.length === 0) throw internal(`${f.name} has a variable length`);
     return f.type === 'string' ? f.length : f.length * this.sizeOf(f.type);
   }
 
@@ -215,7 +216,7 @@ export class ApiRegistry {
     if (f.type === 'string') {
       const s = Buffer.from(String(v ?? ''), 'utf8');
       if (f.length) {
-        if (s.length >= f.length) throw new RangeError(`${path}: "${String(v)}" is longer than ${f.length - 1} bytes`);
+        if (s.length >= f.length) throw invalidArgument(`${path}: "${String(v)}" is longer than ${f.length - 1} bytes`);
         w.bytes(s, f.length);
       } else {
         w.int('u32', s.length, path);
@@ -227,12 +228,12 @@ export class ApiRegistry {
     const count = f.lengthFrom ? Number(parent[f.lengthFrom] ?? 0) : f.length;
     if (this.resolve(f.type) === 'u8' && (v === undefined || v instanceof Uint8Array)) {
       const b = (v as Uint8Array | undefined) ?? Buffer.alloc(0);
-      if (b.length > count) throw new RangeError(`${path}: ${b.length} bytes given, ${count} expected`);
+      if (b.length > count) throw invalidArgument(`${path}: ${b.length} bytes given, ${count} expected`);
       w.bytes(b, count);
       return;
     }
     const arr = (v as unknown[] | undefined) ?? [];
-    if (arr.length > count) throw new RangeError(`${path}: ${arr.length} elements given, ${count} expected`);
+    if (arr.length > count) throw invalidArgument(`${path}: ${arr.length} elements given, ${count} expected`);
     for (let i = 0; i < count; i++) this.writeValue(w, f.type, arr[i], `${path}[${i}]`);
   }
 
@@ -261,7 +262,7 @@ export class ApiRegistry {
       w.bytes(sub.result(), size);
       return;
     }
-    throw new Error(`${path}: unknown VPP type ${type}`);
+    throw internal(`${path}: unknown VPP type ${type}`);
   }
 
   private readStruct(r: Reader, fields: Field[], path: string): Msg {
@@ -303,7 +304,7 @@ export class ApiRegistry {
       for (const m of un) out[m.name] = this.readField(new Reader(bytes), m, `${path}.${m.name}`, {});
       return out;
     }
-    throw new Error(`${path}: unknown VPP type ${type}`);
+    throw internal(`${path}: unknown VPP type ${type}`);
   }
 }
 

@@ -1,8 +1,8 @@
 // Regenerates defs.ts: the VPP 25.02 binary-API definitions this client uses, in the compact field
 // notation of codec.ts, from VPP's .api.json files.
 //   node shared/sdk-vpp/gen-defs.mjs /path/to/vpp/api/core /path/to/vpp/api/plugins > shared/sdk-vpp/defs.ts
-// (one or more folders of .api.json). vpp.test.ts checks the result against the captures' .api.json
-// files, defs.realvpp.test.ts against the VPP runtime's complete set.
+// (one or more folders of .api.json). vpp.test.ts checks the result against the .api.json files kept
+// in testing/fixtures/api, defs.realvpp.test.ts against the VPP runtime's complete set.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 

@@ -6,19 +6,16 @@ import { VPP_DEFS } from './defs';
 import { VppApiError, VppConnectionError } from './errors';
 import { VppConnection } from './connection';
 import { VppApi } from './api';
-import { loadApiFiles, loadTrace, TraceServer, vppTestdataDir } from './testing';
+import { loadApiFiles, loadTrace, TraceServer } from './testing';
 
-const dir = vppTestdataDir();
-const suite = dir ? describe : describe.skip;
-if (!dir) console.warn('VPP captures not found (set VPP_TESTDATA to the vpp/ folder); replay tests skipped');
 const TRACES = ['handshake', 'interfaces', 'l2xconnect', 'vxlan', 'wireguard', 'errors'];
 
-suite('codec against the captures', () => {
-  const full = dir ? new ApiRegistry(apiDefsFromJson(loadApiFiles(dir))) : (undefined as never);
+describe('codec against the captures', () => {
+  const full = new ApiRegistry(apiDefsFromJson(loadApiFiles()));
 
   it('shipped definitions equal VPP 25.02 .api.json (names, CRCs, fields, types)', () => {
-    const json = apiDefsFromJson(loadApiFiles(dir!));
-    // Messages of .api.json files the captures leave out (ip6_nd) are checked against the VPP runtime's
+    const json = apiDefsFromJson(loadApiFiles());
+    // Messages of .api.json files the fixtures leave out (ip6_nd) are checked against the VPP runtime's
     // complete set in defs.realvpp.test.ts; all others here, and at least the captured ones.
     const outside = ['sw_interface_ip6nd_ra_config', 'sw_interface_ip6nd_ra_config_reply'];
     for (const [name, def] of Object.entries(VPP_DEFS.messages)) if (!outside.includes(name)) expect([name, def]).toEqual([name, json.messages[name]]);
@@ -26,7 +23,7 @@ suite('codec against the captures', () => {
   });
 
   it.each(TRACES)('%s: every frame decodes fully and re-encodes to the same bytes', (trace) => {
-    for (const [i, f] of loadTrace(dir!, trace).entries()) {
+    for (const [i, f] of loadTrace(trace).entries()) {
       const all = Buffer.from(f.hex, 'hex');
       expect(all.readUInt32BE(8)).toBe(all.length - 16);
       const body = all.subarray(16);
@@ -43,7 +40,7 @@ suite('codec against the captures', () => {
 });
 
 async function replay(trace: string, script: (api: VppApi, conn: VppConnection) => Promise<void>) {
-  const server = await TraceServer.start(loadTrace(dir!, trace));
+  const server = await TraceServer.start(loadTrace(trace));
   try {
     const conn = await VppConnection.connect(server.path, { name: `vppcap-${trace}`, timeoutMs: 2000 });
     await script(new VppApi(conn), conn);
@@ -58,7 +55,7 @@ async function replay(trace: string, script: (api: VppApi, conn: VppConnection) 
 
 const key = (hex: string) => Buffer.from(hex, 'hex');
 
-suite('replaying the captured exchanges', () => {
+describe('replaying the captured exchanges', () => {
   it('handshake: message table, show_version, control_ping, sockclnt_delete', async () => {
     await replay('handshake', async (api, conn) => {
       expect(conn.clientIndex).toBe(2147483649);
@@ -209,7 +206,7 @@ suite('replaying the captured exchanges', () => {
   });
 
   it('a request the trace does not expect is noticed', async () => {
-    const server = await TraceServer.start(loadTrace(dir!, 'handshake'));
+    const server = await TraceServer.start(loadTrace('handshake'));
     try {
       const conn = await VppConnection.connect(server.path, { name: 'vppcap-handshake', timeoutMs: 2000 });
       await expect(new VppApi(conn).controlPing()).rejects.toBeInstanceOf(VppConnectionError);

@@ -4,6 +4,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { internal, unavailable } from '@nsm/sdk/core/errors';
 import { deleteLink, getLink, ip } from '@nsm/sdk-kernel';
 import { keyToHex } from './keys';
 import { socketPath, uapiGet, uapiSet, UapiPeer, WG_SOCKET_DIR } from './uapi';
@@ -58,9 +59,9 @@ export class WgDevice {
     try {
       const deadline = Date.now() + timeoutMs;
       while (!existsSync(socketPath(spec.ifName))) {
-        if (spawnErr) throw new Error(`cannot start ${WG_BINARY}: ${spawnErr.message}`);
-        if (dev.exited) throw new Error(`${WG_BINARY} ${spec.ifName} exited: ${stderr.trim().split('\n').slice(-3).join(' ')}`);
-        if (Date.now() > deadline) throw new Error(`${WG_BINARY} ${spec.ifName} made no UAPI socket within ${timeoutMs} ms`);
+        if (spawnErr) throw internal(`cannot start ${WG_BINARY}: ${spawnErr.message}`, spawnErr);
+        if (dev.exited) throw internal(`${WG_BINARY} ${spec.ifName} exited: ${stderr.trim().split('\n').slice(-3).join(' ')}`);
+        if (Date.now() > deadline) throw unavailable(`${WG_BINARY} ${spec.ifName} made no UAPI socket within ${timeoutMs} ms`);
         await sleep(5);
       }
       // The socket file appears at bind(), a moment before wireguard-go listens on it.

@@ -3,6 +3,7 @@
 // with the device's and peers' state.
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { internal, unavailable } from '@nsm/sdk/core/errors';
 
 export const WG_SOCKET_DIR = '/var/run/wireguard';
 export const socketPath = (ifName: string) => join(WG_SOCKET_DIR, `${ifName}.sock`);
@@ -13,7 +14,7 @@ function talk(ifName: string, request: string, timeoutMs = 3000): Promise<string
     let buf = '';
     const timer = setTimeout(() => {
       sock.destroy();
-      reject(new Error(`wireguard UAPI of ${ifName}: no answer within ${timeoutMs} ms`));
+      reject(unavailable(`wireguard UAPI of ${ifName}: no answer within ${timeoutMs} ms`));
     }, timeoutMs);
     sock.setEncoding('utf8');
     sock.on('data', (d: string) => {
@@ -27,7 +28,7 @@ function talk(ifName: string, request: string, timeoutMs = 3000): Promise<string
     });
     sock.on('error', (e) => {
       clearTimeout(timer);
-      reject(new Error(`wireguard UAPI of ${ifName}: ${e.message}`));
+      reject(unavailable(`wireguard UAPI of ${ifName}: ${e.message}`, e));
     });
     sock.write(request);
   });
@@ -75,7 +76,7 @@ export function setLines(s: UapiSet): string[] {
 export async function uapiSet(ifName: string, s: UapiSet): Promise<void> {
   const answer = await talk(ifName, `set=1\n${setLines(s).join('\n')}\n\n`);
   const m = /errno=(-?\d+)/.exec(answer);
-  if (!m || m[1] !== '0') throw new Error(`wireguard UAPI of ${ifName} refused the configuration: ${answer.trim()}`);
+  if (!m || m[1] !== '0') throw internal(`wireguard UAPI of ${ifName} refused the configuration: ${answer.trim()}`);
 }
 
 export interface UapiState {

@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto';
+import { Code } from '@nsm/sdk/core/errors';
 import { generateKeyPair, keyToHex } from './keys';
 import { setLines } from './uapi';
 
@@ -16,7 +17,7 @@ describe('WireGuard keys', () => {
   });
   test('keyToHex checks the length', () => {
     expect(keyToHex(Buffer.alloc(32, 1).toString('base64'))).toBe('01'.repeat(32));
-    expect(() => keyToHex('abcd')).toThrow(/invalid WireGuard key/);
+    expect(() => keyToHex('abcd')).toThrow(expect.objectContaining({ code: Code.INVALID_ARGUMENT, message: expect.stringMatching(/invalid WireGuard key/) }));
   });
 });
 

@@ -4,8 +4,8 @@ import { Connection, Mechanism, NetworkServiceEndpoint, NetworkServiceRequest } 
 import { Context } from '@nsm/sdk/core/context';
 import { Code } from '@nsm/sdk/core/errors';
 import { findAll } from '@nsm/sdk/core/registry';
-import { NsmConnection, rpcClose, rpcRequest } from '@nsm/sdk/grpc/clients';
-import { nseRegistryClient } from '@nsm/sdk/registry/grpc';
+import { NsmConnection, rpcRequest } from '@nsm/sdk/grpc/clients';
+import { nseRegistryClient } from '@nsm/sdk/grpc/registry';
 import { jwtTokenGenerator } from '@nsm/sdk/token';
 import { e2eUnavailable, eventually, inNs, nsc, nse, TestMesh } from './harness';
 

@@ -3,9 +3,9 @@
 // Server side (toward the client) acts after the downstream answered, so the IP context is known;
 // client side (toward the endpoint) acts when the endpoint has answered with its namespace and name.
 import { Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/api';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
-import { undoDownstream, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { closeThenRelease, makeOnce, makeOrUndo, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { applyIpContext, createVethPair, deleteLink, disableOffloads, getMac, hostIfName, ip, netnsFromUrl } from '@nsm/sdk-kernel';
 import { log } from '@nsm/sdk/log';
 import type { Connection } from '@nsm/api';
@@ -21,8 +21,8 @@ import { TrunkPorts } from './trunk';
 async function plugVeth(br: OvsBridge, conn: Connection, mech: Mechanism, side: Side, connId: string, routed = false): Promise<PortRecord> {
   const url = mech.parameters[Param.inodeURL];
   const podName = mech.parameters[Param.name];
-  if (!url) throw new StatusError(Code.INVALID_ARGUMENT, `KERNEL mechanism of the ${side === 'src' ? 'client' : 'endpoint'} side has no ${Param.inodeURL} parameter`);
-  if (!podName) throw new StatusError(Code.INVALID_ARGUMENT, `KERNEL mechanism of the ${side === 'src' ? 'client' : 'endpoint'} side has no ${Param.name} parameter`);
+  if (!url) throw invalidArgument(`KERNEL mechanism of the ${side === 'src' ? 'client' : 'endpoint'} side has no ${Param.inodeURL} parameter`);
+  if (!podName) throw invalidArgument(`KERNEL mechanism of the ${side === 'src' ? 'client' : 'endpoint'} side has no ${Param.name} parameter`);
   const netns = netnsFromUrl(url);
   const hostName = hostIfName(connId, side);
   const pair = await createVethPair({ hostName, peerName: podName, peerNetns: netns, mtu: conn.context?.MTU || undefined });
@@ -64,22 +64,10 @@ export function kernelServer(br: OvsBridge): NetworkServiceElement {
     async request(ctx, req, next) {
       const out = await next.request(ctx, req);
       const meta = serverMeta(ctx);
-      if (meta.get(serverPortKey)) return out;
-      try {
-        meta.set(serverPortKey, await plugVeth(br, out, out.mechanism!, 'src', out.id, !!meta.get(routedKey)));
-      } catch (err) {
-        await undoDownstream(ctx, next, out);
-        throw err;
-      }
-      return out;
+      return makeOnce(ctx, next, out, meta, serverPortKey, () => plugVeth(br, out, out.mechanism!, 'src', out.id, !!meta.get(routedKey)));
     },
     async close(ctx, conn, next) {
-      const port = serverMeta(ctx).take(serverPortKey);
-      try {
-        await next.close(ctx, conn);
-      } finally {
-        await port?.release();
-      }
+      await closeThenRelease(ctx, next, conn, serverMeta(ctx).take(serverPortKey));
     },
   };
 }
@@ -89,14 +77,14 @@ function trunkVlan(mech: Mechanism): number | undefined {
   const raw = mech.parameters[Param.vlan];
   if (raw === undefined || raw === '' || raw === '0') return undefined;
   const vlan = Number(raw);
-  if (!Number.isInteger(vlan) || vlan < 1 || vlan > 4094) throw new StatusError(Code.INVALID_ARGUMENT, `the endpoint answered with an unusable ${Param.vlan} "${raw}" (want 1-4094)`);
+  if (!Number.isInteger(vlan) || vlan < 1 || vlan > 4094) throw invalidArgument(`the endpoint answered with an unusable ${Param.vlan} "${raw}" (want 1-4094)`);
   return vlan;
 }
 
 async function plugTrunk(trunks: TrunkPorts, mech: Mechanism, vlan: number): Promise<PortRecord> {
   const url = mech.parameters[Param.inodeURL];
   const podName = mech.parameters[Param.name];
-  if (!url || !podName) throw new StatusError(Code.INVALID_ARGUMENT, `KERNEL mechanism of the endpoint side has no ${!url ? Param.inodeURL : Param.name} parameter`);
+  if (!url || !podName) throw invalidArgument(`KERNEL mechanism of the endpoint side has no ${!url ? Param.inodeURL : Param.name} parameter`);
   return trunks.acquire(netnsFromUrl(url), podName, vlan);
 }
 
@@ -112,35 +100,34 @@ export function kernelClient(br: OvsBridge): NetworkServiceElement {
       if (out.mechanism?.type !== MechanismType.KERNEL) return out;
       const meta = clientMeta(ctx);
       const had = meta.get(clientPortKey);
-      try {
-        const vlan = trunkVlan(out.mechanism);
-        // A refresh keeps what was made, unless the endpoint moved the connection to another VLAN.
-        if (had && had.vlan === vlan) return out;
-        if (had?.vlan && vlan) {
-          // Same trunk, new VLAN: take the trunk again before letting go, so it is not rebuilt.
-          meta.set(clientPortKey, await plugTrunk(trunks, out.mechanism, vlan));
-          await had.release();
-          return out;
-        }
-        if (had) {
-          meta.delete(clientPortKey);
-          await had.release();
-        }
-        meta.set(clientPortKey, vlan ? await plugTrunk(trunks, out.mechanism, vlan) : await plugVeth(br, out, out.mechanism, 'dst', out.id, !!serverMeta(ctx).get(routedKey)));
-      } catch (err) {
-        // A failed refresh leaves the endpoint's connection to its own expiry or the client's heal.
-        if (!had) await undoDownstream(ctx, next, out);
-        throw err;
-      }
+      const mech = out.mechanism;
+      // A failed refresh leaves the endpoint's connection to its own expiry or the client's heal.
+      await makeOrUndo(
+        ctx,
+        next,
+        out,
+        async () => {
+          const vlan = trunkVlan(mech);
+          // A refresh keeps what was made, unless the endpoint moved the connection to another VLAN.
+          if (had && had.vlan === vlan) return;
+          if (had?.vlan && vlan) {
+            // Same trunk, new VLAN: take the trunk again before letting go, so it is not rebuilt.
+            meta.set(clientPortKey, await plugTrunk(trunks, mech, vlan));
+            await had.release();
+            return;
+          }
+          if (had) {
+            meta.delete(clientPortKey);
+            await had.release();
+          }
+          meta.set(clientPortKey, vlan ? await plugTrunk(trunks, mech, vlan) : await plugVeth(br, out, mech, 'dst', out.id, !!serverMeta(ctx).get(routedKey)));
+        },
+        { undo: !had },
+      );
       return out;
     },
     async close(ctx, conn, next) {
-      const port = clientMeta(ctx).take(clientPortKey);
-      try {
-        await next.close(ctx, conn);
-      } finally {
-        await port?.release();
-      }
+      await closeThenRelease(ctx, next, conn, clientMeta(ctx).take(clientPortKey));
     },
   };
 }

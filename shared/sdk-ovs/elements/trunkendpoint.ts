@@ -4,9 +4,9 @@
 // leaves the trunk unaddressed (dataplane.md §4.7), so this is where the endpoint becomes reachable.
 import { MechanismType, Param } from '@nsm/api';
 import { createKey } from '@nsm/sdk/core/context';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { failedPrecondition } from '@nsm/sdk/core/errors';
 import { serverMeta } from '@nsm/sdk/core/metadata';
-import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { closeThenRelease, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { applyIpContext, disableOffloads, ipSpecFor } from '@nsm/sdk-kernel';
 import type { VlanTrunk } from '../trunk';
 
@@ -19,10 +19,7 @@ export function vlanTrunkEndpoint(trunk: Pick<VlanTrunk, 'addVlan' | 'delVlan' |
       if (mech?.type !== MechanismType.KERNEL) return next.request(ctx, req);
       const vlan = Number(mech.parameters[Param.vlan]);
       if (!Number.isInteger(vlan) || vlan < 1) {
-        throw new StatusError(
-          Code.FAILED_PRECONDITION,
-          `this endpoint serves its clients over a VLAN trunk: the forwarder must offer the KERNEL mechanism with ${Param.supportsVlan}=true`,
-        );
+        throw failedPrecondition(`this endpoint serves its clients over a VLAN trunk: the forwarder must offer the KERNEL mechanism with ${Param.supportsVlan}=true`);
       }
       const out = await next.request(ctx, req);
       const meta = serverMeta(ctx);
@@ -51,11 +48,7 @@ export function vlanTrunkEndpoint(trunk: Pick<VlanTrunk, 'addVlan' | 'delVlan' |
     },
     async close(ctx, conn, next) {
       const vlan = serverMeta(ctx).take(vlanKey);
-      try {
-        return await next.close(ctx, conn);
-      } finally {
-        if (vlan !== undefined) await trunk.delVlan(vlan);
-      }
+      await closeThenRelease(ctx, next, conn, vlan === undefined ? undefined : () => trunk.delVlan(vlan));
     },
   };
 }

@@ -1,6 +1,5 @@
-// What the remote mechanisms share: the node's tunnel address and underlay MTU, MTU clamping
-// (api.md §4.4: the client offers its maximum, the server lowers it and ConnectionContext.MTU), and
-// undoing downstream when this hop cannot finish.
+// What the remote mechanisms share: the node's tunnel address and underlay MTU, and MTU clamping
+// (api.md §4.4: the client offers its maximum, the server lowers it and ConnectionContext.MTU).
 import type { Connection, Mechanism } from '@nsm/api';
 import { ConnectionContext, Param } from '@nsm/api';
 import { exec } from '@nsm/sdk-kernel';
@@ -32,8 +31,6 @@ export function clampMtu(conn: Connection, mech: Mechanism, max: number): number
   if (!conn.context.MTU || conn.context.MTU > mtu) conn.context.MTU = mtu;
   return mtu;
 }
-
-export { undoDownstream } from '@nsm/sdk/core/networkservice';
 
 /** "ip:port" for IPv4, "[ip]:port" for IPv6. */
 export const hostPort = (ip: string, port: number | string) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);

@@ -10,12 +10,11 @@
 // service domain, NSM_DEVICE_SELECTOR_FILE); a connection without `via` uses the default uplink
 // (NSM_VLAN_UPLINK). A `via` nobody maps, or no default, fails the request clearly.
 import { Mechanism, MechanismClass, MechanismType, Param } from '@nsm/api';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { failedPrecondition, invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta } from '@nsm/sdk/core/metadata';
-import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { makeOrUndo, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { flowCookie, vlanUplinkDownFlow, vlanUplinkMemberFlow } from '../flows';
 import { clientPortKey, once, OvsBridge } from './state';
-import { undoDownstream } from './tunnel';
 
 export interface VlanUplink {
   /** OVS port of the node's uplink, attached when the forwarder starts. */
@@ -35,11 +34,11 @@ function uplinkFor(uplinks: VlanUplinks, via: string | undefined): VlanUplink {
     const u = uplinks.byVia?.get(via);
     if (!u) {
       const known = [...(uplinks.byVia?.keys() ?? [])];
-      throw new StatusError(Code.FAILED_PRECONDITION, `no uplink for via "${via}" on this node (device selector knows ${known.length ? known.join(', ') : 'none'})`);
+      throw failedPrecondition(`no uplink for via "${via}" on this node (device selector knows ${known.length ? known.join(', ') : 'none'})`);
     }
     return u;
   }
-  if (!uplinks.default) throw new StatusError(Code.FAILED_PRECONDITION, 'the VLAN endpoint set no "via" label and this node has no default uplink (NSM_VLAN_UPLINK)');
+  if (!uplinks.default) throw failedPrecondition('the VLAN endpoint set no "via" label and this node has no default uplink (NSM_VLAN_UPLINK)');
   return uplinks.default;
 }
 
@@ -58,18 +57,13 @@ export function vlanClient(br: OvsBridge, uplinks: VlanUplinks): NetworkServiceE
       const out = await next.request(ctx, req);
       if (out.mechanism?.type !== MechanismType.VLAN) return out;
       const raw = out.mechanism.parameters[Param.vlanId];
-      const vlan = Number(raw);
-      if (!Number.isInteger(vlan) || vlan < 1 || vlan > 4094) {
-        await undoDownstream(ctx, next, out);
-        throw new StatusError(Code.INVALID_ARGUMENT, `VLAN mechanism selected with an unusable ${Param.vlanId} "${raw ?? ''}" (want 1-4094)`);
-      }
-      let uplink: VlanUplink;
-      try {
-        uplink = uplinkFor(uplinks, out.labels?.via);
-      } catch (err) {
-        await undoDownstream(ctx, next, out);
-        throw err;
-      }
+      const { vlan, uplink } = await makeOrUndo(ctx, next, out, async () => {
+        const vlan = Number(raw);
+        if (!Number.isInteger(vlan) || vlan < 1 || vlan > 4094) {
+          throw invalidArgument(`VLAN mechanism selected with an unusable ${Param.vlanId} "${raw ?? ''}" (want 1-4094)`);
+        }
+        return { vlan, uplink: uplinkFor(uplinks, out.labels?.via) };
+      });
       const group = membersOf(uplink);
       // Nothing is made per connection but rules: the xconnect element has them installed here.
       clientMeta(ctx).set(clientPortKey, {

@@ -1,3 +1,4 @@
+import { Code } from '@nsm/sdk/core/errors';
 import { ip16, oddVni, VniAllocator } from './vni';
 
 describe('VNI parity rule (api.md §4.4)', () => {
@@ -44,5 +45,10 @@ describe('VniAllocator', () => {
     expect(a.reserve('10.0.0.2', 42)).toBe(true);
     a.release('10.0.0.1', 42);
     expect(a.reserve('10.0.0.1', 42)).toBe(true);
+  });
+  test('no free VNI is RESOURCE_EXHAUSTED (a status the client sees), not an unknown error', () => {
+    const a = new VniAllocator(() => 21);
+    expect(a.allocate('10.0.0.1', '10.0.0.2')).toBe(42);
+    expect(() => a.allocate('10.0.0.1', '10.0.0.2')).toThrow(expect.objectContaining({ code: Code.RESOURCE_EXHAUSTED, message: 'no free VNI for connections from 10.0.0.1' }));
   });
 });

@@ -5,6 +5,7 @@
 // on the same UDP port, whatever their remotes, so VNIs with a device here are avoided as well.
 import { randomInt } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
+import { resourceExhausted } from '@nsm/sdk/core/errors';
 
 /** 16-byte form of an IP (IPv4 as ::ffff:a.b.c.d); undefined when it is not an IP. */
 export function ip16(ip: string | undefined): Buffer | undefined {
@@ -55,7 +56,7 @@ export class VniAllocator {
       this.pairs.add(`${src}/${vni}`);
       return vni;
     }
-    throw new Error('no free VNI');
+    throw resourceExhausted(`no free VNI for connections from ${src}`);
   }
 
   /** Reserves a VNI the request already carries (refresh); false when another connection holds it. */

@@ -10,13 +10,13 @@
 // dst_ip/dst_port, lowers MTU, forwards, then builds its end.
 import { Mechanism, MechanismClass, MechanismType, Param } from '@nsm/api';
 import { createKey } from '@nsm/sdk/core/context';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { alreadyExists, failedPrecondition, invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
-import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { closeThenRelease, makeOrUndo, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { deleteLink, deriveIfName, ip, IpBatchError } from '@nsm/sdk-kernel';
 import { log } from '@nsm/sdk/log';
 import { clientPortKey, EXT_CONN, EXT_SIDE, once, OvsBridge, PortRecord, serverPortKey } from './state';
-import { clampContextMtu, clampMtu, TunnelOptions, undoDownstream } from './tunnel';
+import { clampContextMtu, clampMtu, TunnelOptions } from './tunnel';
 import { VniAllocator } from './vni';
 
 export const VXLAN_OVERHEAD = 50;
@@ -43,7 +43,7 @@ export const vxlanDevName = (connId: string, side: 'src' | 'dst') => deriveIfNam
 
 async function makeTunnel(br: OvsBridge, o: VxlanOptions, spec: { name: string; vni: number; remote: string; mtu: number; connId: string; side: 'src' | 'dst' }): Promise<PortRecord> {
   if (o.vnis.inUseLocally(spec.vni)) {
-    throw new StatusError(Code.ALREADY_EXISTS, `VNI ${spec.vni} is already used by another VXLAN tunnel on node ${o.tunnelIp} (port ${o.port})`);
+    throw alreadyExists(`VNI ${spec.vni} is already used by another VXLAN tunnel on node ${o.tunnelIp} (port ${o.port})`);
   }
   o.vnis.useLocal(spec.vni);
   const release = once(async () => {
@@ -93,31 +93,28 @@ export function vxlanClient(br: OvsBridge, o: VxlanOptions): NetworkServiceEleme
       const prev = meta.get(clientTunnelKey);
       clampContextMtu(out, Math.min(Number(p[Param.mtu]) || Infinity, o.underlayMtu - VXLAN_OVERHEAD));
       if (sameTunnel(prev, vni, remote)) return out;
-      try {
-        if (!remote || !Number.isInteger(vni) || vni <= 0 || vni > 0xffffff) {
-          throw new StatusError(Code.INVALID_ARGUMENT, `VXLAN answer lacks a usable dst_ip/vni (dst_ip=${remote}, vni=${p[Param.vni]})`);
-        }
-        if (dstPort !== o.port) {
-          throw new StatusError(Code.FAILED_PRECONDITION, `VXLAN port mismatch: node ${remote} uses UDP port ${dstPort}, this node (${o.tunnelIp}) uses ${o.port}; set the same NSM_VXLAN_PORT on both`);
-        }
-        if (prev) await prev.port.release();
-        const port = await makeTunnel(br, o, { name: vxlanDevName(out.id, 'dst'), vni, remote, mtu: Number(p[Param.mtu]) || o.underlayMtu - VXLAN_OVERHEAD, connId: out.id, side: 'dst' });
-        meta.set(clientTunnelKey, { vni, local: o.tunnelIp, remote, port });
-        meta.set(clientPortKey, port);
-      } catch (err) {
-        meta.delete(clientTunnelKey);
-        await undoDownstream(ctx, next, out);
-        throw err;
-      }
+      await makeOrUndo(
+        ctx,
+        next,
+        out,
+        async () => {
+          if (!remote || !Number.isInteger(vni) || vni <= 0 || vni > 0xffffff) {
+            throw invalidArgument(`VXLAN answer lacks a usable dst_ip/vni (dst_ip=${remote}, vni=${p[Param.vni]})`);
+          }
+          if (dstPort !== o.port) {
+            throw failedPrecondition(`VXLAN port mismatch: node ${remote} uses UDP port ${dstPort}, this node (${o.tunnelIp}) uses ${o.port}; set the same NSM_VXLAN_PORT on both`);
+          }
+          if (prev) await prev.port.release();
+          const port = await makeTunnel(br, o, { name: vxlanDevName(out.id, 'dst'), vni, remote, mtu: Number(p[Param.mtu]) || o.underlayMtu - VXLAN_OVERHEAD, connId: out.id, side: 'dst' });
+          meta.set(clientTunnelKey, { vni, local: o.tunnelIp, remote, port });
+          meta.set(clientPortKey, port);
+        },
+        { forget: () => meta.delete(clientTunnelKey) },
+      );
       return out;
     },
     async close(ctx, conn, next) {
-      const t = clientMeta(ctx).take(clientTunnelKey);
-      try {
-        await next.close(ctx, conn);
-      } finally {
-        await t?.port.release();
-      }
+      await closeThenRelease(ctx, next, conn, clientMeta(ctx).take(clientTunnelKey)?.port);
     },
   };
 }
@@ -130,12 +127,9 @@ export function vxlanServer(br: OvsBridge, o: VxlanOptions): NetworkServiceEleme
       const p = mech.parameters;
       const srcIp = p[Param.srcIp];
       const srcPort = Number(p[Param.srcPort] || 4789);
-      if (!srcIp) throw new StatusError(Code.INVALID_ARGUMENT, `VXLAN mechanism has no ${Param.srcIp}`);
+      if (!srcIp) throw invalidArgument(`VXLAN mechanism has no ${Param.srcIp}`);
       if (srcPort !== o.port) {
-        throw new StatusError(
-          Code.FAILED_PRECONDITION,
-          `VXLAN port mismatch: the requesting node ${srcIp} uses UDP port ${srcPort}, this node (${o.tunnelIp}) uses ${o.port}; set the same NSM_VXLAN_PORT on both`,
-        );
+        throw failedPrecondition(`VXLAN port mismatch: the requesting node ${srcIp} uses UDP port ${srcPort}, this node (${o.tunnelIp}) uses ${o.port}; set the same NSM_VXLAN_PORT on both`);
       }
       p[Param.dstIp] = o.tunnelIp;
       p[Param.dstPort] = String(o.port);
@@ -149,7 +143,7 @@ export function vxlanServer(br: OvsBridge, o: VxlanOptions): NetworkServiceEleme
         vni = prev.vni;
       } else if (vni > 0) {
         // A refresh that carries its VNI (e.g. after this forwarder restarted): keep it if it is free.
-        if (!o.vnis.reserve(srcKey, vni)) throw new StatusError(Code.ALREADY_EXISTS, `VNI ${vni} from ${srcKey} is held by another connection`);
+        if (!o.vnis.reserve(srcKey, vni)) throw alreadyExists(`VNI ${vni} from ${srcKey} is held by another connection`);
         allocated = true;
       } else {
         vni = o.vnis.allocate(srcKey, dstKey);
@@ -168,30 +162,34 @@ export function vxlanServer(br: OvsBridge, o: VxlanOptions): NetworkServiceEleme
       if (out.mechanism) Object.assign(out.mechanism.parameters, { [Param.dstIp]: o.tunnelIp, [Param.dstPort]: String(o.port), [Param.vni]: String(vni), [Param.mtu]: String(mtu) });
       clampContextMtu(out, mtu);
       if (sameTunnel(prev, vni, srcIp)) return out;
-      try {
-        if (prev) {
-          await prev.port.release();
-          if (prev.allocated && prev.vni !== vni) o.vnis.release(prev.srcKey, prev.vni);
-        }
-        const port = await makeTunnel(br, o, { name: vxlanDevName(out.id, 'src'), vni, remote: srcIp, mtu, connId: out.id, side: 'src' });
-        meta.set(serverTunnelKey, { vni, local: o.tunnelIp, remote: srcIp, port, srcKey, allocated: allocated || !!prev?.allocated });
-        meta.set(serverPortKey, port);
-      } catch (err) {
-        meta.delete(serverTunnelKey);
-        forget();
-        await undoDownstream(ctx, next, out);
-        throw err;
-      }
+      await makeOrUndo(
+        ctx,
+        next,
+        out,
+        async () => {
+          if (prev) {
+            await prev.port.release();
+            if (prev.allocated && prev.vni !== vni) o.vnis.release(prev.srcKey, prev.vni);
+          }
+          const port = await makeTunnel(br, o, { name: vxlanDevName(out.id, 'src'), vni, remote: srcIp, mtu, connId: out.id, side: 'src' });
+          meta.set(serverTunnelKey, { vni, local: o.tunnelIp, remote: srcIp, port, srcKey, allocated: allocated || !!prev?.allocated });
+          meta.set(serverPortKey, port);
+        },
+        {
+          forget: () => {
+            meta.delete(serverTunnelKey);
+            forget();
+          },
+        },
+      );
       return out;
     },
     async close(ctx, conn, next) {
       const t = serverMeta(ctx).take(serverTunnelKey);
-      try {
-        await next.close(ctx, conn);
-      } finally {
+      await closeThenRelease(ctx, next, conn, async () => {
         await t?.port.release();
         if (t?.allocated) o.vnis.release(t.srcKey, t.vni);
-      }
+      });
     },
   };
 }

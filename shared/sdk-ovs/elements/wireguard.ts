@@ -11,16 +11,16 @@
 // and returns dst_public_key.
 import { Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/api';
 import { createKey } from '@nsm/sdk/core/context';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { invalidArgument, resourceExhausted, unavailable } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
-import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { closeThenRelease, makeOrUndo, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { clientUrlKey } from '@nsm/sdk/elements/clienturl';
 import { isUnixUrl } from '@nsm/sdk/grpc/urls';
 import { deriveIfName } from '@nsm/sdk-kernel';
 import { generateKeyPair, keyToHex, WgDevice, WgKeyPair } from '@nsm/sdk-wireguard';
 import { log } from '@nsm/sdk/log';
 import { clientPortKey, once, PortRecord, routedKey, serverPortKey } from './state';
-import { clampContextMtu, clampMtu, hostPort, hostPrefixes, TunnelOptions, undoDownstream } from './tunnel';
+import { clampContextMtu, clampMtu, hostPort, hostPrefixes, TunnelOptions } from './tunnel';
 
 export const WG_OVERHEAD = 80;
 export const WG_DEV_PREFIX = 'nsmwg';
@@ -44,7 +44,7 @@ export class PortPool {
         return p;
       }
     }
-    throw new StatusError(Code.RESOURCE_EXHAUSTED, 'no free WireGuard port');
+    throw resourceExhausted('no free WireGuard port');
   }
   give(p: number): void {
     this.used.delete(p);
@@ -86,12 +86,18 @@ async function ensureDevice(s: Side, mtu: number, peer: { publicKey: string; end
   return s.record;
 }
 
+/** What Close releases of a side: its device (once made) or at least its port; a failure is only logged. */
+function releaseOnClose(s: Side | undefined, ports: PortPool): (() => Promise<unknown>) | undefined {
+  if (!s) return undefined;
+  return () => (s.record ? s.record.release() : releaseSide(s, ports)).catch((e) => log.warn({ dev: s.ifName, err: String(e) }, 'removing WireGuard device failed'));
+}
+
 function checkKey(k: string | undefined, what: string): string {
   try {
     keyToHex(k ?? '');
     return k!;
   } catch {
-    throw new StatusError(Code.INVALID_ARGUMENT, `WIREGUARD mechanism has no valid ${what} (base64 of 32 bytes): "${k ?? ''}"`);
+    throw invalidArgument(`WIREGUARD mechanism has no valid ${what} (base64 of 32 bytes): "${k ?? ''}"`);
   }
 }
 
@@ -139,35 +145,37 @@ export function wireguardClient(o: WireguardOptions, ports: PortPool = new PortP
         await forget();
         return out;
       }
-      try {
-        const p = out.mechanism.parameters;
-        const peerKey = checkKey(p[Param.dstPublicKey], Param.dstPublicKey);
-        if (!p[Param.dstIp] || !Number(p[Param.dstPort])) throw new StatusError(Code.INVALID_ARGUMENT, 'WIREGUARD answer has no dst_ip/dst_port');
-        const mtu = Math.min(Number(p[Param.mtu]) || mtuMax, mtuMax);
-        clampContextMtu(out, mtu);
-        const hadPeer = s.peer;
-        const record = await ensureDevice(s, mtu, { publicKey: peerKey, endpoint: hostPort(p[Param.dstIp], p[Param.dstPort]), allowedIps: hostPrefixes(out.context?.ipContext?.dstIpAddrs ?? []) }, ports);
-        if (s.peer !== hadPeer && !(await s.dev!.waitHandshake(o.handshakeTimeoutMs ?? 5000))) {
-          throw new StatusError(Code.UNAVAILABLE, `no WireGuard handshake with ${hostPort(p[Param.dstIp], p[Param.dstPort])} within ${o.handshakeTimeoutMs ?? 5000} ms`);
-        }
-        meta.set(clientPortKey, record);
-        serverMeta(ctx).set(routedKey, true);
-      } catch (err) {
-        log.warn({ id: out.id, dev: s.ifName, err: String(err) }, 'WireGuard client side failed');
-        meta.delete(clientWgKey);
-        await releaseSide(s, ports).catch(() => undefined);
-        await undoDownstream(ctx, next, out);
-        throw err;
-      }
+      const side = s;
+      const p = out.mechanism.parameters;
+      await makeOrUndo(
+        ctx,
+        next,
+        out,
+        async () => {
+          const peerKey = checkKey(p[Param.dstPublicKey], Param.dstPublicKey);
+          if (!p[Param.dstIp] || !Number(p[Param.dstPort])) throw invalidArgument('WIREGUARD answer has no dst_ip/dst_port');
+          const mtu = Math.min(Number(p[Param.mtu]) || mtuMax, mtuMax);
+          clampContextMtu(out, mtu);
+          const hadPeer = side.peer;
+          const record = await ensureDevice(side, mtu, { publicKey: peerKey, endpoint: hostPort(p[Param.dstIp], p[Param.dstPort]), allowedIps: hostPrefixes(out.context?.ipContext?.dstIpAddrs ?? []) }, ports);
+          if (side.peer !== hadPeer && !(await side.dev!.waitHandshake(o.handshakeTimeoutMs ?? 5000))) {
+            throw unavailable(`no WireGuard handshake with ${hostPort(p[Param.dstIp], p[Param.dstPort])} within ${o.handshakeTimeoutMs ?? 5000} ms`);
+          }
+          meta.set(clientPortKey, record);
+          serverMeta(ctx).set(routedKey, true);
+        },
+        {
+          forget: async (err) => {
+            log.warn({ id: out.id, dev: side.ifName, err: String(err) }, 'WireGuard client side failed');
+            meta.delete(clientWgKey);
+            await releaseSide(side, ports).catch(() => undefined);
+          },
+        },
+      );
       return out;
     },
     async close(ctx, conn, next) {
-      const s = clientMeta(ctx).take(clientWgKey);
-      try {
-        await next.close(ctx, conn);
-      } finally {
-        if (s) await (s.record ? s.record.release() : releaseSide(s, ports)).catch((e) => log.warn({ dev: s.ifName, err: String(e) }, 'removing WireGuard device failed'));
-      }
+      await closeThenRelease(ctx, next, conn, releaseOnClose(clientMeta(ctx).take(clientWgKey), ports));
     },
   };
 }
@@ -180,7 +188,7 @@ export function wireguardServer(o: WireguardOptions, ports: PortPool = new PortP
       const mech = conn.mechanism!;
       const p = mech.parameters;
       const srcKey = checkKey(p[Param.srcPublicKey], Param.srcPublicKey);
-      if (!p[Param.srcIp] || !Number(p[Param.srcPort])) throw new StatusError(Code.INVALID_ARGUMENT, 'WIREGUARD mechanism has no src_ip/src_port');
+      if (!p[Param.srcIp] || !Number(p[Param.srcPort])) throw invalidArgument('WIREGUARD mechanism has no src_ip/src_port');
       const meta = serverMeta(ctx);
       let s = meta.get(serverWgKey);
       const fresh = !s;
@@ -207,28 +215,30 @@ export function wireguardServer(o: WireguardOptions, ports: PortPool = new PortP
         await forget();
         throw err;
       }
-      try {
-        const record = await ensureDevice(s, mtu, { publicKey: srcKey, endpoint: hostPort(p[Param.srcIp], p[Param.srcPort]), allowedIps: hostPrefixes(out.context?.ipContext?.srcIpAddrs ?? []) }, ports);
-        if (out.mechanism) Object.assign(out.mechanism.parameters, { [Param.dstIp]: o.tunnelIp, [Param.dstPort]: String(s.port), [Param.dstPublicKey]: s.keys.publicKey, [Param.mtu]: String(mtu) });
-        clampContextMtu(out, mtu);
-        meta.set(serverPortKey, record);
-      } catch (err) {
-        log.warn({ id: out.id, dev: s.ifName, err: String(err) }, 'WireGuard server side failed');
-        meta.delete(serverWgKey);
-        meta.delete(routedKey);
-        await releaseSide(s, ports).catch(() => undefined);
-        await undoDownstream(ctx, next, out);
-        throw err;
-      }
+      const side = s;
+      await makeOrUndo(
+        ctx,
+        next,
+        out,
+        async () => {
+          const record = await ensureDevice(side, mtu, { publicKey: srcKey, endpoint: hostPort(p[Param.srcIp], p[Param.srcPort]), allowedIps: hostPrefixes(out.context?.ipContext?.srcIpAddrs ?? []) }, ports);
+          if (out.mechanism) Object.assign(out.mechanism.parameters, { [Param.dstIp]: o.tunnelIp, [Param.dstPort]: String(side.port), [Param.dstPublicKey]: side.keys.publicKey, [Param.mtu]: String(mtu) });
+          clampContextMtu(out, mtu);
+          meta.set(serverPortKey, record);
+        },
+        {
+          forget: async (err) => {
+            log.warn({ id: out.id, dev: side.ifName, err: String(err) }, 'WireGuard server side failed');
+            meta.delete(serverWgKey);
+            meta.delete(routedKey);
+            await releaseSide(side, ports).catch(() => undefined);
+          },
+        },
+      );
       return out;
     },
     async close(ctx, conn, next) {
-      const s = serverMeta(ctx).take(serverWgKey);
-      try {
-        await next.close(ctx, conn);
-      } finally {
-        if (s) await (s.record ? s.record.release() : releaseSide(s, ports)).catch((e) => log.warn({ dev: s.ifName, err: String(e) }, 'removing WireGuard device failed'));
-      }
+      await closeThenRelease(ctx, next, conn, releaseOnClose(serverMeta(ctx).take(serverWgKey), ports));
     },
   };
 }

@@ -1,8 +1,6 @@
 // Helpers shared by the VPP dataplane elements.
 import { log } from '@nsm/sdk/log';
 
-export { undoDownstream as undo } from '@nsm/sdk/core/networkservice';
-
 /** Runs clean-up steps in order; each failure is logged and the rest still run. */
 export async function releaseAll(what: string, steps: Array<() => Promise<unknown>>): Promise<void> {
   for (const step of steps) {

@@ -12,19 +12,16 @@ import { VppApi } from '../api';
 import { ApiRegistry } from '../codec';
 import { VppConnection } from '../connection';
 import { VPP_DEFS } from '../defs';
-import { loadTrace, ScriptedVpp, vppTestdataDir } from '../testing';
+import { loadTrace, ScriptedVpp } from '../testing';
 import { VppModel } from '../testing/vppmodel';
 import type { HostOps } from './host';
 import { kernelClient, kernelServer, vxlanClient, vxlanServer, wgPublicKey, wireguardClient, wireguardServer, xconnect } from './index';
 
 const registry = new ApiRegistry(VPP_DEFS);
 
-/** The real message table when the captures are at hand, else one made up from the definitions. */
+/** The message table of the captured handshake with a real VPP. */
 function messageTable(): Array<{ index: number; name: string }> {
-  const dir = vppTestdataDir();
-  if (dir) return registry.decode('sockclnt_create_reply', Buffer.from(loadTrace(dir, 'handshake')[1].hex, 'hex').subarray(16)).message_table;
-  const names = registry.messageNames().filter((n) => !n.startsWith('sockclnt_create'));
-  return [{ index: 15, name: registry.nameWithCrc('sockclnt_create') }, { index: 16, name: registry.nameWithCrc('sockclnt_create_reply') }, ...names.map((n, i) => ({ index: 100 + i, name: registry.nameWithCrc(n) }))];
+  return registry.decode('sockclnt_create_reply', Buffer.from(loadTrace('handshake')[1].hex, 'hex').subarray(16)).message_table;
 }
 
 function fakeHost(ops: string[]): HostOps {

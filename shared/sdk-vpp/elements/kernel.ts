@@ -10,12 +10,12 @@
 import { existsSync } from 'node:fs';
 import { Connection, Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/api';
 import { nextSegment, prevSegment } from '@nsm/sdk/core/conn';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
-import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { closeThenRelease, makeOnce, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { ipSpecFor, Side } from '@nsm/sdk-kernel/connectioncontext';
 import { RX_MODE_ADAPTIVE } from '../api';
-import { hostOf, releaseAll, undo } from './common';
+import { hostOf, releaseAll } from './common';
 import { HostOps, linuxHost } from './host';
 import { clientIfKey, serverIfKey, VppDataplane, VppInterfaceRecord } from './state';
 
@@ -36,8 +36,8 @@ async function plug(dp: VppDataplane, o: Required<KernelOptions>, conn: Connecti
   const who = side === 'src' ? 'client' : 'endpoint';
   const url = mech.parameters[Param.inodeURL];
   const podName = mech.parameters[Param.name];
-  if (!url) throw new StatusError(Code.INVALID_ARGUMENT, `KERNEL mechanism of the ${who} side has no ${Param.inodeURL} parameter`);
-  if (!podName) throw new StatusError(Code.INVALID_ARGUMENT, `KERNEL mechanism of the ${who} side has no ${Param.name} parameter`);
+  if (!url) throw invalidArgument(`KERNEL mechanism of the ${who} side has no ${Param.inodeURL} parameter`);
+  if (!podName) throw invalidArgument(`KERNEL mechanism of the ${who} side has no ${Param.name} parameter`);
   const netns = o.host.netns(url);
   const ip = conn.payload !== Payload.ETHERNET;
   const mtu = conn.context?.MTU || o.defaultMtu;
@@ -106,33 +106,16 @@ function options(o: KernelOptions): Required<KernelOptions> {
   return { mode: o.mode ?? defaultKernelMode(), host: o.host ?? linuxHost, defaultMtu: o.defaultMtu ?? 9000 };
 }
 
-async function closeSide(rec: VppInterfaceRecord | undefined, close: () => Promise<void>) {
-  try {
-    await close();
-  } finally {
-    await rec?.release();
-  }
-}
-
 /** Server half: the client's interface, made after the downstream Request succeeded. */
 export function kernelServer(dp: VppDataplane, opts: KernelOptions = {}): NetworkServiceElement {
   const o = options(opts);
   return {
     async request(ctx, req, next) {
       const out = await next.request(ctx, req);
-      const meta = serverMeta(ctx);
-      if (meta.get(serverIfKey)) return out;
-      try {
-        meta.set(serverIfKey, await plug(dp, o, out, 'src'));
-      } catch (err) {
-        await undo(ctx, next, out);
-        throw err;
-      }
-      return out;
+      return makeOnce(ctx, next, out, serverMeta(ctx), serverIfKey, () => plug(dp, o, out, 'src'));
     },
     async close(ctx, conn, next) {
-      const rec = serverMeta(ctx).take(serverIfKey);
-      await closeSide(rec, () => next.close(ctx, conn));
+      await closeThenRelease(ctx, next, conn, serverMeta(ctx).take(serverIfKey));
     },
   };
 }
@@ -147,19 +130,10 @@ export function kernelClient(dp: VppDataplane, opts: KernelOptions = {}): Networ
       }
       const out = await next.request(ctx, req);
       if (out.mechanism?.type !== MechanismType.KERNEL) return out;
-      const meta = clientMeta(ctx);
-      if (meta.get(clientIfKey)) return out;
-      try {
-        meta.set(clientIfKey, await plug(dp, o, out, 'dst'));
-      } catch (err) {
-        await undo(ctx, next, out);
-        throw err;
-      }
-      return out;
+      return makeOnce(ctx, next, out, clientMeta(ctx), clientIfKey, () => plug(dp, o, out, 'dst'));
     },
     async close(ctx, conn, next) {
-      const rec = clientMeta(ctx).take(clientIfKey);
-      await closeSide(rec, () => next.close(ctx, conn));
+      await closeThenRelease(ctx, next, conn, clientMeta(ctx).take(clientIfKey));
     },
   };
 }

@@ -10,11 +10,11 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { Connection, Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/api';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
-import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { closeThenRelease, makeOnce, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { MEMIF_MODE_ETHERNET, MEMIF_MODE_IP, MEMIF_ROLE_MASTER, MEMIF_ROLE_SLAVE, RX_MODE_ADAPTIVE } from '../api';
-import { releaseAll, undo } from './common';
+import { releaseAll } from './common';
 import { clientIfKey, serverIfKey, VppDataplane, VppInterfaceRecord } from './state';
 
 export interface MemifOptions {
@@ -27,16 +27,16 @@ const MAX_SOCKET_PATH = 107;
 
 /** The socket file a MEMIF mechanism names: a file:// URL with an absolute path VPP can connect to. */
 export function memifSocketPath(url: string | undefined): string {
-  if (!url) throw new StatusError(Code.INVALID_ARGUMENT, `MEMIF mechanism has no ${Param.inodeURL} parameter`);
+  if (!url) throw invalidArgument(`MEMIF mechanism has no ${Param.inodeURL} parameter`);
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new StatusError(Code.INVALID_ARGUMENT, `MEMIF ${Param.inodeURL} "${url}" is not a URL`);
+    throw invalidArgument(`MEMIF ${Param.inodeURL} "${url}" is not a URL`);
   }
   const path = decodeURIComponent(u.pathname);
-  if (u.protocol !== 'file:' || !isAbsolute(path) || u.host) throw new StatusError(Code.INVALID_ARGUMENT, `MEMIF ${Param.inodeURL} "${url}" must be a file:// URL of an absolute path`);
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) throw new StatusError(Code.INVALID_ARGUMENT, `MEMIF socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes`);
+  if (u.protocol !== 'file:' || !isAbsolute(path) || u.host) throw invalidArgument(`MEMIF ${Param.inodeURL} "${url}" must be a file:// URL of an absolute path`);
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) throw invalidArgument(`MEMIF socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes`);
   return path;
 }
 
@@ -76,28 +76,18 @@ export function memifServer(dp: VppDataplane, o: MemifOptions): NetworkServiceEl
   return {
     async request(ctx, req, next) {
       const out = await next.request(ctx, req);
-      const meta = serverMeta(ctx);
-      if (meta.get(serverIfKey)) return out;
-      try {
-        if (!/^[A-Za-z0-9._-]{1,64}$/.test(out.id)) throw new StatusError(Code.INVALID_ARGUMENT, `connection id "${out.id}" cannot name a memif socket folder`);
+      return makeOnce(ctx, next, out, serverMeta(ctx), serverIfKey, async () => {
+        if (!/^[A-Za-z0-9._-]{1,64}$/.test(out.id)) throw invalidArgument(`connection id "${out.id}" cannot name a memif socket folder`);
         const path = join(o.dir, out.id, 'memif.socket');
         memifSocketPath(`file://${path}`);
         mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-        meta.set(serverIfKey, await memif(dp, out, path, MEMIF_ROLE_MASTER, () => rmSync(dirname(path), { recursive: true, force: true })));
+        const rec = await memif(dp, out, path, MEMIF_ROLE_MASTER, () => rmSync(dirname(path), { recursive: true, force: true }));
         out.mechanism!.parameters[Param.inodeURL] = `file://${path}`;
-      } catch (err) {
-        await undo(ctx, next, out);
-        throw err;
-      }
-      return out;
+        return rec;
+      });
     },
     async close(ctx, conn, next) {
-      const rec = serverMeta(ctx).take(serverIfKey);
-      try {
-        await next.close(ctx, conn);
-      } finally {
-        await rec?.release();
-      }
+      await closeThenRelease(ctx, next, conn, serverMeta(ctx).take(serverIfKey));
     },
   };
 }
@@ -111,23 +101,11 @@ export function memifClient(dp: VppDataplane): NetworkServiceElement {
       }
       const out = await next.request(ctx, req);
       if (out.mechanism?.type !== MechanismType.MEMIF) return out;
-      const meta = clientMeta(ctx);
-      if (meta.get(clientIfKey)) return out;
-      try {
-        meta.set(clientIfKey, await memif(dp, out, memifSocketPath(out.mechanism.parameters[Param.inodeURL]), MEMIF_ROLE_SLAVE));
-      } catch (err) {
-        await undo(ctx, next, out);
-        throw err;
-      }
-      return out;
+      const url = out.mechanism.parameters[Param.inodeURL];
+      return makeOnce(ctx, next, out, clientMeta(ctx), clientIfKey, () => memif(dp, out, memifSocketPath(url), MEMIF_ROLE_SLAVE));
     },
     async close(ctx, conn, next) {
-      const rec = clientMeta(ctx).take(clientIfKey);
-      try {
-        await next.close(ctx, conn);
-      } finally {
-        await rec?.release();
-      }
+      await closeThenRelease(ctx, next, conn, clientMeta(ctx).take(clientIfKey));
     },
   };
 }

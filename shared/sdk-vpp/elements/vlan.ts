@@ -9,11 +9,11 @@
 // Which uplink: the VPP interface the `via` label maps to, or the default one. A sub-interface is
 // point-to-point here, so one connection per (uplink, VLAN id) at a time; a second is refused.
 import { Mechanism, MechanismClass, MechanismType, Param } from '@nsm/api';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { alreadyExists, failedPrecondition, invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta } from '@nsm/sdk/core/metadata';
-import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { closeThenRelease, makeOnce, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { L2_VTR_DISABLED, L2_VTR_POP_1 } from '../api';
-import { releaseAll, undo } from './common';
+import { releaseAll } from './common';
 import { clientIfKey, VppDataplane, VppInterfaceRecord } from './state';
 
 export interface VppVlanUplinks {
@@ -26,10 +26,10 @@ export interface VppVlanUplinks {
 function uplinkName(uplinks: VppVlanUplinks, via: string | undefined): string {
   if (via) {
     const name = uplinks.byVia?.get(via);
-    if (!name) throw new StatusError(Code.FAILED_PRECONDITION, `no uplink for via "${via}" on this node (known: ${[...(uplinks.byVia?.keys() ?? [])].join(', ') || 'none'})`);
+    if (!name) throw failedPrecondition(`no uplink for via "${via}" on this node (known: ${[...(uplinks.byVia?.keys() ?? [])].join(', ') || 'none'})`);
     return name;
   }
-  if (!uplinks.default) throw new StatusError(Code.FAILED_PRECONDITION, 'the VLAN endpoint set no "via" label and this node has no default uplink');
+  if (!uplinks.default) throw failedPrecondition('the VLAN endpoint set no "via" label and this node has no default uplink');
   return uplinks.default;
 }
 
@@ -39,9 +39,9 @@ export function vlanClient(dp: VppDataplane, uplinks: VppVlanUplinks): NetworkSe
 
   async function subif(uplink: string, vlan: number): Promise<VppInterfaceRecord> {
     const key = `${uplink}.${vlan}`;
-    if (inUse.has(key)) throw new StatusError(Code.ALREADY_EXISTS, `VLAN ${vlan} on ${uplink} already carries another connection`);
+    if (inUse.has(key)) throw alreadyExists(`VLAN ${vlan} on ${uplink} already carries another connection`);
     const parent = (await api.interfaceDump(uplink)).find((i) => i.name === uplink);
-    if (!parent) throw new StatusError(Code.FAILED_PRECONDITION, `uplink ${uplink} is not a VPP interface`);
+    if (!parent) throw failedPrecondition(`uplink ${uplink} is not a VPP interface`);
     inUse.add(key);
     let sw: number | undefined;
     const rec: VppInterfaceRecord = {
@@ -75,26 +75,16 @@ export function vlanClient(dp: VppDataplane, uplinks: VppVlanUplinks): NetworkSe
       }
       const out = await next.request(ctx, req);
       if (out.mechanism?.type !== MechanismType.VLAN) return out;
-      const meta = clientMeta(ctx);
-      if (meta.get(clientIfKey)) return out;
-      try {
-        const raw = out.mechanism.parameters[Param.vlanId];
+      const params = out.mechanism.parameters;
+      return makeOnce(ctx, next, out, clientMeta(ctx), clientIfKey, async () => {
+        const raw = params[Param.vlanId];
         const vlan = Number(raw);
-        if (!/^\d{1,4}$/.test(raw ?? '') || vlan < 1 || vlan > 4094) throw new StatusError(Code.INVALID_ARGUMENT, `VLAN mechanism selected with an unusable ${Param.vlanId} "${raw ?? ''}" (want 1-4094)`);
-        meta.set(clientIfKey, await subif(uplinkName(uplinks, out.labels?.via), vlan));
-      } catch (err) {
-        await undo(ctx, next, out);
-        throw err;
-      }
-      return out;
+        if (!/^\d{1,4}$/.test(raw ?? '') || vlan < 1 || vlan > 4094) throw invalidArgument(`VLAN mechanism selected with an unusable ${Param.vlanId} "${raw ?? ''}" (want 1-4094)`);
+        return subif(uplinkName(uplinks, out.labels?.via), vlan);
+      });
     },
     async close(ctx, conn, next) {
-      const rec = clientMeta(ctx).take(clientIfKey);
-      try {
-        await next.close(ctx, conn);
-      } finally {
-        await rec?.release();
-      }
+      await closeThenRelease(ctx, next, conn, clientMeta(ctx).take(clientIfKey));
     },
   };
 }

@@ -6,11 +6,11 @@
 import { randomInt } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import { Connection, Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/api';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
-import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { closeThenRelease, makeOnce, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { ip4Bytes, ip6Bytes } from '../addresses';
-import { releaseAll, undo } from './common';
+import { releaseAll } from './common';
 import { clientIfKey, serverIfKey, VppDataplane, VppInterfaceRecord } from './state';
 
 export const DEFAULT_VXLAN_PORT = 4789;
@@ -39,7 +39,7 @@ async function tunnel(dp: VppDataplane, local: string, remote: string, vni: numb
 
 function param(conn: Connection, key: string): string {
   const v = conn.mechanism?.parameters[key];
-  if (!v) throw new StatusError(Code.INVALID_ARGUMENT, `VXLAN mechanism has no ${key} parameter`);
+  if (!v) throw invalidArgument(`VXLAN mechanism has no ${key} parameter`);
   return v;
 }
 
@@ -62,26 +62,19 @@ export function vxlanServer(dp: VppDataplane, port = DEFAULT_VXLAN_PORT): Networ
         p[Param.vni] = String(vni);
       }
       const out = await next.request(ctx, req);
-      const meta = serverMeta(ctx);
-      if (meta.get(serverIfKey)) return out;
-      try {
+      return makeOnce(ctx, next, out, serverMeta(ctx), serverIfKey, async () => {
         const vni = Number(param(out, Param.vni));
-        meta.set(serverIfKey, await tunnel(dp, dp.tunnelIp, param(out, Param.srcIp), vni, port));
+        const rec = await tunnel(dp, dp.tunnelIp, param(out, Param.srcIp), vni, port);
         used.add(`${param(out, Param.srcIp)}/${vni}`);
-      } catch (err) {
-        await undo(ctx, next, out);
-        throw err;
-      }
-      return out;
+        return rec;
+      });
     },
     async close(ctx, conn, next) {
       const rec = serverMeta(ctx).take(serverIfKey);
-      try {
-        await next.close(ctx, conn);
-      } finally {
+      await closeThenRelease(ctx, next, conn, async () => {
         if (rec) used.delete(`${conn.mechanism?.parameters[Param.srcIp]}/${conn.mechanism?.parameters[Param.vni]}`);
         await rec?.release();
-      }
+      });
     },
   };
 }
@@ -98,23 +91,10 @@ export function vxlanClient(dp: VppDataplane, port = DEFAULT_VXLAN_PORT): Networ
       }
       const out = await next.request(ctx, req);
       if (out.mechanism?.type !== MechanismType.VXLAN) return out;
-      const meta = clientMeta(ctx);
-      if (meta.get(clientIfKey)) return out;
-      try {
-        meta.set(clientIfKey, await tunnel(dp, dp.tunnelIp, param(out, Param.dstIp), Number(param(out, Param.vni)), port));
-      } catch (err) {
-        await undo(ctx, next, out);
-        throw err;
-      }
-      return out;
+      return makeOnce(ctx, next, out, clientMeta(ctx), clientIfKey, () => tunnel(dp, dp.tunnelIp, param(out, Param.dstIp), Number(param(out, Param.vni)), port));
     },
     async close(ctx, conn, next) {
-      const rec = clientMeta(ctx).take(clientIfKey);
-      try {
-        await next.close(ctx, conn);
-      } finally {
-        await rec?.release();
-      }
+      await closeThenRelease(ctx, next, conn, clientMeta(ctx).take(clientIfKey));
     },
   };
 }

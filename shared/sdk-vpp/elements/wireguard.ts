@@ -7,11 +7,11 @@
 // Close removes the peer and then the interface.
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { Connection, Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/api';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
-import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { closeThenRelease, makeOnce, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { createKey } from '@nsm/sdk/core/context';
-import { releaseAll, undo } from './common';
+import { releaseAll } from './common';
 import { clientIfKey, serverIfKey, VppDataplane, VppInterfaceRecord } from './state';
 
 export const WIREGUARD_PORT = 51820;
@@ -38,13 +38,13 @@ export function wgPublicKey(privateKey: Buffer): Buffer {
 
 function param(conn: Connection, key: string): string {
   const v = conn.mechanism?.parameters[key];
-  if (!v) throw new StatusError(Code.INVALID_ARGUMENT, `WIREGUARD mechanism has no ${key} parameter`);
+  if (!v) throw invalidArgument(`WIREGUARD mechanism has no ${key} parameter`);
   return v;
 }
 
 function decodeKey(conn: Connection, key: string): Buffer {
   const b = Buffer.from(param(conn, key), 'base64');
-  if (b.length !== 32) throw new StatusError(Code.INVALID_ARGUMENT, `WIREGUARD ${key} is not a base64 32-byte key`);
+  if (b.length !== 32) throw invalidArgument(`WIREGUARD ${key} is not a base64 32-byte key`);
   return b;
 }
 
@@ -81,9 +81,7 @@ export function wireguardServer(dp: VppDataplane): NetworkServiceElement {
       p[Param.dstIp] = dp.tunnelIp;
       p[Param.dstPort] = String(WIREGUARD_PORT);
       const out = await next.request(ctx, req);
-      const meta = serverMeta(ctx);
-      if (meta.get(serverIfKey)) return out;
-      try {
+      return makeOnce(ctx, next, out, serverMeta(ctx), serverIfKey, async () => {
         const key = generateWgKey();
         const rec = await wgInterface(dp, key, { ip: dp.tunnelIp, port: WIREGUARD_PORT }, {
           key: decodeKey(out, Param.srcPublicKey),
@@ -91,21 +89,12 @@ export function wireguardServer(dp: VppDataplane): NetworkServiceElement {
           port: Number(param(out, Param.srcPort)),
           allowed: out.context?.ipContext?.srcIpAddrs ?? [],
         });
-        meta.set(serverIfKey, rec);
         out.mechanism!.parameters[Param.dstPublicKey] = key.publicKey.toString('base64');
-      } catch (err) {
-        await undo(ctx, next, out);
-        throw err;
-      }
-      return out;
+        return rec;
+      });
     },
     async close(ctx, conn, next) {
-      const rec = serverMeta(ctx).take(serverIfKey);
-      try {
-        await next.close(ctx, conn);
-      } finally {
-        await rec?.release();
-      }
+      await closeThenRelease(ctx, next, conn, serverMeta(ctx).take(serverIfKey));
     },
   };
 }
@@ -130,30 +119,20 @@ export function wireguardClient(dp: VppDataplane): NetworkServiceElement {
       }
       const out = await next.request(ctx, req);
       if (out.mechanism?.type !== MechanismType.WIREGUARD) return out;
-      if (meta.get(clientIfKey)) return out;
-      try {
-        const rec = await wgInterface(dp, key, { ip: dp.tunnelIp, port: WIREGUARD_PORT }, {
+      return makeOnce(ctx, next, out, meta, clientIfKey, () =>
+        wgInterface(dp, key, { ip: dp.tunnelIp, port: WIREGUARD_PORT }, {
           key: decodeKey(out, Param.dstPublicKey),
           ip: param(out, Param.dstIp),
           port: Number(param(out, Param.dstPort)),
           allowed: out.context?.ipContext?.dstIpAddrs ?? [],
-        });
-        meta.set(clientIfKey, rec);
-      } catch (err) {
-        await undo(ctx, next, out);
-        throw err;
-      }
-      return out;
+        }),
+      );
     },
     async close(ctx, conn, next) {
       const meta = clientMeta(ctx);
       const rec = meta.take(clientIfKey);
       meta.take(keyOfConn);
-      try {
-        await next.close(ctx, conn);
-      } finally {
-        await rec?.release();
-      }
+      await closeThenRelease(ctx, next, conn, rec);
     },
   };
 }

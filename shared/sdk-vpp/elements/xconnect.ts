@@ -14,13 +14,13 @@
 // of its name (`enable: true` leaves the interface dropping everything as ip4-not-enabled). On an
 // Ethernet interface to a pod, static neighbours on both ends replace ARP (record.staticNeighbors).
 // Close undoes it all, in reverse, before the interfaces are removed.
-import { createKey } from '@nsm/sdk/core/context';
-import { Code, StatusError } from '@nsm/sdk/core/errors';
+import { Context, createKey } from '@nsm/sdk/core/context';
+import { failedPrecondition, internal, resourceExhausted } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
-import type { NetworkServiceElement } from '@nsm/sdk/core/networkservice';
+import { makeOrUndo, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { Payload } from '@nsm/api';
 import type { IpRoute } from '../api';
-import { hostOf, releaseAll, undo } from './common';
+import { hostOf, releaseAll } from './common';
 import { clientIfKey, serverIfKey, VppDataplane, VppInterfaceRecord } from './state';
 
 const doneKey = createKey<{ a: number; b: number; undo(): Promise<void> }>('vpp.xconnect');
@@ -37,7 +37,7 @@ class LinkLocalPool {
   private readonly used = new Set<number>();
   private next = 0;
   take(): string {
-    if (this.used.size >= POOL_SIZE) throw new StatusError(Code.RESOURCE_EXHAUSTED, `no free address left in ${XCONNECT_IP4_POOL} for another IPv4 cross-connect`);
+    if (this.used.size >= POOL_SIZE) throw resourceExhausted(`no free address left in ${XCONNECT_IP4_POOL} for another IPv4 cross-connect`);
     while (this.used.has(this.next)) this.next = (this.next + 1) % POOL_SIZE;
     const n = this.next;
     this.used.add(n);
@@ -54,6 +54,14 @@ const isV6 = (cidr: string) => hostOf(cidr).includes(':');
 
 type Step = () => Promise<unknown>;
 
+/** The interfaces of both sides, which the mechanism elements made further down the chain. */
+function bothSides(ctx: Context): [VppInterfaceRecord, VppInterfaceRecord] {
+  const a = serverMeta(ctx).get(serverIfKey);
+  const b = clientMeta(ctx).get(clientIfKey);
+  if (!a || !b) throw internal(`cannot cross-connect: the ${!a ? 'caller' : 'next hop'} side has no VPP interface`);
+  return [a, b];
+}
+
 export function xconnect(dp: VppDataplane): NetworkServiceElement {
   let nextTable = XCONNECT_TABLE_BASE;
   const pool = new LinkLocalPool();
@@ -61,7 +69,7 @@ export function xconnect(dp: VppDataplane): NetworkServiceElement {
 
   const l2 = async (a: VppInterfaceRecord, b: VppInterfaceRecord) => {
     const l3only = [a, b].find((x) => x.l3);
-    if (l3only) throw new StatusError(Code.FAILED_PRECONDITION, `cannot cross-connect ${a.describe} and ${b.describe} at L2: ${l3only.describe} carries IP only`);
+    if (l3only) throw failedPrecondition(`cannot cross-connect ${a.describe} and ${b.describe} at L2: ${l3only.describe} carries IP only`);
     await api.l2Xconnect(a.swIfIndex, b.swIfIndex, true);
     await api.l2Xconnect(b.swIfIndex, a.swIfIndex, true);
     return () => releaseAll('l2 xconnect', [() => api.l2Xconnect(a.swIfIndex, b.swIfIndex, false), () => api.l2Xconnect(b.swIfIndex, a.swIfIndex, false)]);
@@ -119,24 +127,16 @@ export function xconnect(dp: VppDataplane): NetworkServiceElement {
   return {
     async request(ctx, req, next) {
       const out = await next.request(ctx, req);
-      const a = serverMeta(ctx).get(serverIfKey);
-      const b = clientMeta(ctx).get(clientIfKey);
-      if (!a || !b) {
-        await undo(ctx, next, out);
-        throw new StatusError(Code.INTERNAL, `cannot cross-connect: the ${!a ? 'caller' : 'next hop'} side has no VPP interface`);
-      }
+      const [a, b] = await makeOrUndo(ctx, next, out, async () => bothSides(ctx));
       const prev = serverMeta(ctx).get(doneKey);
       if (prev && prev.a === a.swIfIndex && prev.b === b.swIfIndex) return out;
       if (prev) await prev.undo();
-      try {
+      await makeOrUndo(ctx, next, out, async () => {
         const ip = out.context?.ipContext;
         const viaL3 = out.payload !== Payload.ETHERNET && !a.l2Path && !b.l2Path;
         const undoIt = viaL3 ? await l3(a, b, ip?.srcIpAddrs ?? [], ip?.dstIpAddrs ?? []) : await l2(a, b);
         serverMeta(ctx).set(doneKey, { a: a.swIfIndex, b: b.swIfIndex, undo: undoIt });
-      } catch (err) {
-        await undo(ctx, next, out);
-        throw err;
-      }
+      });
       return out;
     },
     async close(ctx, conn, next) {

@@ -83,6 +83,22 @@ describe('parseValue', () => {
   ] as const)('%s rejects %j', (kind, raw, msg) => expect(() => parseValue(kind, raw, 'X')).toThrow(msg));
 });
 
+describe('enum settings', () => {
+  const modes = { mode: { kind: 'enum', values: ['', 'tap', 'veth'] as const, env: 'NSM_MODE', default: '', description: 'm' } } satisfies Schema;
+
+  test('a value of the list is taken (ignoring case and spaces) as the schema spells it; the type is the list', () => {
+    const cfg = resolveConfig(modes, {}, { NSM_MODE: ' TAP ' });
+    const mode: '' | 'tap' | 'veth' = cfg.mode;
+    expect(mode).toBe('tap');
+    expect(resolveConfig(modes, {}, {}).mode).toBe('');
+  });
+
+  test('anything else is refused, naming the source and the values', () => {
+    expect(() => resolveConfig(modes, {}, { NSM_MODE: 'vhost' })).toThrow('NSM_MODE: invalid value "vhost" (want "", tap, veth)');
+    expect(() => resolveConfig(modes, { mode: 'x' }, {})).toThrow(/--mode: invalid value "x"/);
+  });
+});
+
 describe('addOptions and describeConfig', () => {
   test('one kebab-case flag per setting, with env and default in the help', () => {
     const program = addOptions(new Command(), schema);

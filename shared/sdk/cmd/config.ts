@@ -1,12 +1,13 @@
 // One typed configuration object per command, read from flags and environment variables with
 // defaults (flag > env > default). Env parsing follows NSM's envconfig rules: a default applies only
 // when the variable is absent; an empty value is an empty string/list/map but an error for numbers,
-// durations and booleans.
+// durations and booleans. A setting with a fixed set of values (kind 'enum') is checked here, so no
+// command checks one by hand.
 import { Command, Option } from 'commander';
 import { parseDuration, formatDuration } from './duration';
 import { toPinoLevel } from '../log';
 
-type Kind = 'string' | 'url' | 'urls' | 'duration' | 'bool' | 'int' | 'list' | 'map' | 'loglevel';
+type Kind = 'string' | 'url' | 'urls' | 'duration' | 'bool' | 'int' | 'list' | 'map' | 'loglevel' | 'enum';
 
 interface KindType {
   string: string;
@@ -18,6 +19,7 @@ interface KindType {
   list: string[];
   map: Record<string, string>;
   loglevel: string;
+  enum: string;
 }
 
 export interface Setting<K extends Kind = Kind> {
@@ -29,14 +31,22 @@ export interface Setting<K extends Kind = Kind> {
   description: string;
   /** Shown instead of the default when the default is computed (e.g. from the hostname). */
   defaultText?: string;
+  /**
+   * For kind 'enum': the accepted values, matched ignoring case and given back as written here. Written
+   * `as const`, the config type has exactly these values.
+   */
+  values?: readonly string[];
 }
 
 export type Schema = Record<string, Setting>;
-export type ConfigOf<S extends Schema> = { [P in keyof S]: KindType[S[P]['kind']] };
+export type ConfigOf<S extends Schema> = {
+  [P in keyof S]: S[P] extends { kind: 'enum'; values: readonly (infer V)[] } ? V : KindType[S[P]['kind']];
+};
+
 
 const bools: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
 
-export function parseValue(kind: Kind, raw: string, name: string): unknown {
+export function parseValue(kind: Kind, raw: string, name: string, values: readonly string[] = []): unknown {
   const fail = (why: string): never => {
     throw new Error(`${name}: ${why}`);
   };
@@ -75,6 +85,11 @@ export function parseValue(kind: Kind, raw: string, name: string): unknown {
     case 'loglevel':
       if (!toPinoLevel(raw)) fail(`invalid log level "${raw}" (panic, fatal, error, warn, info, debug, trace)`);
       return raw;
+    case 'enum': {
+      const v = values.find((x) => x.toLowerCase() === raw.trim().toLowerCase());
+      if (v === undefined) fail(`invalid value "${raw}" (want ${values.map((x) => (x === '' ? '""' : x)).join(', ')})`);
+      return v;
+    }
   }
 }
 
@@ -96,7 +111,7 @@ export function resolveConfig<S extends Schema>(schema: S, flags: Record<string,
   for (const [key, s] of Object.entries(schema)) {
     const raw = flags[key] ?? env[s.env] ?? s.default;
     const source = flags[key] !== undefined ? flagOf(key) : env[s.env] !== undefined ? s.env : `default of ${s.env}`;
-    out[key] = parseValue(s.kind, raw, source);
+    out[key] = parseValue(s.kind, raw, source, s.values);
   }
   return out as ConfigOf<S>;
 }

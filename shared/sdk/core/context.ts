@@ -30,6 +30,7 @@ export class Context {
   }
 
   get<T>(key: Key<T>): T | undefined {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the walk up the parents starts here
     for (let c: Context | undefined = this; c; c = c.parent) {
       if (c.key === key) return c.value as T;
     }

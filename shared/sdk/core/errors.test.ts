@@ -1,3 +1,4 @@
+import * as errors from './errors';
 import { Code, codeOf, internal, invalidArgument, isServiceError, notFound, StatusError, unavailable, failedPrecondition } from './errors';
 
 describe('StatusError', () => {
@@ -29,6 +30,20 @@ describe('StatusError', () => {
 
   test('helpers carry their codes', () => {
     expect([internal('a').code, failedPrecondition('b').code]).toEqual([Code.INTERNAL, Code.FAILED_PRECONDITION]);
+  });
+
+  test('there is one helper per status, and each keeps an optional cause', () => {
+    const codes = Object.entries(Code).filter(([name, v]) => typeof v === 'number' && name !== 'OK');
+    const helpers = Object.entries(errors).filter(([name]) => /^[a-z]/.test(name) && !['codeOf', 'isServiceError'].includes(name)) as [string, (m: string, c?: unknown) => StatusError][];
+    expect(helpers).toHaveLength(codes.length);
+    for (const [name, code] of codes) {
+      const helper = helpers.find(([h]) => h.toLowerCase() === name.replace(/_/g, '').toLowerCase() || (name === 'UNKNOWN' && h === 'unknownError'));
+      expect([name, helper?.[1]('m').code]).toEqual([name, code]);
+      const cause = new Error('root');
+      const e = helper![1]('m', cause);
+      expect([e.message, e.cause, e.name]).toEqual(['m', cause, 'StatusError']);
+      expect('cause' in helper![1]('m')).toBe(false);
+    }
   });
 
   test('isServiceError needs a numeric code and details', () => {

@@ -2,6 +2,7 @@
 // element of one package never collide; values are stored under typed keys owned by the element.
 import { Connection } from '@nsm/api';
 import { Context, createKey, Key } from './context';
+import { internal } from './errors';
 import type { NetworkServiceElement } from './networkservice';
 
 export class Half {
@@ -32,7 +33,7 @@ const entryKey = createKey<MetadataEntry>('metadata');
 
 function entryOf(ctx: Context, who: string): MetadataEntry {
   const e = ctx.get(entryKey);
-  if (!e) throw new Error(`${who} needs the metadata element earlier in its chain`);
+  if (!e) throw internal(`${who} needs the metadata element earlier in its chain`);
   return e;
 }
 

@@ -2,15 +2,15 @@
 // metadata, peer) and turns any error into a gRPC status, logging what is not a StatusError.
 import * as grpc from '@grpc/grpc-js';
 import { Context } from '../core/context';
-import { Code, StatusError } from '../core/errors';
-import { incomingMetadataKey, peerKey } from '../elements/updatetoken';
+import { cancelled, StatusError } from '../core/errors';
 import { log } from '../log';
+import { incomingMetadataKey, peerKey } from './keys';
 
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
 
 export function contextOf(call: AnyCall): Context {
   const ac = new AbortController();
-  call.on('cancelled', () => ac.abort(new StatusError(Code.CANCELLED, 'call cancelled by the client')));
+  call.on('cancelled', () => ac.abort(cancelled('call cancelled by the client')));
   const d = call.getDeadline();
   const deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? Number(d) : undefined;
   const md: Record<string, string> = {};
@@ -46,7 +46,7 @@ export function unary<Req, Res>(where: string, fn: (ctx: Context, req: Req) => P
 export function streamWriter<T>(call: grpc.ServerWritableStream<unknown, T>): (msg: T) => Promise<void> {
   return (msg) =>
     new Promise<void>((resolve, reject) => {
-      if (call.cancelled || call.destroyed) return reject(new StatusError(Code.CANCELLED, 'stream closed'));
+      if (call.cancelled || call.destroyed) return reject(cancelled('stream closed'));
       if (call.write(msg)) resolve();
       else call.once('drain', () => resolve());
     });

@@ -10,7 +10,7 @@ import {
   TokenMetadataKey,
 } from '@nsm/api';
 import { Context } from '../core/context';
-import { Code, StatusError } from '../core/errors';
+import { cancelled, StatusError, unavailable } from '../core/errors';
 import { formatExpires, TokenGenerator } from '../token';
 import { dialTarget } from './urls';
 import { NetworkServiceGrpcClient } from './nsclient';
@@ -36,7 +36,7 @@ export class NsmConnection {
     const deadline = Number.isFinite(limit) ? limit : Date.now() + 30_000;
     return new Promise((resolve, reject) =>
       this.ns.waitForReady(deadline, (err) =>
-        err ? reject(new StatusError(Code.UNAVAILABLE, `failed to dial ${this.url}: ${err.message}`)) : resolve(),
+        err ? reject(unavailable(`failed to dial ${this.url}: ${err.message}`)) : resolve(),
       ),
     );
   }
@@ -72,11 +72,11 @@ function unaryCall<Req, Res>(
   md: grpc.Metadata,
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
-    if (ctx.done) return reject(new StatusError(Code.CANCELLED, 'context cancelled before the call'));
+    if (ctx.done) return reject(cancelled('context cancelled before the call'));
     const onAbort = () => call.cancel();
     const call = start(req, md, callOptions(ctx), (err, res) => {
       ctx.signal.removeEventListener('abort', onAbort);
-      if (err) reject(new StatusError(err.code, err.details || err.message, { cause: err }));
+      if (err) reject(StatusError.from(err));
       else resolve(res);
     });
     ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -111,12 +111,12 @@ export function monitorStream(
     stream.on('error', (err: grpc.ServiceError) => {
       ctx.signal.removeEventListener('abort', onAbort);
       if (ctx.done) resolve();
-      else reject(new StatusError(err.code, err.details || err.message));
+      else reject(StatusError.from(err));
     });
     stream.on('end', () => {
       ctx.signal.removeEventListener('abort', onAbort);
       if (ctx.done) resolve();
-      else reject(new StatusError(Code.UNAVAILABLE, 'monitor stream ended by the server'));
+      else reject(unavailable('monitor stream ended by the server'));
     });
   });
 }

@@ -1,4 +1,6 @@
-// grpc-js service implementations over the chains.
+// grpc-js service implementations of the NetworkService API over a chain (and of the registry API in
+// registry.ts). The edge knows the chain only as a handler and the monitor only by its serve method,
+// so it imports nothing from elements/ or chains/.
 import * as grpc from '@grpc/grpc-js';
 import {
   Connection,
@@ -8,8 +10,8 @@ import {
   NetworkServiceRequest,
   NetworkServiceService,
 } from '@nsm/api';
+import type { Context } from '../core/context';
 import type { NetworkServiceHandler } from '../core/networkservice';
-import type { MonitorServer } from '../elements/monitor/server';
 import { contextOf, streamWriter, toServiceError, unary } from './boundary';
 import type { ServiceRegistration } from './server';
 
@@ -27,7 +29,12 @@ export function networkServiceRegistration(h: NetworkServiceHandler): ServiceReg
   };
 }
 
-export function monitorRegistration(m: MonitorServer): ServiceRegistration {
+/** What serves MonitorConnections (elements/monitor's MonitorServer): streams events until ctx ends. */
+export interface ConnectionMonitor {
+  serve(ctx: Context, selector: MonitorScopeSelector, send: (ev: ConnectionEvent) => Promise<void>): Promise<void>;
+}
+
+export function monitorRegistration(m: ConnectionMonitor): ServiceRegistration {
   return {
     name: 'connection.MonitorConnection',
     definition: MonitorConnectionService,

@@ -5,7 +5,7 @@ import { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
 import type { Clock } from '../../core/clock';
 import { realClock } from '../../core/clock';
 import { clone } from '../../core/conn';
-import { Code, StatusError } from '../../core/errors';
+import { invalidArgument, notFound, StatusError } from '../../core/errors';
 import type { NetworkServiceElement } from '../../core/networkservice';
 import type { RegistryHandler } from '../../core/registry';
 import { clientUrlKey } from '../clienturl';
@@ -28,14 +28,14 @@ export function discover(opts: DiscoverOptions): NetworkServiceElement {
       const conn = req.connection!;
       if (conn.networkServiceEndpointName) {
         const nse = await findEndpointByName(ctx, opts.nse, conn.networkServiceEndpointName);
-        if (!nse) throw new StatusError(Code.NOT_FOUND, `network service endpoint "${conn.networkServiceEndpointName}" is not found`);
+        if (!nse) throw notFound(`network service endpoint "${conn.networkServiceEndpointName}" is not found`);
         return next.request(ctx.with(clientUrlKey, nse.url), req);
       }
       const ns = await findNetworkService(ctx, opts.ns, conn.networkService);
       const all = await findEndpointsFor(ctx, opts.nse, ns.name);
       const candidates = matchEndpoints(conn.labels, ns, all, clock.now());
       if (candidates.length === 0) {
-        throw new StatusError(Code.NOT_FOUND, `no network service endpoint matches network service "${ns.name}" (${all.length} registered)`);
+        throw notFound(`no network service endpoint matches network service "${ns.name}" (${all.length} registered)`);
       }
       if (ns.payload) conn.payload = ns.payload;
       const start = counters.get(ns.name) ?? 0;
@@ -59,7 +59,7 @@ export function discover(opts: DiscoverOptions): NetworkServiceElement {
     },
     async close(ctx, conn, next) {
       if (ctx.get(clientUrlKey)) return next.close(ctx, conn);
-      if (!conn.networkServiceEndpointName) throw new StatusError(Code.INVALID_ARGUMENT, 'connection.network_service_endpoint_name is not set');
+      if (!conn.networkServiceEndpointName) throw invalidArgument('connection.network_service_endpoint_name is not set');
       const nse = await findEndpointByName(ctx, opts.nse, conn.networkServiceEndpointName).catch(() => undefined);
       return next.close(nse ? ctx.with(clientUrlKey, nse.url) : ctx, conn);
     },

@@ -2,11 +2,11 @@
 import { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
 import type { Context } from '../../core/context';
 import { findAll, RegistryHandler } from '../../core/registry';
-import { Code, StatusError } from '../../core/errors';
+import { notFound } from '../../core/errors';
 
 export async function findNetworkService(ctx: Context, ns: RegistryHandler<NetworkService>, name: string): Promise<NetworkService> {
   const found = (await findAll(ns, ctx, NetworkService.fromPartial({ name }))).filter((r) => !r.deleted && r.item.name === name);
-  if (found.length === 0) throw new StatusError(Code.NOT_FOUND, `network service "${name}" is not found`);
+  if (found.length === 0) throw notFound(`network service "${name}" is not found`);
   return found[0].item;
 }
 

@@ -6,7 +6,7 @@ import { createKey } from '../../core/context';
 import type { Clock } from '../../core/clock';
 import { realClock } from '../../core/clock';
 import { clone } from '../../core/conn';
-import { Code, StatusError } from '../../core/errors';
+import { unavailable } from '../../core/errors';
 import { serverMeta } from '../../core/metadata';
 import type { NetworkServiceElement } from '../../core/networkservice';
 import type { RegistryHandler } from '../../core/registry';
@@ -37,7 +37,7 @@ export function discoverForwarder(opts: DiscoverForwarderOptions): NetworkServic
         const f = await findEndpointByName(ctx, opts.localNse, chosen);
         if (!f) {
           meta.delete(forwarderKey);
-          throw new StatusError(Code.UNAVAILABLE, `forwarder "${chosen}" is gone; the client should reselect`);
+          throw unavailable(`forwarder "${chosen}" is gone; the client should reselect`);
         }
         return next.request(ctx.with(clientUrlKey, f.url), req);
       }
@@ -46,7 +46,7 @@ export function discoverForwarder(opts: DiscoverForwarderOptions): NetworkServic
       const all = (await findEndpointsFor(ctx, opts.localNse, service)).filter(live);
       const candidates = matchForwarders(conn.labels, ns, all, service);
       if (candidates.length === 0) {
-        throw new StatusError(Code.UNAVAILABLE, `no forwarder found for network service "${conn.networkService}" (${all.length} registered on this node)`);
+        throw unavailable(`no forwarder found for network service "${conn.networkService}" (${all.length} registered on this node)`);
       }
       const errors: string[] = [];
       for (const f of candidates) {
@@ -60,7 +60,7 @@ export function discoverForwarder(opts: DiscoverForwarderOptions): NetworkServic
           if (candidates.length === 1) throw err;
         }
       }
-      throw new StatusError(Code.UNAVAILABLE, `all forwarders failed: ${errors.join('; ')}`);
+      throw unavailable(`all forwarders failed: ${errors.join('; ')}`);
     },
     async close(ctx, conn, next) {
       // A restarted nsmgr has no record of the forwarder; the connection's path names it (the next

@@ -1,5 +1,5 @@
 import { Connection, ConnectionEventType as T, State } from '@nsm/api';
-import { flushPromises } from '../../core/clock';
+import { flushPromises, realClock } from '../../core/clock';
 import { clientMeta, metadata } from '../../core/metadata';
 import { chain, handler, NetworkServiceElement } from '../../core/networkservice';
 import { NsmConnection } from '../../grpc/clients';
@@ -138,6 +138,18 @@ describe('heal (client) against a real monitor stream', () => {
     await s.h.request(bg(), req(conn({ id: 'nsc-1' })));
     s.publish = true;
     await waitFor(() => s.healed.length === 1);
+    await s.done();
+  });
+
+  test('the time to heal is measured on the injected clock', async () => {
+    let t = 0;
+    const times: number[] = [];
+    const s = setup({ clock: { now: () => (t += 250), after: realClock.after }, onHealed: (_id, ms) => times.push(ms) });
+    const out = await s.h.request(bg(), req(conn({ id: 'nsc-1' })));
+    await waitFor(() => nsmgr.subscriberCount === 1);
+    nsmgr.publish(T.UPDATE, [asNsmgr(out, State.DOWN)]);
+    await waitFor(() => times.length === 1);
+    expect(times).toEqual([250]);
     await s.done();
   });
 

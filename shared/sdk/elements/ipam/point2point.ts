@@ -3,7 +3,7 @@
 // The pair stays the same across refreshes; Close returns both to the pool.
 import { Route } from '@nsm/api';
 import { createKey } from '../../core/context';
-import { StatusError, Code } from '../../core/errors';
+import { resourceExhausted } from '../../core/errors';
 import { serverMeta } from '../../core/metadata';
 import type { NetworkServiceElement } from '../../core/networkservice';
 import { addressOf, contains, hostPrefix, parsePrefix, Prefix } from './cidr';
@@ -84,7 +84,7 @@ export function point2pointIpam(prefixes: string[]): NetworkServiceElement & { l
           }
           if (!got) {
             leases.forEach(release);
-            throw new StatusError(Code.RESOURCE_EXHAUSTED, `IP pool ${familyPools.map((p) => p.text).join(', ')} is exhausted`);
+            throw resourceExhausted(`IP pool ${familyPools.map((p) => p.text).join(', ')} is exhausted`);
           }
           leases.push(got);
         }

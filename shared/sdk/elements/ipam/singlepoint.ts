@@ -5,7 +5,7 @@
 // given exclusions (the network's own gateway, say) are never handed out. Stable across refresh,
 // returned on Close or a failed first request.
 import { createKey } from '../../core/context';
-import { Code, StatusError } from '../../core/errors';
+import { resourceExhausted } from '../../core/errors';
 import { serverMeta } from '../../core/metadata';
 import type { NetworkServiceElement } from '../../core/networkservice';
 import { addressOf, addressText, parsePrefix, Prefix } from './cidr';
@@ -64,7 +64,7 @@ export function singlePointIpam(prefixes: string[], opts: { exclude?: string[] }
           const got = familyPools.map(allocate).find((l) => l !== undefined);
           if (!got) {
             leases.forEach(release);
-            throw new StatusError(Code.RESOURCE_EXHAUSTED, `IP pool ${familyPools.map((p) => p.text).join(', ')} is exhausted`);
+            throw resourceExhausted(`IP pool ${familyPools.map((p) => p.text).join(', ')} is exhausted`);
           }
           count++;
           leases.push(got);

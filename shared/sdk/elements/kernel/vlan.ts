@@ -8,7 +8,7 @@
 // with their old mechanism get their old VLAN back, so the forwarder's rules stay valid.
 import { MechanismType, Param } from '@nsm/api';
 import { createKey } from '../../core/context';
-import { Code, StatusError } from '../../core/errors';
+import { resourceExhausted } from '../../core/errors';
 import { serverMeta } from '../../core/metadata';
 import type { NetworkServiceElement } from '../../core/networkservice';
 
@@ -47,7 +47,7 @@ export function vlanAllocatorServer(): VlanAllocator {
       if (vlan === undefined) {
         const asked = requestedVlan(mech.parameters[Param.vlan]);
         vlan = asked !== undefined && !used.has(asked) ? asked : lowestFree();
-        if (vlan === undefined) throw new StatusError(Code.RESOURCE_EXHAUSTED, 'vlan id not available for allocation: all of 1-4094 are in use');
+        if (vlan === undefined) throw resourceExhausted('vlan id not available for allocation: all of 1-4094 are in use');
         used.add(vlan);
         meta.set(vlanKey, vlan);
         allocated = true;

@@ -2,7 +2,7 @@
 // up, and hands the call to that mechanism's element. A refresh must keep the agreed mechanism.
 import type { Mechanism } from '@nsm/api';
 import { clone } from '../../core/conn';
-import { Code, StatusError } from '../../core/errors';
+import { invalidArgument, StatusError } from '../../core/errors';
 import type { NetworkServiceElement } from '../../core/networkservice';
 
 export function mechanisms(byType: Record<string, NetworkServiceElement>): NetworkServiceElement {
@@ -13,13 +13,13 @@ export function mechanisms(byType: Record<string, NetworkServiceElement>): Netwo
       const current = req.connection?.mechanism;
       if (current && current.type) {
         const el = elementFor(current);
-        if (!el) throw new StatusError(Code.INVALID_ARGUMENT, `unsupported mechanism ${current.type} (this hop supports ${supported.join(', ')})`);
+        if (!el) throw invalidArgument(`unsupported mechanism ${current.type} (this hop supports ${supported.join(', ')})`);
         return el.request ? el.request(ctx, req, next) : next.request(ctx, req);
       }
       const usable = req.mechanismPreferences.filter((m) => byType[m.type]);
       if (usable.length === 0) {
         const offered = req.mechanismPreferences.map((m) => `${m.cls}/${m.type}`).join(', ') || 'none';
-        throw new StatusError(Code.INVALID_ARGUMENT, `cannot support any of the requested mechanisms: offered ${offered}; this hop supports ${supported.join(', ')}`);
+        throw invalidArgument(`cannot support any of the requested mechanisms: offered ${offered}; this hop supports ${supported.join(', ')}`);
       }
       const errors: string[] = [];
       let lastErr: unknown;

@@ -5,7 +5,7 @@ import { Connection, ConnectionEventType, ConnectionEvent, State } from '@nsm/ap
 import { Context, createKey } from '../../core/context';
 import { clone, currentSegment } from '../../core/conn';
 import { clientMeta, serverMeta } from '../../core/metadata';
-import { Code, StatusError } from '../../core/errors';
+import { unavailable } from '../../core/errors';
 import type { NetworkServiceElement } from '../../core/networkservice';
 import { monitorStream } from '../../grpc/clients';
 import { clientConnKey } from '../dial';
@@ -61,7 +61,7 @@ function startDownstreamLoop(ctx: Context, server: MonitorServer, conn: Connecti
       (err) => {
         if (initial) {
           initial = false;
-          reject(new StatusError(Code.UNAVAILABLE, `unable to monitor ${cc.url}: ${(err as Error).message}`));
+          reject(unavailable(`unable to monitor ${cc.url}: ${(err as Error).message}`));
           return;
         }
         if (loopCtx.done) return;

@@ -1,7 +1,7 @@
 // onidle (sdk.md §3.27): an endpoint with no connections for the idle timeout retires itself.
 import type { Clock, TimerHandle } from '../../core/clock';
 import { realClock } from '../../core/clock';
-import { Code, StatusError } from '../../core/errors';
+import { unavailable } from '../../core/errors';
 import type { NetworkServiceElement } from '../../core/networkservice';
 
 export function onIdle(timeoutMs: number, notify: () => void, clock: Clock = realClock): NetworkServiceElement {
@@ -21,7 +21,7 @@ export function onIdle(timeoutMs: number, notify: () => void, clock: Clock = rea
   arm();
   return {
     async request(ctx, req, next) {
-      if (expired) throw new StatusError(Code.UNAVAILABLE, 'endpoint expired (idle timeout)');
+      if (expired) throw unavailable('endpoint expired (idle timeout)');
       const id = req.connection!.id;
       const isNew = !active.has(id);
       if (isNew) {

@@ -5,7 +5,7 @@ import type { Clock, TimerHandle } from '../../core/clock';
 import { realClock } from '../../core/clock';
 import { currentSegment, fromTimestamp } from '../../core/conn';
 import { clientMeta } from '../../core/metadata';
-import { Code, StatusError } from '../../core/errors';
+import { internal } from '../../core/errors';
 import type { NetworkServiceElement } from '../../core/networkservice';
 import { eventFactoryKey } from '../begin';
 import { log } from '../../log';
@@ -24,7 +24,7 @@ export function refresh(clock: Clock = realClock): NetworkServiceElement {
       const expires = fromTimestamp(currentSegment(out)?.expires);
       if (expires === undefined) {
         await next.close(ctx, out).catch(() => undefined);
-        throw new StatusError(Code.INTERNAL, 'the returned connection has no expiry on its own path segment; cannot refresh it');
+        throw internal('the returned connection has no expiry on its own path segment; cannot refresh it');
       }
       const meta = clientMeta(ctx);
       const prev = meta.take(timerKey);

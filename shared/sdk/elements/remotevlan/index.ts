@@ -4,12 +4,12 @@
 // the forwarder then tags the client's frames with it on its uplink, where the external network (a
 // router or gateway on that VLAN) answers. The client's addresses still come from the endpoint's IPAM.
 import { MechanismType, Param } from '@nsm/api';
-import { Code, StatusError } from '../../core/errors';
+import { invalidArgument } from '../../core/errors';
 import type { NetworkServiceElement } from '../../core/networkservice';
 
 export function remoteVlanServer(opts: { vlanId: number; via?: string }): NetworkServiceElement {
   if (!Number.isInteger(opts.vlanId) || opts.vlanId < 1 || opts.vlanId > 4094) {
-    throw new StatusError(Code.INVALID_ARGUMENT, `invalid VLAN id ${opts.vlanId} (want 1-4094)`);
+    throw invalidArgument(`invalid VLAN id ${opts.vlanId} (want 1-4094)`);
   }
   return {
     async request(ctx, req, next) {

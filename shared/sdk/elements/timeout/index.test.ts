@@ -1,5 +1,5 @@
 import { FakeClock } from '../../core/clock';
-import { Code, StatusError } from '../../core/errors';
+import { Code, deadlineExceeded } from '../../core/errors';
 import { metadata } from '../../core/metadata';
 import { chain, handler } from '../../core/networkservice';
 import { bg, conn, failer, recorder, req, seg } from '../../testing/elements';
@@ -12,7 +12,7 @@ function setup() {
   const clock = new FakeClock();
   const begin = beginServer();
   const rec = recorder();
-  const f = failer(() => new StatusError(Code.DEADLINE_EXCEEDED, 'slow'));
+  const f = failer(() => deadlineExceeded('slow'));
   const h = handler(chain(updatePath('me'), begin, metadata(), timeout(clock), rec.el, f.el));
   const request = (expiresAt: number) => h.request(bg(), req(conn({ id: 'A', path: { index: 0, pathSegments: [seg('nsc', 'A', expiresAt)] } })));
   return { clock, begin, rec, f, h, request, t0: clock.now() };

@@ -4,7 +4,7 @@ import { createKey } from '../../core/context';
 import type { Clock, TimerHandle } from '../../core/clock';
 import { realClock } from '../../core/clock';
 import { currentSegment, fromTimestamp, prevSegment } from '../../core/conn';
-import { Code, StatusError, codeOf } from '../../core/errors';
+import { Code, codeOf, invalidArgument } from '../../core/errors';
 import { serverMeta } from '../../core/metadata';
 import type { NetworkServiceElement } from '../../core/networkservice';
 import { eventFactoryKey } from '../begin';
@@ -24,7 +24,7 @@ export function timeout(clock: Clock = realClock): NetworkServiceElement {
       if (expires === undefined) {
         // Undo downstream so that nothing lives on without a lease.
         await next.close(ctx, out).catch(() => undefined);
-        throw new StatusError(Code.INVALID_ARGUMENT, 'expiration for the previous path segment is missing (no nsm-client-token-expires from the caller?)');
+        throw invalidArgument('expiration for the previous path segment is missing (no nsm-client-token-expires from the caller?)');
       }
       const factory = ctx.get(eventFactoryKey);
       const meta = serverMeta(ctx);

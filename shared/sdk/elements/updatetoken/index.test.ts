@@ -5,7 +5,8 @@ import { Code } from '../../core/errors';
 import { chain, handler } from '../../core/networkservice';
 import { bg, conn, recorder, req, seg } from '../../testing/elements';
 import { decodeToken, formatExpires, jwtTokenGenerator, PeerInfo } from '../../token';
-import { incomingMetadataKey, peerKey, updateToken } from './index';
+import { incomingMetadataKey, peerKey } from '../../grpc/keys';
+import { updateToken } from './index';
 
 const clock = new FakeClock();
 const now = clock.now();

@@ -1,16 +1,12 @@
 // updatetoken (sdk.md §3.4): the caller's token and expiry from the call metadata go into the
 // caller's segment; this hop's own fresh token goes into its own segment.
 import { Connection } from '@nsm/api';
-import { createKey } from '../../core/context';
 import { toTimestamp } from '../../core/conn';
 import { invalidArgument } from '../../core/errors';
 import type { NetworkServiceElement } from '../../core/networkservice';
-import { parseExpires, PeerInfo, TokenGenerator } from '../../token';
+import { incomingMetadataKey, peerKey } from '../../grpc/keys';
+import { parseExpires, TokenGenerator } from '../../token';
 import { TokenExpiresMetadataKey, TokenMetadataKey } from '@nsm/api';
-
-/** Incoming call metadata (first value per key) and peer, put in the context by the gRPC boundary. */
-export const incomingMetadataKey = createKey<Record<string, string>>('grpc.incomingMetadata');
-export const peerKey = createKey<PeerInfo>('grpc.peer');
 
 function stamp(ctx: Parameters<NonNullable<NetworkServiceElement['request']>>[0], conn: Connection, gen: TokenGenerator) {
   const path = conn.path;

@@ -1,0 +1,58 @@
+// authorize (server; sdk.md §3.5): a Request or Close that came over gRPC must satisfy every policy
+// over the left side of its path (segments 0..index, after updatepath/updatetoken stamped the
+// caller's and this hop's tokens) and the TLS peer. In-process and timer-driven calls (no transport
+// peer in the context) are not checked. A failing policy is PERMISSION_DENIED naming it; nothing
+// downstream is called.
+import type { X509Certificate } from 'node:crypto';
+import type { Connection } from '@nsm/api';
+import type { Clock } from '../../core/clock';
+import { realClock } from '../../core/clock';
+import type { Context } from '../../core/context';
+import type { NetworkServiceElement } from '../../core/networkservice';
+import { serverPolicies } from '../../policy/builtin';
+import { enforce, Policy, policyInput } from '../../policy';
+import type { TransportPeer } from '../../spiffe/peer';
+import type { PeerInfo } from '../../token';
+import { peerKey } from '../../grpc/keys';
+
+/** What the gRPC edge tells about a call: present = it came over gRPC; peer = its TLS identity, if any. */
+export type CallPeer = { peer?: TransportPeer } | undefined;
+
+export interface AuthorizeOptions {
+  /** Default: upstream's server set. Pass a longer list to add policies. */
+  policies?: readonly Policy[];
+  clock?: Clock;
+  /** How the call's transport peer is found; default the gRPC edge's peer in the context. */
+  peerOf?: (ctx: Context) => CallPeer;
+}
+
+/** The gRPC edge's peer (id and, with TLS, certificate); undefined for in-process calls. */
+export function edgePeer(ctx: Context): CallPeer {
+  const p = ctx.get(peerKey) as (PeerInfo & { certificate?: X509Certificate }) | undefined;
+  if (!p) return undefined;
+  return { peer: p.id && p.certificate ? { id: p.id, certificate: p.certificate } : undefined };
+}
+
+export function authorize(opts: AuthorizeOptions = {}): NetworkServiceElement {
+  const policies = opts.policies ?? serverPolicies;
+  const clock = opts.clock ?? realClock;
+  const peerOf = opts.peerOf ?? edgePeer;
+  const check = (ctx: Context, conn: Connection | undefined) => {
+    const call = peerOf(ctx);
+    if (!call) return;
+    const path = conn?.path;
+    const index = path?.index ?? 0;
+    const left = (path?.pathSegments ?? []).slice(0, index + 1);
+    enforce(policies, policyInput(left, index, call.peer, clock.now()));
+  };
+  return {
+    async request(ctx, req, next) {
+      check(ctx, req.connection);
+      return next.request(ctx, req);
+    },
+    async close(ctx, conn, next) {
+      check(ctx, conn);
+      return next.close(ctx, conn);
+    },
+  };
+}
