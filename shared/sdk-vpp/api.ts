@@ -26,6 +26,10 @@ export const MEMIF_MODE_IP = 1;
 export const L2_VTR_DISABLED = 0;
 export const L2_VTR_POP_1 = 3;
 export const IP_NEIGHBOR_FLAG_STATIC = 1;
+/** wireguard_peer_flags: the handshake completed. */
+export const WIREGUARD_PEER_ESTABLISHED = 2;
+/** l2_port_type: an ordinary bridge port. */
+export const L2_API_PORT_TYPE_NORMAL = 0;
 
 export interface AfPacketCreate {
   hostIfName: string;
@@ -195,6 +199,16 @@ export class VppApi {
     await this.conn.request('sw_interface_set_mtu', { sw_if_index: swIfIndex, mtu: typeof mtu === 'number' ? [mtu, mtu, mtu, mtu] : mtu });
   }
 
+  /** The device MTU (hw_interface_set_mtu), bounding every protocol MTU of the interface. */
+  async setHwMtu(swIfIndex: number, mtu: number): Promise<void> {
+    await this.conn.request('hw_interface_set_mtu', { sw_if_index: swIfIndex, mtu });
+  }
+
+  /** Tags an interface (at most 63 bytes), or removes its tag; sw_interface_dump reports it. */
+  async tagInterface(swIfIndex: number, tag: string, isAdd = true): Promise<void> {
+    await this.conn.request('sw_interface_tag_add_del', { is_add: isAdd, sw_if_index: swIfIndex, tag: isAdd ? tag : '' });
+  }
+
   async setRxMode(swIfIndex: number, mode = RX_MODE_ADAPTIVE): Promise<void> {
     await this.conn.request('sw_interface_set_rx_mode', { sw_if_index: swIfIndex, mode });
   }
@@ -356,6 +370,25 @@ export class VppApi {
    *  default, and a Linux pod behind it then takes VPP as its IPv6 default router). */
   async suppressRouterAdvertisements(swIfIndex: number): Promise<void> {
     await this.conn.request('sw_interface_ip6nd_ra_config', { sw_if_index: swIfIndex, suppress: 1 });
+  }
+
+  /** A learning, flooding bridge domain (bridge_domain_add_del_v2), or its removal; returns its id. */
+  async bridgeDomain(bdId: number, isAdd: boolean, tag = ''): Promise<number> {
+    const r = await this.conn.request('bridge_domain_add_del_v2', { bd_id: bdId, flood: true, uu_flood: true, forward: true, learn: true, arp_term: false, arp_ufwd: false, mac_age: 0, bd_tag: tag, is_add: isAdd });
+    return isAdd ? r.bd_id : bdId;
+  }
+
+  async bridgeDomainDump(): Promise<Array<{ bdId: number; tag: string; swIfIndexes: number[] }>> {
+    return (await this.conn.dump('bridge_domain_dump', { bd_id: ANY, sw_if_index: ANY })).map((d) => ({
+      bdId: d.bd_id,
+      tag: d.bd_tag,
+      swIfIndexes: (d.sw_if_details as Msg[]).map((x) => x.sw_if_index),
+    }));
+  }
+
+  /** Puts an interface into a bridge domain as an ordinary port, or back to L3. */
+  async l2Bridge(swIfIndex: number, bdId: number, enable: boolean): Promise<void> {
+    await this.conn.request('sw_interface_set_l2_bridge', { rx_sw_if_index: swIfIndex, bd_id: bdId, port_type: L2_API_PORT_TYPE_NORMAL, shg: 0, enable });
   }
 
   async createVlanSubif(swIfIndex: number, vlanId: number): Promise<number> {

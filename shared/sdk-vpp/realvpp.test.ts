@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import { exec } from '@nsm/sdk-kernel/exec';
 import type { Netns } from '@nsm/sdk-kernel/netns';
 import { ensureHostDeps, TestNetnsSet } from '@nsm/sdk-kernel/testhost';
-import { L2_VTR_POP_1, MEMIF_MODE_ETHERNET, MEMIF_ROLE_MASTER, RX_MODE_ADAPTIVE, RX_MODE_INTERRUPT, RX_MODE_POLLING, VppApi } from './api';
+import { ANY, L2_VTR_POP_1, MEMIF_MODE_ETHERNET, MEMIF_ROLE_MASTER, RX_MODE_ADAPTIVE, RX_MODE_INTERRUPT, RX_MODE_POLLING, VppApi } from './api';
 import { VppApiError } from './errors';
 import { describeWithVpp, VppInstance } from './testing/realvpp';
 import { startModelVpp, VppModel } from './testing/vppmodel';
@@ -65,6 +65,22 @@ const PROBES: Array<[string, (api: VppApi, ids: Ids) => Promise<unknown>]> = [
   ['create_vlan_subif 0', (api, ids) => api.createVlanSubif(ids.af, 0)],
   ['tag rewrite POP-1 on the sub-interface', (api, ids) => api.vlanTagRewrite(ids.sub, L2_VTR_POP_1)],
   ['tag rewrite POP-1 on an untagged interface', (api, ids) => api.vlanTagRewrite(ids.af, L2_VTR_POP_1)],
+  ['sw_interface_tag_add_del on 9999', (api) => api.tagInterface(9999, 'nsm:probe')],
+  ['sw_interface_tag_add_del', (api, ids) => api.tagInterface(ids.sub, 'nsm:probe')],
+  ['hw_interface_set_mtu 1400', (api, ids) => api.setHwMtu(ids.af, 1400)],
+  ['hw_interface_set_mtu on 9999', (api) => api.setHwMtu(9999, 1400)],
+  ['bridge_domain_add_del_v2 with any id', async (api, ids) => void (ids.bd = await api.bridgeDomain(ANY, true, 'nsm:probe'))],
+  ['bridge_domain_add_del_v2 id 77', (api) => api.bridgeDomain(77, true)],
+  ['bridge_domain_add_del_v2 id 77 again', (api) => api.bridgeDomain(77, true)],
+  ['sw_interface_set_l2_bridge into a bridge domain never made', (api, ids) => api.l2Bridge(ids.sub, 4242, true)],
+  ['sw_interface_set_l2_bridge off (4242)', (api, ids) => api.l2Bridge(ids.sub, 4242, false)],
+  ['sw_interface_set_l2_bridge', (api, ids) => api.l2Bridge(ids.sub, ids.bd, true)],
+  ['bridge domain delete with a member', (api, ids) => api.bridgeDomain(ids.bd, false)],
+  ['sw_interface_set_l2_bridge off', (api, ids) => api.l2Bridge(ids.sub, ids.bd, false)],
+  ['bridge domain delete', (api, ids) => api.bridgeDomain(ids.bd, false)],
+  ['bridge domain delete again', (api, ids) => api.bridgeDomain(ids.bd, false)],
+  ['bridge domain delete 77', (api) => api.bridgeDomain(77, false)],
+  ['bridge domain delete 4242 (made by the join above)', (api) => api.bridgeDomain(4242, false)],
   ['delete_subif of the parent', (api, ids) => api.deleteSubif(ids.af)],
   ['delete_subif', (api, ids) => api.deleteSubif(ids.sub)],
   ['delete_subif again', (api, ids) => api.deleteSubif(ids.sub)],

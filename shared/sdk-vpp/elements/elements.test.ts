@@ -27,7 +27,7 @@ function messageTable(): Array<{ index: number; name: string }> {
 function fakeHost(ops: string[]): HostOps {
   return {
     netns: (url) => ({ path: new URL(url).pathname, label: url }) as Netns,
-    createVeth: async (h, p, ns) => void ops.push(`veth ${h} ${p}@${ns.path}`),
+    createVeth: async (h, p, ns, mtu, mac) => void ops.push(`veth ${h} ${p}@${ns.path} mtu ${mtu}${mac ? '' : ' no MAC'}`),
     deleteHostLink: async (n) => void ops.push(`del ${n}`),
     mac: async (ns) => (ns ? '02:00:00:00:00:02' : '02:00:00:00:00:01'),
     applyIpContext: async (ns, n, spec) => void ops.push(`ipctx ${n}@${ns.path} ${JSON.stringify(spec.addrs)} neigh ${JSON.stringify(spec.neighbors)}`),
@@ -67,7 +67,7 @@ const conn = (payload: string): Connection =>
   });
 
 async function run(payload: string, tail: NetworkServiceElement) {
-  const model = new VppModel();
+  const model = new VppModel({ wgHandshakes: true });
   const vpp = await ScriptedVpp.start(registry, messageTable(), model.respond);
   const c = await VppConnection.connect(vpp.path, { timeoutMs: 2000 });
   const dp = { api: new VppApi(c), tunnelIp: '10.0.0.1' };
@@ -102,10 +102,15 @@ async function run(payload: string, tail: NetworkServiceElement) {
 
 describe('VPP dataplane elements against a fake VPP', () => {
   it('KERNEL to VXLAN (Ethernet): tunnel, af_packet, l2 xconnect; Close undoes it in reverse', async () => {
-    const { calls, afterRequest, ops, byName, model } = await run(Payload.ETHERNET, remote(MechanismType.VXLAN, { [Param.dstIp]: '10.0.0.2', [Param.dstPort]: '4789', [Param.vni]: '42' }));
+    const tail = remote(MechanismType.VXLAN, { [Param.dstIp]: '10.0.0.2', [Param.dstPort]: '4789', [Param.vni]: '42', [Param.mtu]: '1400' });
+    const { calls, afterRequest, ops, byName, model, out } = await run(Payload.ETHERNET, tail);
+    // The offer carries what a 1500-byte uplink leaves; the answer's lower MTU reaches the pod.
+    expect(tail.offered).toMatchObject({ [Param.srcIp]: '10.0.0.1', [Param.srcPort]: '4789', [Param.mtu]: '1450' });
+    expect(out.context?.MTU).toBe(1400);
+    expect(byName('sw_interface_tag_add_del').map((t) => t.tag)).toEqual(['nsm:fwd-1', 'nsm:fwd-1']);
     expect(calls.slice(0, afterRequest)).toEqual([
-      'vxlan_add_del_tunnel_v3', 'sw_interface_set_flags', // client side: the tunnel, up
-      'af_packet_create_v3', 'sw_interface_set_flags', // server side: the NSC's veth (no rx-mode: af_packet refuses ADAPTIVE)
+      'vxlan_add_del_tunnel_v3', 'sw_interface_tag_add_del', 'sw_interface_set_flags', // client side: the tunnel, tagged, up
+      'af_packet_create_v3', 'sw_interface_tag_add_del', 'sw_interface_set_flags', // server side: the NSC's veth (no rx-mode: af_packet refuses ADAPTIVE)
       'sw_interface_set_l2_xconnect', 'sw_interface_set_l2_xconnect',
     ]);
     expect([model.interfaces.size, model.vxlan.size]).toEqual([0, 0]);
@@ -118,7 +123,7 @@ describe('VPP dataplane elements against a fake VPP', () => {
     expect(af).toMatchObject({ host_if_name: 'server-nsc-1', mode: 1, flags: 1, use_random_hw_addr: false });
     expect(byName('sw_interface_set_l2_xconnect').map((m) => [m.rx_sw_if_index, m.tx_sw_if_index, m.enable])).toEqual([[2, 1, true], [1, 2, true], [2, 1, false], [1, 2, false]]);
     expect(byName('af_packet_delete')).toEqual([expect.objectContaining({ host_if_name: 'server-nsc-1' })]);
-    expect(ops).toEqual(['veth server-nsc-1 nsm-1@/proc/4242/fd/9', expect.stringMatching(/^ipctx nsm-1@\/proc\/4242\/fd\/9 \["172.16.1.101\/32"\] neigh \[\]/), 'del server-nsc-1']);
+    expect(ops).toEqual(['veth server-nsc-1 nsm-1@/proc/4242/fd/9 mtu 1400', expect.stringMatching(/^ipctx nsm-1@\/proc\/4242\/fd\/9 \["172.16.1.101\/32"\] neigh \[\]/), 'del server-nsc-1']);
   });
 
   it('KERNEL to WIREGUARD (IP): interface + peer, af_packet, L3 through two tables with static neighbours', async () => {
@@ -126,8 +131,9 @@ describe('VPP dataplane elements against a fake VPP', () => {
     const tail = remote(MechanismType.WIREGUARD, { [Param.dstIp]: '10.0.0.2', [Param.dstPort]: '51820', [Param.dstPublicKey]: peer.toString('base64') });
     const { calls, afterRequest, byName, ops, model, ip4During } = await run(Payload.IP, tail);
     expect(calls.slice(0, afterRequest)).toEqual([
-      'wireguard_interface_create', 'wireguard_peer_add', 'sw_interface_set_flags',
-      'af_packet_create_v3', 'sw_interface_set_flags',
+      'wireguard_interface_create', 'sw_interface_tag_add_del', 'sw_interface_set_mtu', 'wireguard_peer_add', 'sw_interface_set_flags',
+      'wireguard_peers_dump', // the handshake is done
+      'af_packet_create_v3', 'sw_interface_tag_add_del', 'sw_interface_set_flags',
       // per side: its own table, IPv4 on by a link-local address; then a default route to the other side
       'ip_table_add_del', 'sw_interface_set_table', 'sw_interface_add_del_address',
       'ip_table_add_del', 'sw_interface_set_table', 'sw_interface_add_del_address',
@@ -171,8 +177,46 @@ describe('VPP dataplane elements against a fake VPP', () => {
     const h = handler(chain(metadata(), xconnect(dp), mechanisms({ [MechanismType.KERNEL]: kernelServer(dp, { mode: 'veth', host: fakeHost(ops) }) }), boundary, vxlanClient(dp), remote(MechanismType.VXLAN, { [Param.dstIp]: '10.0.0.2', [Param.vni]: '8' })));
     try {
       await expect(h.request(Context.background(), { connection: conn(Payload.ETHERNET), mechanismPreferences: [] })).rejects.toThrow(/af_packet_create_v3: retval -71 \(INVALID_INTERFACE\)/);
-      expect(vpp.calls).toEqual(['vxlan_add_del_tunnel_v3', 'sw_interface_set_flags', 'af_packet_create_v3', 'sw_interface_set_flags', 'vxlan_add_del_tunnel_v3']);
-      expect(ops).toEqual(['veth server-nsc-1 nsm-1@/proc/4242/fd/9', 'del server-nsc-1']);
+      expect(vpp.calls).toEqual(['vxlan_add_del_tunnel_v3', 'sw_interface_tag_add_del', 'sw_interface_set_flags', 'af_packet_create_v3', 'sw_interface_set_flags', 'vxlan_add_del_tunnel_v3']);
+      expect(ops).toEqual(['veth server-nsc-1 nsm-1@/proc/4242/fd/9 mtu 1450', 'del server-nsc-1']);
+    } finally {
+      await c.close();
+      await vpp.stop();
+    }
+  });
+
+  it('WireGuard: no handshake within the bound fails the Request with UNAVAILABLE and undoes it; a refresh with a new peer key makes the interface again', async () => {
+    const model = new VppModel();
+    const vpp = await ScriptedVpp.start(registry, messageTable(), model.respond);
+    const c = await VppConnection.connect(vpp.path, { timeoutMs: 2000 });
+    const dp = { api: new VppApi(c), tunnelIp: '10.0.0.1', underlayMtu: 9000 };
+    const answer = { [Param.dstIp]: '10.0.0.2', [Param.dstPort]: '51820', [Param.dstPublicKey]: Buffer.alloc(32, 7).toString('base64') };
+    const chainWith = (handshakeTimeoutMs: number) =>
+      handler(chain(metadata(), xconnect(dp), mechanisms({ [MechanismType.KERNEL]: kernelServer(dp, { mode: 'veth', host: fakeHost([]) }) }), boundary, wireguardClient(dp, { handshakeTimeoutMs }), remote(MechanismType.WIREGUARD, answer)));
+    try {
+      const t0 = Date.now();
+      await expect(chainWith(300).request(Context.background(), { connection: conn(Payload.IP), mechanismPreferences: [] })).rejects.toMatchObject({ code: 14, message: expect.stringMatching(/no WireGuard handshake with 10\.0\.0\.2:51820 within 300 ms/) });
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect([model.interfaces.size, model.wgPeers.size]).toEqual([0, 0]);
+
+      // The server half, asked again by a requester with another key (it restarted): a new interface,
+      // and the cross-connect moves to it; the MTU is what a 9000-byte uplink leaves.
+      const server = handler(chain(metadata(), xconnect(dp), mechanisms({ [MechanismType.WIREGUARD]: wireguardServer(dp) }), boundary, kernelClient(dp, { mode: 'veth', host: fakeHost([]) }), remote(MechanismType.KERNEL, { [Param.inodeURL]: 'file:///proc/4243/fd/9', [Param.name]: 'nse-1' })));
+      const wgConn = (key: number) => Connection.fromPartial({ ...conn(Payload.IP), mechanism: { cls: MechanismClass.REMOTE, type: MechanismType.WIREGUARD, parameters: { [Param.srcIp]: '10.0.0.3', [Param.srcPort]: '51820', [Param.srcPublicKey]: Buffer.alloc(32, key).toString('base64') } } });
+      const made = () => vpp.requests.filter((r) => r.name === 'wireguard_interface_create').length;
+      const before = made();
+      const first = await server.request(Context.background(), { connection: wgConn(1), mechanismPreferences: [] });
+      expect(first.mechanism?.parameters[Param.mtu]).toBe('8920');
+      expect(first.context?.MTU).toBe(8920);
+      const again = await server.request(Context.background(), { connection: { ...wgConn(1), context: first.context }, mechanismPreferences: [] });
+      expect(made() - before).toBe(1);
+      expect(again.mechanism?.parameters[Param.dstPublicKey]).toBe(first.mechanism?.parameters[Param.dstPublicKey]);
+      const rekeyed = await server.request(Context.background(), { connection: { ...wgConn(2), context: first.context }, mechanismPreferences: [] });
+      expect(made() - before).toBe(2);
+      expect(rekeyed.mechanism?.parameters[Param.dstPublicKey]).not.toBe(first.mechanism?.parameters[Param.dstPublicKey]);
+      expect([...model.interfaces.values()].map((i) => i.kind).sort()).toEqual(['af_packet', 'wireguard']);
+      await server.close(Context.background(), rekeyed);
+      expect([model.interfaces.size, model.wgPeers.size, model.routes.size, [...model.tables]]).toEqual([0, 0, 0, ['4/0', '6/0']]);
     } finally {
       await c.close();
       await vpp.stop();

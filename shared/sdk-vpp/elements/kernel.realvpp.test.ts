@@ -10,6 +10,7 @@ import { inNetnsArgv, Netns } from '@nsm/sdk-kernel/netns';
 import { ensureHostDeps, TestNetnsSet } from '@nsm/sdk-kernel/testhost';
 import { clientConnection, forwarderChain, kernelEndpoint, linkNames, ping, VppTestNode, vppState } from '../testing/realmesh';
 import { describeWithVpp } from '../testing/realvpp';
+import { reconcile } from './reconcile';
 
 describeWithVpp('Kernel2Kernel on a real VPP', () => {
   const nets = new TestNetnsSet();
@@ -107,6 +108,34 @@ describeWithVpp('Kernel2Kernel on a real VPP', () => {
     } finally {
       for (const c of made) await h.close(Context.background(), c);
     }
+    expect(await vppState(node.vpp.api)).toEqual(before);
+  });
+
+  it('reconcile after the forwarder died with connections up: VPP and the node as before, and the same connections made again work', async () => {
+    const before = await vppState(node.vpp.api);
+    const links = await linkNames(node.netns);
+    const specs: Array<[string, string, string[], string[]]> = [
+      ['r1', Payload.IP, ['172.16.5.101/32', 'fd00:16:5::101/128'], ['172.16.5.100/32', 'fd00:16:5::100/128']],
+      ['r2', Payload.ETHERNET, ['172.16.6.101/24'], ['172.16.6.100/24']],
+    ];
+    const [nse5, nse6] = [await nets.add('nse5'), await nets.add('nse6')];
+    const make = async () => {
+      const h = forwarderChain(node, { request: (ctx, req, next) => kernelEndpoint(req.connection!.id === 'r1' ? nse5 : nse6, 'nse-1').request!(ctx, req, next) });
+      const made = [];
+      for (const [id, payload, src, dst] of specs) made.push(await h.request(Context.background(), { connection: clientConnection(id, nsc, payload, src, dst, `nsm-${id}`), mechanismPreferences: [] }));
+      await ping(nsc, '172.16.5.100');
+      await ping(nsc, '172.16.6.100');
+      return { h, made };
+    };
+    await make();
+    // The forwarder is gone (its chain with it); its successor finds VPP and the node as they were.
+    expect((await reconcile(node.vpp.api, { hostNetns: node.netns })).filter((x) => x.startsWith('host-'))).toHaveLength(4);
+    expect(await vppState(node.vpp.api)).toEqual(before);
+    expect(await linkNames(node.netns)).toEqual(links);
+    expect(await linkNames(nsc)).toEqual(['lo']);
+    // The clients heal through the successor: everything is made again and works.
+    const { h, made } = await make();
+    for (const c of made) await h.close(Context.background(), c);
     expect(await vppState(node.vpp.api)).toEqual(before);
   });
 });

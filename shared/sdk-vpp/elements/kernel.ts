@@ -6,7 +6,9 @@
 // the record adds static neighbours on both ends so no ARP is needed (xconnect.ts decides).
 // Server side (toward the client) acts after the downstream answered; client side (toward the
 // endpoint) once the endpoint has answered with its namespace and interface name. Close removes the
-// VPP interface (and the veth) after the rest of the path is closed.
+// VPP interface (and the veth) after the rest of the path is closed. The pod end's MAC is derived from
+// the connection, so a rebuilt interface keeps it (podMac).
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Connection, Mechanism, MechanismClass, MechanismType, Param, Payload } from '@nsm/api';
 import { nextSegment, prevSegment } from '@nsm/sdk/core/conn';
@@ -15,7 +17,7 @@ import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import { closeThenRelease, makeOnce, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { ipSpecFor, Side } from '@nsm/sdk-kernel/connectioncontext';
 import { RX_MODE_ADAPTIVE } from '../api';
-import { hostOf, releaseAll } from './common';
+import { connTag, hostOf, releaseAll } from './common';
 import { HostOps, linuxHost } from './host';
 import { clientIfKey, serverIfKey, VppDataplane, VppInterfaceRecord } from './state';
 
@@ -48,6 +50,7 @@ async function plug(dp: VppDataplane, o: Required<KernelOptions>, conn: Connecti
     const sw = await api.tapCreate({ hostIfName: podName, hostNamespace: netns.path, tun: ip, hostMtu: mtu });
     const rec: VppInterfaceRecord = { swIfIndex: sw, l3: ip, describe: `tap ${podName}`, release: () => releaseAll(`tap ${podName}`, [() => api.tapDelete(sw)]) };
     try {
+      await api.tagInterface(sw, connTag(conn.id));
       await api.setRxMode(sw, RX_MODE_ADAPTIVE);
       await o.host.applyIpContext(netns, podName, spec);
       await api.setInterfaceState(sw, true);
@@ -88,10 +91,11 @@ async function plug(dp: VppDataplane, o: Required<KernelOptions>, conn: Connecti
     },
   };
   try {
-    await o.host.createVeth(hostName, podName, netns, mtu);
+    await o.host.createVeth(hostName, podName, netns, mtu, podMac(conn.id, side));
     hostMac = await o.host.mac(undefined, hostName);
     sw = await api.afPacketCreate({ hostIfName: hostName, hwAddr: hostMac });
     rec.swIfIndex = sw;
+    await api.tagInterface(sw, connTag(conn.id));
     // No rx-mode call: af_packet rejects ADAPTIVE (-9) and starts in interrupt mode, which suits it.
     await o.host.applyIpContext(netns, podName, spec);
     await api.setInterfaceState(sw, true);
@@ -100,6 +104,17 @@ async function plug(dp: VppDataplane, o: Required<KernelOptions>, conn: Connecti
     await rec.release();
     throw err;
   }
+}
+
+/**
+ * The pod end's MAC, the same each time this connection's side is made: when a connection is rebuilt
+ * (its forwarder or VPP restarted and the client healed), the peers' ARP caches stay right, instead of
+ * sending to the old interface's MAC until their entries expire. Locally administered, unicast.
+ */
+export function podMac(connId: string, side: Side): string {
+  const b = createHash('sha256').update(`nsm-vpp/${connId}/${side}`).digest().subarray(0, 6);
+  b[0] = (b[0] & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
 function options(o: KernelOptions): Required<KernelOptions> {

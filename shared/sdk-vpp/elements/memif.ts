@@ -14,7 +14,7 @@ import { invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import { closeThenRelease, makeOnce, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { MEMIF_MODE_ETHERNET, MEMIF_MODE_IP, MEMIF_ROLE_MASTER, MEMIF_ROLE_SLAVE, RX_MODE_ADAPTIVE } from '../api';
-import { releaseAll } from './common';
+import { connTag, releaseAll } from './common';
 import { clientIfKey, serverIfKey, VppDataplane, VppInterfaceRecord } from './state';
 
 export interface MemifOptions {
@@ -62,6 +62,7 @@ async function memif(dp: VppDataplane, conn: Connection, path: string, role: num
   try {
     sw = await api.memifCreate({ role, mode: ip ? MEMIF_MODE_IP : MEMIF_MODE_ETHERNET, socketId, id: 0 });
     rec.swIfIndex = sw;
+    await api.tagInterface(sw, connTag(conn.id));
     await api.setRxMode(sw, RX_MODE_ADAPTIVE);
     await api.setInterfaceState(sw, true);
   } catch (err) {

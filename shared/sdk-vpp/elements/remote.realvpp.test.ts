@@ -12,6 +12,7 @@ import type { Netns } from '@nsm/sdk-kernel/netns';
 import { ensureHostDeps, TestNetnsSet } from '@nsm/sdk-kernel/testhost';
 import { capture, clientConnection, endpoint, forwarderChain, kernelEndpoint, linkNames, linkNodes, ping, toNode, VppState, VppTestNode, vppState } from '../testing/realmesh';
 import { describeWithVpp } from '../testing/realvpp';
+import { reconcile } from './reconcile';
 
 /** The bytes of each captured packet (tcpdump -x), as one hex string per packet. */
 function packetHex(out: string): string[] {
@@ -113,6 +114,43 @@ describeWithVpp('remote mechanisms between two real VPPs', () => {
     });
   });
 
+  it('WireGuard toward a peer that never answers: the Request fails within the bound, nothing is left', async () => {
+    // Node B's address, but a key no interface there holds: no handshake ever completes.
+    const silent = endpoint(MechanismType.WIREGUARD, { [Param.dstIp]: '10.99.0.2', [Param.dstPort]: '51820', [Param.dstPublicKey]: Buffer.alloc(32, 3).toString('base64') });
+    const ha = forwarderChain(a, silent, { handshakeTimeoutMs: 1500 });
+    const before = await snap(a);
+    const t0 = Date.now();
+    await expect(ha.request(Context.background(), { connection: clientConnection('wg-silent', nsc, Payload.IP, ['172.16.21.101/32'], ['172.16.21.100/32'], 'nsm-5', 2), mechanismPreferences: [] })).rejects.toThrow(/no WireGuard handshake with 10\.99\.0\.2:51820 within 1500 ms/);
+    expect(Date.now() - t0).toBeLessThan(6000);
+    expect(await snap(a)).toEqual(before);
+  });
+
+  it.each([
+    ['VXLAN', Payload.ETHERNET, ['172.16.30.101/24'], ['172.16.30.100/24']],
+    ['WireGuard', Payload.IP, ['172.16.31.101/32'], ['172.16.31.100/32']],
+  ])('%s: after node A\'s forwarder died, reconcile removes its leftovers; the heal through a new one works both ends', async (_m, payload, src, dst) => {
+    const [beforeA, beforeB] = [await snap(a), await snap(b)];
+    const hb = forwarderChain(b, kernelEndpoint(nse, 'nse-6'));
+    const c = clientConnection(`rc-${payload}`, nsc, payload, src, dst, 'nsm-6', 2);
+    const first = await forwarderChain(a, toNode(hb)).request(Context.background(), { connection: structuredClone(c), mechanismPreferences: [] });
+    await ping(nsc, dst[0].split('/')[0]);
+    // Forwarder A dies: its chain and records are gone, its VPP keeps everything.
+    expect(await reconcile(a.dp.api, { hostNetns: a.netns })).toEqual(expect.arrayContaining([expect.stringMatching(/^host-server-/), expect.stringMatching(/^veth server-/)]));
+    expect(await snap(a)).toEqual(beforeA);
+    // The client heals through a new forwarder on A: new key (WireGuard), B makes its end again.
+    const hop = toNode(hb);
+    const ha2 = forwarderChain(a, hop);
+    const healed = await ha2.request(Context.background(), { connection: { ...structuredClone(c), mechanism: first.mechanism }, mechanismPreferences: [] });
+    try {
+      await ping(nsc, dst[0].split('/')[0]);
+      await ping(nse, src[0].split('/')[0]);
+      expect((await vppState(b.vpp.api)).interfaces.length).toBe(beforeB.vpp.interfaces.length + 2);
+    } finally {
+      await ha2.close(Context.background(), healed);
+    }
+    expect(await Promise.all([snap(a), snap(b)])).toEqual([beforeA, beforeB]);
+  });
+
   describe('VLAN breakout on the uplink', () => {
     // Node B's VPP plays the VLAN's far end: a dot1q 100 sub-interface holding 192.168.100.2/24.
     let far: number;
@@ -139,6 +177,31 @@ describeWithVpp('remote mechanisms between two real VPPs', () => {
         expect(await b.vpp.cli('ping', '192.168.100.1', 'repeat', '3')).toMatch(/3 sent, [23] received/);
         // Node B is the VLAN's far end (it learns the client's MAC): only node A is the forwarder's.
       }, [a]);
+    });
+
+    it('two connections on VLAN 100 share one sub-interface and reach each other; it goes with the last', async () => {
+      const nsc2 = await nets.add('nsc2');
+      const vlanEndpoint = endpoint(MechanismType.VLAN, { [Param.vlanId]: '100' });
+      const ha = forwarderChain(a, vlanEndpoint, { vlanUplinks: { default: a.uplink!.name } });
+      const before = await snap(a);
+      const c1 = await ha.request(Context.background(), { connection: clientConnection('vs-1', nsc, Payload.ETHERNET, ['192.168.100.1/24'], ['192.168.100.2/32'], 'nsm-7'), mechanismPreferences: [] });
+      const c2 = await ha.request(Context.background(), { connection: clientConnection('vs-2', nsc2, Payload.ETHERNET, ['192.168.100.3/24'], ['192.168.100.2/32'], 'nsm-7'), mechanismPreferences: [] });
+      let open = [c1, c2];
+      try {
+        const st = await vppState(a.vpp.api);
+        expect(st.interfaces.filter((i) => i.endsWith('host-up0.100'))).toHaveLength(1);
+        expect(st.bridgeDomains).toEqual([expect.stringMatching(/^\d+ nsm:vlan host-up0\.100 \[host-up0\.100 host-server-vs-1-nsc host-server-vs-2-nsc\]$/)]);
+        await ping(nsc, '192.168.100.2');
+        await ping(nsc2, '192.168.100.2');
+        await ping(nsc, '192.168.100.3');
+        await ha.close(Context.background(), c1);
+        open = [c2];
+        await ping(nsc2, '192.168.100.2');
+        expect((await vppState(a.vpp.api)).bridgeDomains).toEqual([expect.stringMatching(/\[host-up0\.100 host-server-vs-2-nsc\]$/)]);
+      } finally {
+        for (const c of open) await ha.close(Context.background(), c);
+      }
+      expect(await snap(a)).toEqual(before);
     });
   });
 });

@@ -1,7 +1,8 @@
 // The cross-connect between the caller side's VPP interface and the next hop's (dataplane.md §11.3).
 //
 // Ethernet payload, or an IP connection whose far end resolves addresses itself (a VLAN breakout or a
-// VXLAN tunnel, `l2Path`): an L2 cross-connect each way, frames copied verbatim.
+// VXLAN tunnel, `l2Path`): an L2 cross-connect each way, frames copied verbatim; or, toward a side
+// that is a shared segment (a VLAN's bridge domain), the other side joins it.
 //
 // IP payload otherwise: L3, what upstream does with l3xc (not in this VPP build). Per address family
 // each side's interface goes into a table of its own whose only route is a default route to the
@@ -14,16 +15,15 @@
 // of its name (`enable: true` leaves the interface dropping everything as ip4-not-enabled). On an
 // Ethernet interface to a pod, static neighbours on both ends replace ARP (record.staticNeighbors).
 // Close undoes it all, in reverse, before the interfaces are removed.
-import { Context, createKey } from '@nsm/sdk/core/context';
+import type { Context } from '@nsm/sdk/core/context';
 import { failedPrecondition, internal, resourceExhausted } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import { makeOrUndo, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { Payload } from '@nsm/api';
 import type { IpRoute } from '../api';
 import { hostOf, releaseAll } from './common';
-import { clientIfKey, serverIfKey, VppDataplane, VppInterfaceRecord } from './state';
+import { clientIfKey, serverIfKey, VppDataplane, VppInterfaceRecord, xconnectKey } from './state';
 
-const doneKey = createKey<{ a: number; b: number; undo(): Promise<void> }>('vpp.xconnect');
 
 /** First table id used for per-connection L3 cross-connects (two per connection). */
 export const XCONNECT_TABLE_BASE = 0x4e534d00;
@@ -68,6 +68,8 @@ export function xconnect(dp: VppDataplane): NetworkServiceElement {
   const { api } = dp;
 
   const l2 = async (a: VppInterfaceRecord, b: VppInterfaceRecord) => {
+    const segment = a.join ? [a, b] : b.join ? [b, a] : undefined;
+    if (segment) return segment[0].join!(segment[1]);
     const l3only = [a, b].find((x) => x.l3);
     if (l3only) throw failedPrecondition(`cannot cross-connect ${a.describe} and ${b.describe} at L2: ${l3only.describe} carries IP only`);
     await api.l2Xconnect(a.swIfIndex, b.swIfIndex, true);
@@ -128,19 +130,19 @@ export function xconnect(dp: VppDataplane): NetworkServiceElement {
     async request(ctx, req, next) {
       const out = await next.request(ctx, req);
       const [a, b] = await makeOrUndo(ctx, next, out, async () => bothSides(ctx));
-      const prev = serverMeta(ctx).get(doneKey);
+      const prev = serverMeta(ctx).get(xconnectKey);
       if (prev && prev.a === a.swIfIndex && prev.b === b.swIfIndex) return out;
       if (prev) await prev.undo();
       await makeOrUndo(ctx, next, out, async () => {
         const ip = out.context?.ipContext;
         const viaL3 = out.payload !== Payload.ETHERNET && !a.l2Path && !b.l2Path;
         const undoIt = viaL3 ? await l3(a, b, ip?.srcIpAddrs ?? [], ip?.dstIpAddrs ?? []) : await l2(a, b);
-        serverMeta(ctx).set(doneKey, { a: a.swIfIndex, b: b.swIfIndex, undo: undoIt });
+        serverMeta(ctx).set(xconnectKey, { a: a.swIfIndex, b: b.swIfIndex, undo: undoIt });
       });
       return out;
     },
     async close(ctx, conn, next) {
-      await serverMeta(ctx).take(doneKey)?.undo();
+      await serverMeta(ctx).take(xconnectKey)?.undo();
       return next.close(ctx, conn);
     },
   };

@@ -74,6 +74,7 @@ export interface VppState {
   wireguardPeers: string[];
   memif: string[];
   memifSockets: string[];
+  bridgeDomains: string[];
 }
 
 export async function vppState(api: VppApi): Promise<VppState> {
@@ -95,6 +96,7 @@ export async function vppState(api: VppApi): Promise<VppState> {
     wireguardPeers: (await api.wireguardPeersDump()).map((p) => `${p.swIfIndex} ${p.endpoint}:${p.port}`).sort(),
     memif: (await api.memifDump()).map((m) => `${m.name} role ${m.role}`).sort(),
     memifSockets: (await api.memifSocketDump()).map((s) => `${s.socketId} ${s.path}`).sort(),
+    bridgeDomains: (await api.bridgeDomainDump()).map((b) => `${b.bdId} ${b.tag} [${b.swIfIndexes.map(name).join(' ')}]`).sort(),
   };
 }
 
@@ -133,6 +135,8 @@ export function capture(ns: Netns, dev: string, filter: string, count: number, t
 
 export interface ChainOptions {
   vxlanPort?: number;
+  /** WireGuard: how long the client side waits for the handshake (default the element's). */
+  handshakeTimeoutMs?: number;
   memifDir?: string;
   vlanUplinks?: VppVlanUplinks;
 }
@@ -157,7 +161,7 @@ export function forwarderChain(node: VppTestNode, next: NetworkServiceElement, o
     [MechanismType.VXLAN]: vxlanServer(dp, port),
     [MechanismType.WIREGUARD]: wireguardServer(dp),
   };
-  const clients = [kernelClient(dp, { mode: 'veth', host }), vxlanClient(dp, port), wireguardClient(dp)];
+  const clients = [kernelClient(dp, { mode: 'veth', host }), vxlanClient(dp, port), wireguardClient(dp, { handshakeTimeoutMs: o.handshakeTimeoutMs })];
   if (o.memifDir) {
     servers[MechanismType.MEMIF] = memifServer(dp, { dir: o.memifDir });
     clients.unshift(memifClient(dp));

@@ -29,6 +29,9 @@ export interface ModelInterface {
   vlan?: number;
   /** memif: socket id and interface id. */
   memif?: { socket: number; id: number };
+  tag?: string;
+  /** Bridge domain it is a port of. */
+  bd?: number;
 }
 
 export interface VppModelOptions {
@@ -36,6 +39,8 @@ export interface VppModelOptions {
   vhostNet?: boolean;
   /** Host links af_packet may attach to; any name when unset. */
   hostLinks?: (name: string) => boolean;
+  /** Whether WireGuard peers report the handshake done (a lone fake has nobody to shake hands with). */
+  wgHandshakes?: boolean;
 }
 
 const fam = (a: { af: number }) => (a.af === 1 ? 6 : 4);
@@ -48,6 +53,8 @@ export class VppModel {
   readonly vxlan = new Map<string, number>();
   readonly wgPeers = new Map<number, number>();
   readonly memifSockets = new Map<number, string>();
+  /** Bridge domains by id, with their tag. */
+  readonly bridgeDomains = new Map<number, string>();
   private nextSw = 1;
   private nextPeer = 0;
   private nextSocket = 1000;
@@ -106,8 +113,37 @@ export class VppModel {
         if (!sw(m.sw_if_index)) return fail(-2);
         return sw(m.sw_if_index)!.kind === 'wireguard' ? fail(-62) : undefined;
       case 'sw_interface_set_mtu':
-      case 'sw_interface_tag_add_del':
+      case 'hw_interface_set_mtu':
         return sw(m.sw_if_index) ? undefined : fail(-2);
+      case 'sw_interface_tag_add_del':
+        if (!sw(m.sw_if_index)) return fail(-2);
+        sw(m.sw_if_index)!.tag = m.is_add ? m.tag : undefined;
+        return undefined;
+      case 'bridge_domain_add_del_v2': {
+        if (m.is_add) {
+          let id = m.bd_id;
+          if (id === ANY) for (id = 1; this.bridgeDomains.has(id); id++);
+          else if (this.bridgeDomains.has(id)) return fail(-119, { bd_id: ANY });
+          this.bridgeDomains.set(id, m.bd_tag);
+          return { bd_id: id };
+        }
+        if (!this.bridgeDomains.has(m.bd_id)) return fail(-6, { bd_id: ANY });
+        if ([...this.interfaces.values()].some((i) => i.bd === m.bd_id)) return fail(-120, { bd_id: ANY });
+        this.bridgeDomains.delete(m.bd_id);
+        return { bd_id: m.bd_id };
+      }
+      case 'sw_interface_set_l2_bridge': {
+        const i = sw(m.rx_sw_if_index);
+        if (!i) return fail(-2);
+        // VPP makes a bridge domain it does not know (untagged).
+        if (m.enable && !this.bridgeDomains.has(m.bd_id)) this.bridgeDomains.set(m.bd_id, '');
+        i.bd = m.enable ? m.bd_id : undefined;
+        return undefined;
+      }
+      case 'bridge_domain_dump':
+        return [...this.bridgeDomains].map(([id, tag]) => ({ bd_id: id, bd_tag: tag, n_sw_ifs: 0, sw_if_details: [...this.interfaces.values()].filter((i) => i.bd === id).map((i) => ({ sw_if_index: i.swIfIndex })) }));
+      case 'wireguard_peers_dump':
+        return [...this.wgPeers].map(([peer_index, sw_if_index]) => ({ peer: { peer_index, sw_if_index, flags: this.o.wgHandshakes ? 2 : 0, endpoint: { af: 0, un: { ip4: Buffer.alloc(4) } }, allowed_ips: [] } }));
       case 'sw_interface_set_l2_xconnect':
         return sw(m.rx_sw_if_index) && sw(m.tx_sw_if_index) ? undefined : fail(-2);
       case 'sw_interface_add_del_address': {
@@ -241,7 +277,7 @@ export class VppModel {
         return created(this.add('memif', `memif${m.socket_id}/${m.id}`, { memif: { socket: m.socket_id, id: m.id } }));
       }
       case 'sw_interface_dump':
-        return [{ sw_if_index: 0, interface_name: 'local0' }, ...[...this.interfaces.values()].map((i) => ({ sw_if_index: i.swIfIndex, sup_sw_if_index: i.parent ?? i.swIfIndex, interface_name: i.name, flags: i.up ? 1 : 0 }))].filter(
+        return [{ sw_if_index: 0, interface_name: 'local0' }, ...[...this.interfaces.values()].map((i) => ({ sw_if_index: i.swIfIndex, sup_sw_if_index: i.parent ?? i.swIfIndex, interface_name: i.name, flags: i.up ? 1 : 0, tag: i.tag ?? '' }))].filter(
           (r) => (m.sw_if_index === ANY || r.sw_if_index === m.sw_if_index) && (!m.name_filter_valid || r.interface_name.includes(m.name_filter)),
         );
       default:
