@@ -8,28 +8,22 @@
 // and apt-installs the few runtime packages VPP links against when missing (libssl3 libunwind8
 // liblzma5 xz-utils iproute2; see the runtime's NOTICE).
 import { cpus } from 'node:os';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { exec } from '@nsm/sdk-kernel/exec';
 import type { Netns } from '@nsm/sdk-kernel/netns';
 import { VppApi } from '../api';
 import { VppConnection } from '../connection';
+import { vppRuntimeBinaries, vppRuntimeDir as runtimeDirOf, vppRuntimeMissing } from '../runtime';
 
 /** Where the runtime is: NSM_VPP_RUNTIME, else ../shared/vpp/runtime next to the repository root. */
-export function vppRuntimeDir(): string {
-  return process.env.NSM_VPP_RUNTIME ?? resolve(__dirname, '../../../../shared/vpp/runtime');
-}
+export const vppRuntimeDir = (): string => runtimeDirOf(resolve(__dirname, '../../..'));
 
 /** Why real-VPP tests cannot run here, or undefined when they can. */
-export function realVppUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root (VPP, network namespaces)';
-  const dir = vppRuntimeDir();
-  for (const f of ['start-vpp.sh', 'stop-vpp.sh', 'vpp-v25.02-x86_64.tar.xz']) {
-    if (!existsSync(join(dir, f))) return `no VPP runtime: ${join(dir, f)} is missing (set NSM_VPP_RUNTIME to the runtime folder)`;
-  }
-  if (process.arch !== 'x64') return `the VPP runtime is x86_64 only (this is ${process.arch})`;
-  return undefined;
-}
+export const realVppUnavailable = (): string | undefined => vppRuntimeMissing(vppRuntimeDir());
+
+/** The runtime's vpp and vppctl (unpacked on first use). */
+export const vppBinaries = () => vppRuntimeBinaries(vppRuntimeDir());
 
 /** describe() when a real VPP can run here; otherwise describe.skip() and a console line naming what is missing. */
 export function describeWithVpp(name: string, fn: () => void): void {
