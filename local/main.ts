@@ -8,6 +8,8 @@ import { call, serveControl } from './control';
 import { runDemo } from './demo';
 import { cleanupMesh, LocalMesh } from './mesh';
 import { meshPaths } from './paths';
+import { FORWARDER_KINDS, type ForwarderKind } from './topology';
+import { nodeVppBinaries } from './vpp';
 
 const program = new Command('nsm-local')
   .description('Run a local Network Service Mesh in network namespaces (nodes and pods), supervised like a kubelet would')
@@ -44,10 +46,14 @@ program
   .command('up')
   .description('start the mesh daemon with nodes (registry, and per node an nsmgr and a forwarder); apply -f pods if given')
   .option('--nodes <n>', 'number of nodes (node1..nodeN)', '1')
+  .option('--forwarder <kinds>', 'forwarder of each node: ovs or vpp, or a list (ovs,vpp) whose last entry goes on for the remaining nodes', 'ovs')
   .option('-f, --file <file>', 'topology YAML (nodes, pods, env); - for stdin')
-  .action(async (o: { nodes: string; file?: string }) => {
+  .action(async (o: { nodes: string; forwarder: string; file?: string }) => {
+    const kinds = o.forwarder.split(',').map((k) => k.trim());
+    const bad = kinds.find((k) => !FORWARDER_KINDS.includes(k as ForwarderKind));
+    if (bad !== undefined) throw new Error(`--forwarder: "${bad}" is not one of ${FORWARDER_KINDS.join(', ')}`);
     await ensureDaemon();
-    const nodes = Array.from({ length: Number(o.nodes) }, (_, i) => `node${i + 1}`);
+    const nodes = Array.from({ length: Number(o.nodes) }, (_, i) => `{name: node${i + 1}, forwarder: ${kinds[Math.min(i, kinds.length - 1)]}}`);
     const yaml = o.file ? readInput(o.file) : '';
     const body = yaml.includes('nodes:') ? yaml : `nodes: [${nodes.join(', ')}]\n${yaml}`;
     console.log(JSON.stringify(await mustCall('POST', '/apply', body), null, 2));
@@ -86,6 +92,16 @@ program
   .allowUnknownOption()
   .action((name: string, cmd: string[]) => {
     const child = spawn('ip', ['netns', 'exec', paths().netns(name), ...cmd], { stdio: 'inherit' });
+    child.on('exit', (code) => process.exit(code ?? 1));
+  });
+
+program
+  .command('vppctl <node> [args...]')
+  .description('run the VPP CLI of a VPP node (vppctl -s <node dir>/vpp/cli.sock ...), e.g. vppctl node1 show interface')
+  .allowUnknownOption()
+  .action(async (node: string, args: string[]) => {
+    const { vppctl } = await nodeVppBinaries();
+    const child = spawn(vppctl, ['-s', join(paths().nodeDir(node), 'vpp', 'cli.sock'), ...args], { stdio: 'inherit' });
     child.on('exit', (code) => process.exit(code ?? 1));
   });
 

@@ -11,10 +11,13 @@ export interface PodSpec {
   env: Record<string, string>;
 }
 
+export type ForwarderKind = 'ovs' | 'vpp';
+export const FORWARDER_KINDS: ForwarderKind[] = ['ovs', 'vpp'];
+
 export interface NodeSpec {
   name: string;
-  /** Forwarder flavour; only OVS runs on this machine. */
-  forwarder: 'ovs';
+  /** Forwarder flavour: forwarder-ovs on the node's Open vSwitch, or forwarder-vpp on the node's VPP. */
+  forwarder: ForwarderKind;
   env: Record<string, string>;
   /** Extra env for this node's forwarder only (after the topology-wide forwarderEnv). */
   forwarderEnv?: Record<string, string>;
@@ -58,7 +61,9 @@ export function parseTopology(text: string): Partial<Topology> {
       const o = typeof n === 'string' ? { name: n } : (n as Record<string, unknown>);
       const name = String(o.name ?? '');
       if (!NAME.test(name)) throw new Error(`nodes[${i}].name "${name}" must be lower-case letters, digits and dashes (max 24)`);
-      return { name, forwarder: 'ovs', env: strMap(o.env, `nodes[${i}].env`), forwarderEnv: strMap(o.forwarderEnv, `nodes[${i}].forwarderEnv`) };
+      const forwarder = String(o.forwarder ?? 'ovs') as ForwarderKind;
+      if (!FORWARDER_KINDS.includes(forwarder)) throw new Error(`nodes[${i}].forwarder "${forwarder}" must be one of ${FORWARDER_KINDS.join(', ')}`);
+      return { name, forwarder, env: strMap(o.env, `nodes[${i}].env`), forwarderEnv: strMap(o.forwarderEnv, `nodes[${i}].forwarderEnv`) };
     });
   }
   if (doc.pods !== undefined) {
