@@ -96,12 +96,14 @@ program
   });
 
 program
-  .command('vppctl <node> [args...]')
-  .description('run the VPP CLI of a VPP node (vppctl -s <node dir>/vpp/cli.sock ...), e.g. vppctl node1 show interface')
+  .command('vppctl <name> [args...]')
+  .description('run the VPP CLI of a VPP node or of a pod with a VPP (vppctl -s <its dir>/vpp/cli.sock ...), e.g. vppctl node1 show interface')
   .allowUnknownOption()
-  .action(async (node: string, args: string[]) => {
+  .action(async (name: string, args: string[]) => {
     const { vppctl } = await nodeVppBinaries();
-    const child = spawn(vppctl, ['-s', join(paths().nodeDir(node), 'vpp', 'cli.sock'), ...args], { stdio: 'inherit' });
+    const podCli = join(paths().podDir(name), 'vpp', 'cli.sock');
+    const cli = existsSync(podCli) ? podCli : join(paths().nodeDir(name), 'vpp', 'cli.sock');
+    const child = spawn(vppctl, ['-s', cli, ...args], { stdio: 'inherit' });
     child.on('exit', (code) => process.exit(code ?? 1));
   });
 

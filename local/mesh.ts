@@ -7,7 +7,7 @@ import { applyIpContext, disableOffloads, netnsByName } from '@nsm/sdk-kernel';
 import { VlanTrunk } from '@nsm/sdk-ovs/trunk';
 import { attachExternal, attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, NODE_UPLINK, nodeIp } from './host';
 import { Supervisor } from './supervisor';
-import { prepareNodeVpp } from './vpp';
+import { POD_VPP_PLUGINS, prepareVpp } from './vpp';
 import type { ExternalSpec, NodeSpec, PodSpec, Topology } from './topology';
 
 export const REGISTRY_PORT = 5002;
@@ -146,7 +146,7 @@ export class LocalMesh {
   /** The node's VPP (the forwarder takes the node's eth0 into it: NSM_VPP_INIT=AF_PACKET); returns the
    *  forwarder's settings for it. */
   private async startVpp(spec: NodeSpec, ns: string): Promise<Record<string, string>> {
-    const vpp = await prepareNodeVpp(this.paths.nodeDir(spec.name), this.nodes.size - 1);
+    const vpp = await prepareVpp(this.paths.nodeDir(spec.name), this.nodes.size - 1);
     this.supervisor.start({ name: `vpp-${spec.name}`, netns: ns, argv: vpp.argv, env: {}, logFile: join(this.paths.logs, `vpp-${spec.name}.log`) });
     await waitForFile(vpp.cliSocket, `vpp-${spec.name}`, 30_000);
     return {
@@ -186,6 +186,12 @@ export class LocalMesh {
     await createNetns(ns);
     mkdirSync(this.paths.podDir(spec.name), { recursive: true });
     this.pods.set(spec.name, spec);
+    if (spec.vpp) {
+      // The pod's app: a VPP in the pod's namespace, beside its NSM process (a second container).
+      const vpp = await prepareVpp(this.paths.podDir(spec.name), this.pods.size, POD_VPP_PLUGINS);
+      this.supervisor.start({ name: `${spec.name}-vpp`, netns: ns, argv: vpp.argv, env: {}, logFile: join(this.paths.logs, `${spec.name}-vpp.log`) });
+      await waitForFile(vpp.cliSocket, `${spec.name}-vpp`, 30_000);
+    }
     const cmd = `cmd-${spec.command}`;
     const env: Record<string, string> = {
       NSM_NAME: spec.name,
@@ -201,6 +207,7 @@ export class LocalMesh {
     if (!this.pods.has(name)) throw new Error(`pod ${name} does not exist`);
     // --force is `kubectl delete --grace-period=0 --force`: SIGKILL, no chance to close anything.
     await this.supervisor.stop(name, opts.force ? 0 : 10_000);
+    await this.supervisor.stop(`${name}-vpp`);
     await deleteNetns(this.paths.netns(name));
     rmSync(this.paths.podDir(name), { recursive: true, force: true });
     this.pods.delete(name);
@@ -227,6 +234,7 @@ export class LocalMesh {
   /** Stops everything in dependency order and removes every namespace and file of this mesh. */
   async down(): Promise<void> {
     await Promise.all([...this.pods.keys()].map((p) => this.supervisor.stop(p)));
+    await Promise.all([...this.pods.keys()].map((p) => this.supervisor.stop(`${p}-vpp`)));
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`forwarder-${n}`)));
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`nsmgr-${n}`)));
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`ovs-${n}`)));

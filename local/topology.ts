@@ -9,6 +9,8 @@ export interface PodSpec {
   node: string;
   command: PodCommand;
   env: Record<string, string>;
+  /** The pod's app is a VPP (a memif peer) running beside its command: `nsm-local vppctl <pod> ...`. */
+  vpp?: boolean;
 }
 
 export type ForwarderKind = 'ovs' | 'vpp';
@@ -74,7 +76,8 @@ export function parseTopology(text: string): Partial<Topology> {
       if (!NAME.test(name)) throw new Error(`pods[${i}].name "${name}" must be lower-case letters, digits and dashes (max 24)`);
       const command = String(o.command ?? '') as PodCommand;
       if (!COMMANDS.includes(command)) throw new Error(`pods[${i}].command must be one of ${COMMANDS.join(', ')}`);
-      return { name, node: String(o.node ?? 'node1'), command, env: strMap(o.env, `pods[${i}].env`) };
+      if (o.vpp !== undefined && typeof o.vpp !== 'boolean') throw new Error(`pods[${i}].vpp must be true or false`);
+      return { name, node: String(o.node ?? 'node1'), command, env: strMap(o.env, `pods[${i}].env`), vpp: o.vpp === true };
     });
   }
   if (doc.externals !== undefined) {

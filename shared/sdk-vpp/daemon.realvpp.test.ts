@@ -19,8 +19,9 @@ describe('VPP startup configuration', () => {
     expect(conf).toContain('api-trace { on }');
     expect(conf).toContain('cpu { main-core 1 }');
     expect(conf).toContain('memory { main-heap-size 128M main-heap-page-size 4k }');
-    expect(conf).toContain('buffers { buffers-per-numa 4096 default data-size 3776 page-size 4k }');
-    expect(conf).toMatch(/plugin default \{ disable \}\n  plugin af_packet_plugin\.so \{ enable \}\n  plugin vxlan_plugin\.so \{ enable \}/);
+    expect(conf).toContain('buffers { buffers-per-numa 4096 page-size 4k }');
+    expect(vppStartupConf({ runDir: '/tmp/vpp-a', hugepages: true })).toContain('buffers { buffers-per-numa 32768 default data-size 3776 page-size default-hugepage }');
+    expect(conf).toMatch(/plugin default \{ disable \}\n {2}plugin af_packet_plugin\.so \{ enable \}\n {2}plugin vxlan_plugin\.so \{ enable \}/);
     expect(vppStartupConf({ runDir: '/tmp/vpp-a' })).toMatch(/plugin dpdk_plugin\.so \{ disable \}/);
     const prefix = (c: string) => /api-segment \{ prefix (\S+) \}/.exec(c)?.[1];
     expect(prefix(conf)).not.toEqual(prefix(vppStartupConf({ runDir: '/tmp/vpp-b' })));

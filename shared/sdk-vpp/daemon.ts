@@ -5,7 +5,8 @@
 // configuration serves the local runtime, which supervises VPP as a node service of its own.
 //
 // Sizes are upstream's unless given (32768 buffers of 3776 bytes per NUMA node, VPP's default heap),
-// on hugepages when the host has free ones and on 4k pages otherwise. Several instances may run on
+// on hugepages when the host has free ones and on 4k pages otherwise (there with VPP's default
+// buffer size). Several instances may run on
 // one host: each run directory gets its own shared-memory prefix.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -73,7 +74,8 @@ export function vppStartupConf(o: VppConfigOptions): string {
     `statseg { socket-name ${join(run, 'stats.sock')} size 32M page-size ${page === '4k' ? '4k' : 'default-hugepage'} }`,
     ...(o.mainCore !== undefined ? [`cpu { main-core ${o.mainCore} }`] : []),
     `memory { ${o.heap ? `main-heap-size ${o.heap} ` : ''}main-heap-page-size ${page} }`,
-    `buffers { buffers-per-numa ${o.buffers ?? 32768} default data-size 3776 page-size ${page} }`,
+    // Upstream's 3776-byte buffers only on hugepages: on 4k pages VPP then made 260 buffers in all.
+    `buffers { buffers-per-numa ${o.buffers ?? 32768}${page === '4k' ? '' : ' default data-size 3776'} page-size ${page} }`,
     'plugins {',
     ...plugins,
     '}',
