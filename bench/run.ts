@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 const root = join(__dirname, '..');
 const only = process.argv.slice(2);
-const benches = ['registry.ts', 'local-mesh.ts', 'remote.ts', 'heal.ts'].filter((b) => existsSync(join(__dirname, b)) && (only.length === 0 || only.some((o) => b.startsWith(o))));
+const benches = ['registry.ts', 'local-mesh.ts', 'remote.ts', 'heal.ts', 'vpp.ts'].filter((b) => existsSync(join(__dirname, b)) && (only.length === 0 || only.some((o) => b.startsWith(o))));
 let failed = 0;
 for (const b of benches) {
   process.stdout.write(`\n=== bench/${b}\n`);

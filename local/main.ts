@@ -103,7 +103,8 @@ program
     const { vppctl } = await nodeVppBinaries();
     const podCli = join(paths().podDir(name), 'vpp', 'cli.sock');
     const cli = existsSync(podCli) ? podCli : join(paths().nodeDir(name), 'vpp', 'cli.sock');
-    const child = spawn(vppctl, ['-s', cli, ...args], { stdio: 'inherit' });
+    // No stdin: vppctl reads commands from a stdin that is not a terminal, after its arguments.
+    const child = spawn(vppctl, ['-s', cli, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('exit', (code) => process.exit(code ?? 1));
   });
 

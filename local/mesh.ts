@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { bundlePath, MeshPaths, repoRoot } from './paths';
 import { applyIpContext, disableOffloads, netnsByName } from '@nsm/sdk-kernel';
 import { VlanTrunk } from '@nsm/sdk-ovs/trunk';
-import { attachExternal, attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, NODE_UPLINK, nodeIp } from './host';
+import { attachExternal, attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, NODE_UPLINK, nodeIp, absorbTunnelPorts } from './host';
 import { Supervisor } from './supervisor';
 import { POD_VPP_PLUGINS, prepareVpp } from './vpp';
 import type { ExternalSpec, NodeSpec, PodSpec, Topology } from './topology';
@@ -147,6 +147,8 @@ export class LocalMesh {
    *  forwarder's settings for it. */
   private async startVpp(spec: NodeSpec, ns: string): Promise<Record<string, string>> {
     const vpp = await prepareVpp(this.paths.nodeDir(spec.name), this.nodes.size - 1);
+    const env = { ...this.topology.forwarderEnv, ...spec.forwarderEnv };
+    await absorbTunnelPorts(ns, this.nodes.get(spec.name)!.ip, [4789, Number(env.NSM_VXLAN_PORT) || 4789, 51820]);
     this.supervisor.start({ name: `vpp-${spec.name}`, netns: ns, argv: vpp.argv, env: {}, logFile: join(this.paths.logs, `vpp-${spec.name}.log`) });
     await waitForFile(vpp.cliSocket, `vpp-${spec.name}`, 30_000);
     return {

@@ -199,11 +199,6 @@ export class VppApi {
     await this.conn.request('sw_interface_set_mtu', { sw_if_index: swIfIndex, mtu: typeof mtu === 'number' ? [mtu, mtu, mtu, mtu] : mtu });
   }
 
-  /** The device MTU (hw_interface_set_mtu), bounding every protocol MTU of the interface. */
-  async setHwMtu(swIfIndex: number, mtu: number): Promise<void> {
-    await this.conn.request('hw_interface_set_mtu', { sw_if_index: swIfIndex, mtu });
-  }
-
   /** Tags an interface (at most 63 bytes), or removes its tag; sw_interface_dump reports it. */
   async tagInterface(swIfIndex: number, tag: string, isAdd = true): Promise<void> {
     await this.conn.request('sw_interface_tag_add_del', { is_add: isAdd, sw_if_index: swIfIndex, tag: isAdd ? tag : '' });

@@ -67,8 +67,6 @@ export const VPP_DEFS: ApiDefs = {
     create_vlan_subif_reply: ["5383d31f","u16 _vl_msg_id; u32 context; i32 retval; interface_index sw_if_index"],
     delete_subif: ["f9e6675e","u16 _vl_msg_id; u32 client_index; u32 context; interface_index sw_if_index"],
     delete_subif_reply: ["e8d4e804","u16 _vl_msg_id; u32 context; i32 retval"],
-    hw_interface_set_mtu: ["e6746899","u16 _vl_msg_id; u32 client_index; u32 context; interface_index sw_if_index; u16 mtu"],
-    hw_interface_set_mtu_reply: ["e8d4e804","u16 _vl_msg_id; u32 context; i32 retval"],
     ip_address_details: ["ee29b797","u16 _vl_msg_id; u32 context; interface_index sw_if_index; address_with_prefix prefix"],
     ip_address_dump: ["2d033de4","u16 _vl_msg_id; u32 client_index; u32 context; interface_index sw_if_index; bool is_ipv6"],
     ip_neighbor_add_del: ["0607c257","u16 _vl_msg_id; u32 client_index; u32 context; bool is_add; ip_neighbor neighbor"],

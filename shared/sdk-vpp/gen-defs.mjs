@@ -19,7 +19,7 @@ const wanted = [
   'create_vlan_subif', 'delete_subif', 'l2_interface_vlan_tag_rewrite',
   'memif_socket_filename_add_del_v2', 'memif_create_v2', 'memif_delete', 'memif_dump', 'memif_socket_filename_dump',
   'ip_table_dump', 'ip_route_dump', 'ip_neighbor_dump', 'ip_address_dump', 'sw_interface_ip6nd_ra_config',
-  'bridge_domain_add_del_v2', 'bridge_domain_dump', 'sw_interface_set_l2_bridge', 'hw_interface_set_mtu',
+  'bridge_domain_add_del_v2', 'bridge_domain_dump', 'sw_interface_set_l2_bridge',
 ];
 const files = dirs.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.api.json')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8'))));
 const strip = (t) => t.replace(/^vl_api_/, '').replace(/_t$/, '');

@@ -67,8 +67,6 @@ const PROBES: Array<[string, (api: VppApi, ids: Ids) => Promise<unknown>]> = [
   ['tag rewrite POP-1 on an untagged interface', (api, ids) => api.vlanTagRewrite(ids.af, L2_VTR_POP_1)],
   ['sw_interface_tag_add_del on 9999', (api) => api.tagInterface(9999, 'nsm:probe')],
   ['sw_interface_tag_add_del', (api, ids) => api.tagInterface(ids.sub, 'nsm:probe')],
-  ['hw_interface_set_mtu 1400', (api, ids) => api.setHwMtu(ids.af, 1400)],
-  ['hw_interface_set_mtu on 9999', (api) => api.setHwMtu(9999, 1400)],
   ['bridge_domain_add_del_v2 with any id', async (api, ids) => void (ids.bd = await api.bridgeDomain(ANY, true, 'nsm:probe'))],
   ['bridge_domain_add_del_v2 id 77', (api) => api.bridgeDomain(77, true)],
   ['bridge_domain_add_del_v2 id 77 again', (api) => api.bridgeDomain(77, true)],

@@ -98,7 +98,9 @@ export async function findHostLink(ns: NetnsRef, tunnelIp?: string): Promise<Hos
 /** NSM_VPP_INIT=AF_PACKET: the host link into VPP with its MTU, address, neighbours and routes. */
 export async function initAfPacket(api: VppApi, link: HostLink): Promise<Uplink & { mtu: number }> {
   const up = await attachUplink(api, { hostIfName: link.name, mac: link.mac, address: link.address });
-  await api.setHwMtu(up.swIfIndex, link.mtu);
+  // The L3 MTU (af_packet starts at 9000), not hw_interface_set_mtu: on af_packet that sets the host
+  // link's MTU, plus VPP's own header allowance (1500 became 1544, and the node's big frames were lost).
+  await api.setMtu(up.swIfIndex, [link.mtu, 0, 0, 0]);
   for (const n of link.neighbors) await api.ipNeighbor(up.swIfIndex, n.ip, n.mac, true, IP_NEIGHBOR_FLAG_STATIC);
   for (const r of link.routes) await api.ipRoute({ prefix: r.prefix, paths: [{ swIfIndex: up.swIfIndex, nextHop: r.gateway }] }, true);
   return { ...up, mtu: link.mtu };

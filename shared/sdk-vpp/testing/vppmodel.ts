@@ -113,7 +113,6 @@ export class VppModel {
         if (!sw(m.sw_if_index)) return fail(-2);
         return sw(m.sw_if_index)!.kind === 'wireguard' ? fail(-62) : undefined;
       case 'sw_interface_set_mtu':
-      case 'hw_interface_set_mtu':
         return sw(m.sw_if_index) ? undefined : fail(-2);
       case 'sw_interface_tag_add_del':
         if (!sw(m.sw_if_index)) return fail(-2);
