@@ -1,5 +1,6 @@
 // A local mesh: the fabric, the registry, one nsmgr and forwarder per node, and pods, all supervised.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { bundlePath, MeshPaths, repoRoot } from './paths';
@@ -7,7 +8,7 @@ import { applyIpContext, disableOffloads, netnsByName } from '@nsm/sdk-kernel';
 import { VlanTrunk } from '@nsm/sdk-ovs/trunk';
 import { attachExternal, attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, NODE_UPLINK, nodeIp, absorbTunnelPorts } from './host';
 import { Supervisor } from './supervisor';
-import { POD_VPP_PLUGINS, prepareVpp } from './vpp';
+import { NODE_VPP_PLUGINS, POD_VPP_PLUGINS, prepareVpp } from './vpp';
 import type { ExternalSpec, NodeSpec, PodSpec, Topology } from './topology';
 
 export const REGISTRY_PORT = 5002;
@@ -146,17 +147,31 @@ export class LocalMesh {
   /** The node's VPP (the forwarder takes the node's eth0 into it: NSM_VPP_INIT=AF_PACKET); returns the
    *  forwarder's settings for it. */
   private async startVpp(spec: NodeSpec, ns: string): Promise<Record<string, string>> {
-    const vpp = await prepareVpp(this.paths.nodeDir(spec.name), this.nodes.size - 1);
+    const index = this.nodes.size - 1;
+    const vpp = await prepareVpp(this.paths.nodeDir(spec.name), index);
     const env = { ...this.topology.forwarderEnv, ...spec.forwarderEnv };
     await absorbTunnelPorts(ns, this.nodes.get(spec.name)!.ip, [4789, Number(env.NSM_VXLAN_PORT) || 4789, 51820]);
-    this.supervisor.start({ name: `vpp-${spec.name}`, netns: ns, argv: vpp.argv, env: {}, logFile: join(this.paths.logs, `vpp-${spec.name}.log`) });
-    await waitForFile(vpp.cliSocket, `vpp-${spec.name}`, 30_000);
-    return {
-      NSM_VPP_API_SOCKET: vpp.apiSocket,
+    const common = {
       NSM_VPP_INIT: 'AF_PACKET',
       // Pods see the node's folders (as a hostPath mount would show them): memif sockets go there.
       NSM_MEMIF_DIR: join(this.paths.nodeDir(spec.name), 'memif'),
     };
+    if (spec.vppInForwarder) {
+      // The forwarder starts VPP (NSM_VPP_API_SOCKET empty) with the local runtime's sizes.
+      return {
+        ...common,
+        NSM_VPP_API_SOCKET: '',
+        NSM_VPP_BIN: vpp.bin,
+        NSM_VPP_RUN_DIR: vpp.runDir,
+        NSM_VPP_PLUGINS: NODE_VPP_PLUGINS.join(','),
+        NSM_VPP_HEAP: '128M',
+        NSM_VPP_BUFFERS: '16384',
+        NSM_VPP_MAIN_CORE: String(index % Math.max(1, cpus().length)),
+      };
+    }
+    this.supervisor.start({ name: `vpp-${spec.name}`, netns: ns, argv: vpp.argv, env: {}, logFile: join(this.paths.logs, `vpp-${spec.name}.log`) });
+    await waitForFile(vpp.cliSocket, `vpp-${spec.name}`, 30_000);
+    return { ...common, NSM_VPP_API_SOCKET: vpp.apiSocket };
   }
 
   /** An external VLAN-aware network: its own switch (the same one an endpoint uses to split VLANs). */

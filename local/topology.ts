@@ -20,6 +20,9 @@ export interface NodeSpec {
   name: string;
   /** Forwarder flavour: forwarder-ovs on the node's Open vSwitch, or forwarder-vpp on the node's VPP. */
   forwarder: ForwarderKind;
+  /** VPP nodes: the forwarder starts VPP itself, inside its own "container" (as the image does),
+   *  instead of VPP running as a node service beside it. */
+  vppInForwarder?: boolean;
   env: Record<string, string>;
   /** Extra env for this node's forwarder only (after the topology-wide forwarderEnv). */
   forwarderEnv?: Record<string, string>;
@@ -65,7 +68,8 @@ export function parseTopology(text: string): Partial<Topology> {
       if (!NAME.test(name)) throw new Error(`nodes[${i}].name "${name}" must be lower-case letters, digits and dashes (max 24)`);
       const forwarder = String(o.forwarder ?? 'ovs') as ForwarderKind;
       if (!FORWARDER_KINDS.includes(forwarder)) throw new Error(`nodes[${i}].forwarder "${forwarder}" must be one of ${FORWARDER_KINDS.join(', ')}`);
-      return { name, forwarder, env: strMap(o.env, `nodes[${i}].env`), forwarderEnv: strMap(o.forwarderEnv, `nodes[${i}].forwarderEnv`) };
+      if (o.vppInForwarder !== undefined && (typeof o.vppInForwarder !== 'boolean' || forwarder !== 'vpp')) throw new Error(`nodes[${i}].vppInForwarder must be true or false, on a vpp node`);
+      return { name, forwarder, vppInForwarder: o.vppInForwarder === true, env: strMap(o.env, `nodes[${i}].env`), forwarderEnv: strMap(o.forwarderEnv, `nodes[${i}].forwarderEnv`) };
     });
   }
   if (doc.pods !== undefined) {

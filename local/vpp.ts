@@ -26,6 +26,7 @@ export async function nodeVppBinaries(): Promise<VppBinaries> {
 }
 
 export interface NodeVpp {
+  bin: string;
   runDir: string;
   apiSocket: string;
   cliSocket: string;
@@ -41,5 +42,5 @@ export async function prepareVpp(dir: string, index: number, plugins = NODE_VPP_
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, 'startup.conf'), vppStartupConf({ runDir, mainCore: index % Math.max(1, cpus().length), heap: '128M', buffers: 16384, hugepages: false, plugins }));
   const s = vppSockets(runDir);
-  return { runDir, apiSocket: s.api, cliSocket: s.cli, argv: ['bash', join(repoRoot(), 'local', 'vpp-node.sh'), runDir, vpp] };
+  return { bin: vpp, runDir, apiSocket: s.api, cliSocket: s.cli, argv: ['bash', join(repoRoot(), 'local', 'vpp-node.sh'), runDir, vpp] };
 }
