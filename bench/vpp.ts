@@ -20,6 +20,8 @@ import { median, ms, percentile, table } from './stats';
 
 const REQUESTS = Number(process.env.BENCH_VPP_REQUESTS ?? 20);
 const HEAL_RUNS = Number(process.env.BENCH_VPP_HEAL_RUNS ?? 3);
+/** Parts to run (local, remote, heal; comma-separated), all by default. */
+const PARTS = (process.env.BENCH_VPP_PARTS ?? 'local,remote,heal').split(',');
 const root = join(__dirname, '..');
 
 const sh = (ns: string, argv: string[]) => execFileSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8' });
@@ -149,7 +151,10 @@ async function heal(proc: 'forwarder-node1' | 'vpp-node1'): Promise<{ outage: nu
           back = Date.now();
           break;
         }
-        if (Date.now() - t0 > 60_000) throw new Error(`${proc}: no recovery within 60 s (healed: ${h !== undefined})`);
+        if (Date.now() - t0 > 60_000) {
+          const tail = (f: string) => readFileSync(join(paths.logs, f), 'utf8').trimEnd().split('\n').slice(-4).join('\n');
+          throw new Error(`${proc}: no recovery within 60 s (healed: ${h !== undefined}, run ${i + 1})\n${tail('nsc.log')}\n${tail('forwarder-node1.log')}`);
+        }
         await new Promise((r) => setTimeout(r, 10));
       }
       outage.push(back - t0);
@@ -195,28 +200,28 @@ async function main() {
     }
   };
   const results: Record<string, Awaited<ReturnType<typeof local>>> = {};
-  for (const kind of ['vpp', 'ovs'] as const) {
+  for (const kind of PARTS.includes('local') ? (['vpp', 'ovs'] as const) : []) {
     try {
       results[kind] = await local(kind);
     } catch (err) {
       rows.push([`Kernel2Kernel on forwarder-${kind}`, `FAILED: ${(err as Error).message}`]);
     }
   }
-  const plain = await plainVeth();
+  const plain = PARTS.includes('local') ? await plainVeth() : NaN;
   for (const kind of ['vpp', 'ovs'] as const) {
     const r = results[kind];
     if (!r) continue;
     row(`forwarder-${kind}: Request → first reply (n=${REQUESTS}, one at a time)`, () => `median ${ms(median(r.firstReply))}, p99 ${ms(percentile(r.firstReply, 99))} (Request alone: median ${ms(median(r.request))})`);
     row(`forwarder-${kind}: iperf3 through the vWire (1 TCP stream, 4 s)`, () => `${gbit(r.iperf)} (ratio to plain veth ${(r.iperf / plain).toFixed(3)})`);
   }
-  rows.push(['plain veth pair, same run', gbit(plain)]);
-  try {
+  if (PARTS.includes('local')) rows.push(['plain veth pair, same run', gbit(plain)]);
+  if (PARTS.includes('remote')) try {
     const r = await remote();
     rows.push(['forwarder-vpp across two nodes: iperf3 over VXLAN / WireGuard', `${gbit(r.vxlan)} / ${gbit(r.wireguard)}`]);
   } catch (err) {
     rows.push(['forwarder-vpp across two nodes', `FAILED: ${(err as Error).message}`]);
   }
-  for (const [proc, what] of [['forwarder-node1', 'forwarder-vpp death'], ['vpp-node1', 'VPP restart']] as const) {
+  for (const [proc, what] of PARTS.includes('heal') ? ([['forwarder-node1', 'forwarder-vpp death'], ['vpp-node1', 'VPP restart']] as const) : []) {
     try {
       const r = await heal(proc);
       rows.push([`heal after ${what} (WireGuard, ${HEAL_RUNS} runs): kill → first reply / → client healed`, `median ${ms(median(r.outage))} / ${ms(median(r.healed))} (runs: ${r.outage.join(', ')} / ${r.healed.join(', ')} ms)`]);
