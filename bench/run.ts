@@ -23,6 +23,7 @@ const PARTS: [string, ...string[]][] = [
   ['heal.ts'],
   ['scale.ts'],
   ['security.ts'],
+  ['vpp.ts'],
 ];
 const benches = PARTS.filter(([b]) => existsSync(join(__dirname, b)) && (only.length === 0 || only.some((o) => b.startsWith(o))));
 

@@ -71,3 +71,19 @@ export async function attachNode(fabricNs: string, nodeNs: string, node: string,
 export async function attachExternal(fabricNs: string, extNs: string, name: string): Promise<void> {
   await plug(fabricNs, `x-${name}`, extNs, 'eth0', true);
 }
+
+/**
+ * Kernel sockets on a VPP node's tunnel ports that take the node's copy of each tunnel packet and drop
+ * it. VPP holds a copy of the node's address on eth0 and takes its VXLAN and WireGuard packets off
+ * the link through af_packet; the node's kernel sees the same packets and, with nothing listening on
+ * those ports, would answer each with an ICMP "port unreachable" (upstream's design has the same
+ * echo; its ACLs only guard VPP). A vxlan device per port, with a VNI no tunnel uses, is such a
+ * socket: VXLAN packets of other VNIs and WireGuard packets (not VXLAN at all) are dropped quietly.
+ */
+export async function absorbTunnelPorts(ns: string, ip: string, ports: number[]): Promise<void> {
+  for (const port of [...new Set(ports)]) {
+    const dev = `nsmsink${port}`.slice(0, 15);
+    await exec(['ip', '-n', ns, 'link', 'add', dev, 'type', 'vxlan', 'id', '16777215', 'local', ip, 'dstport', String(port), 'nolearning']);
+    await exec(['ip', '-n', ns, 'link', 'set', dev, 'up']);
+  }
+}

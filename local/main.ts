@@ -12,6 +12,8 @@ import type { WorkloadIdentity } from './identity';
 import { runDemo } from './demo';
 import { cleanupMesh, LocalMesh } from './mesh';
 import { meshPaths } from './paths';
+import { FORWARDER_KINDS, type ForwarderKind } from './topology';
+import { nodeVppBinaries } from './vpp';
 
 const program = new Command('nsm-local')
   .description('Run a local Network Service Mesh in network namespaces (nodes and pods), supervised like a kubelet would')
@@ -48,12 +50,16 @@ program
   .command('up')
   .description('start the mesh daemon with nodes (registry, and per node an nsmgr and a forwarder); apply -f pods if given')
   .option('--nodes <n>', 'number of nodes (node1..nodeN)', '1')
+  .option('--forwarder <kinds>', 'forwarder of each node: ovs or vpp, or a list (ovs,vpp) whose last entry goes on for the remaining nodes', 'ovs')
   .option('-f, --file <file>', 'topology YAML (nodes, pods, env); - for stdin')
   .option('--trust-domain <td>', 'trust domain of the mesh\'s SPIFFE identities (topology trustDomain; default nsm.local)')
   .option('--svid-lifetime <d>', 'lifetime of every X.509-SVID, rotated at half of it, e.g. 1h or 10s (topology svidLifetime; default 1h)')
-  .action(async (o: { nodes: string; file?: string; trustDomain?: string; svidLifetime?: string }) => {
+  .action(async (o: { nodes: string; forwarder: string; file?: string; trustDomain?: string; svidLifetime?: string }) => {
+    const kinds = o.forwarder.split(',').map((k) => k.trim());
+    const bad = kinds.find((k) => !FORWARDER_KINDS.includes(k as ForwarderKind));
+    if (bad !== undefined) throw new Error(`--forwarder: "${bad}" is not one of ${FORWARDER_KINDS.join(', ')}`);
     await ensureDaemon();
-    const nodes = Array.from({ length: Number(o.nodes) }, (_, i) => `node${i + 1}`);
+    const nodes = Array.from({ length: Number(o.nodes) }, (_, i) => `{name: node${i + 1}, forwarder: ${kinds[Math.min(i, kinds.length - 1)]}}`);
     const yaml = o.file ? readInput(o.file) : '';
     const identity = [o.trustDomain ? `trustDomain: ${JSON.stringify(o.trustDomain)}` : '', o.svidLifetime ? `svidLifetime: ${JSON.stringify(o.svidLifetime)}` : ''].filter(Boolean).join('\n');
     const body = `${yaml.includes('nodes:') ? yaml : `nodes: [${nodes.join(', ')}]\n${yaml}`}\n${identity}\n`;
@@ -139,6 +145,19 @@ program
   .allowUnknownOption()
   .action((name: string, cmd: string[]) => {
     const child = spawn('ip', ['netns', 'exec', paths().netns(name), ...cmd], { stdio: 'inherit' });
+    child.on('exit', (code) => process.exit(code ?? 1));
+  });
+
+program
+  .command('vppctl <name> [args...]')
+  .description('run the VPP CLI of a VPP node or of a pod with a VPP (vppctl -s <its dir>/vpp/cli.sock ...), e.g. vppctl node1 show interface')
+  .allowUnknownOption()
+  .action(async (name: string, args: string[]) => {
+    const { vppctl } = await nodeVppBinaries();
+    const podCli = join(paths().podDir(name), 'vpp', 'cli.sock');
+    const cli = existsSync(podCli) ? podCli : join(paths().nodeDir(name), 'vpp', 'cli.sock');
+    // No stdin: vppctl reads commands from a stdin that is not a terminal, after its arguments.
+    const child = spawn(vppctl, ['-s', cli, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('exit', (code) => process.exit(code ?? 1));
   });
 

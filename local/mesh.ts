@@ -1,6 +1,7 @@
 // A local mesh: the fabric, the registry, one nsmgr and forwarder per node, and pods, all supervised;
 // every component and pod with a SPIFFE identity of its own from the mesh's provider (identity.ts).
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { checkHealth } from '@nsm/sdk/grpc/health';
 import type { X509Source } from '@nsm/sdk/spiffe/source';
@@ -9,11 +10,12 @@ import { spiffeTokenGenerator } from '@nsm/sdk/token/spiffe';
 import { commandArgv, MeshPaths, repoRoot } from './paths';
 import { applyIpContext, disableOffloads, netnsByName } from '@nsm/sdk-kernel';
 import { VlanTrunk } from '@nsm/sdk-ovs/trunk';
-import { attachExternal, attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, NODE_UPLINK, nodeIp } from './host';
+import { attachExternal, attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, NODE_UPLINK, nodeIp, absorbTunnelPorts } from './host';
 import { KubeRuntime } from './kube/runtime';
 import { NetworkServices } from './networkservices';
 import { MeshIdentity } from './identity';
 import { Supervisor } from './supervisor';
+import { NODE_VPP_PLUGINS, POD_VPP_PLUGINS, prepareVpp } from './vpp';
 import type { ExternalSpec, NodeSpec, PodSpec, Topology } from './topology';
 
 export const REGISTRY_PORT = 5002;
@@ -32,6 +34,8 @@ export class LocalMesh {
   readonly kube: KubeRuntime;
   readonly networkServices: NetworkServices;
   private identity: MeshIdentity | undefined;
+  /** Whether the node network's NICs fill in checksums themselves (see wireChecksums). */
+  private checksummed = false;
 
   constructor(
     readonly paths: MeshPaths,
@@ -106,18 +110,12 @@ export class LocalMesh {
     await attachNode(this.paths.netns('fabric'), ns, spec.name, ip);
     mkdirSync(this.paths.nodeDir(spec.name), { recursive: true });
     this.nodes.set(spec.name, { spec, ip });
+    if (spec.forwarder === 'vpp' || this.checksummed) await this.wireChecksums();
     const nsmSocket = `unix://${this.paths.nsmSocket(spec.name)}`;
-    const ovsDir = join(this.paths.nodeDir(spec.name), 'ovs');
-    // The node's Open vSwitch is a host service here (like forwarder-host-ovs upstream), so that
-    // a forwarder that dies or restarts leaves the data path up.
-    this.supervisor.start({
-      name: `ovs-${spec.name}`,
-      netns: ns,
-      argv: ['bash', join(repoRoot(), 'local', 'ovs-node.sh'), ovsDir],
-      env: {},
-      logFile: join(this.paths.logs, `ovs-${spec.name}.log`),
-    });
-    await waitForFile(join(ovsDir, 'ovs-vswitchd.ctl'), `ovs-${spec.name}`);
+    const forwarderSocket = `unix://${join(this.paths.nodeDir(spec.name), 'forwarder.sock')}`;
+    // The node's dataplane is a host service here (Open vSwitch, as with upstream's forwarder-host-ovs
+    // image; or VPP), so that a forwarder that dies or restarts leaves it up.
+    const dataplane = spec.forwarder === 'vpp' ? await this.startVpp(spec, ns) : await this.startOvs(spec, ns);
     this.supervisor.start({
       name: `nsmgr-${spec.name}`,
       netns: ns,
@@ -136,25 +134,84 @@ export class LocalMesh {
     this.supervisor.start({
       name: `forwarder-${spec.name}`,
       netns: ns,
-      argv: commandArgv('cmd-forwarder-ovs'),
+      argv: commandArgv(`cmd-forwarder-${spec.forwarder}`),
       env: {
         NSM_NAME: `forwarder-${spec.name}`,
         NSM_CONNECT_TO: nsmSocket,
-        NSM_LISTEN_ON: `unix://${join(this.paths.nodeDir(spec.name), 'forwarder.sock')}`,
+        NSM_LISTEN_ON: forwarderSocket,
         NSM_TUNNEL_IP: ip,
-        NSM_OVS_RUN_DIR: ovsDir,
-        NSM_OVS_DB_SOCKET: join(ovsDir, 'db.sock'),
         // Every node has a second NIC for VLAN breakout to external networks on the node network.
         NSM_VLAN_UPLINK: NODE_UPLINK,
         NODE_NAME: spec.name,
         ...(await identity.add(`forwarder-${spec.name}`, identity.componentId(`forwarder-${spec.name}`))),
+        ...dataplane,
         ...this.topology.forwarderEnv,
         ...spec.forwarderEnv,
       },
       logFile: join(this.paths.logs, `forwarder-${spec.name}.log`),
     });
     await waitForGrpc(nsmSocket, `nsmgr-${spec.name}`, identity.probeSource);
-    await waitForGrpc(`unix://${join(this.paths.nodeDir(spec.name), 'forwarder.sock')}`, `forwarder-${spec.name}`, identity.probeSource, 30_000);
+    await waitForGrpc(forwarderSocket, `forwarder-${spec.name}`, identity.probeSource, 30_000);
+  }
+
+  /**
+   * Frames on the node network with whole checksums, from the first VPP node on. VPP reads the node
+   * network through af_packet and drops a UDP or TCP packet whose checksum is wrong; but a veth hands
+   * on what its sender's kernel left for the NIC to fill in (a partial checksum), and a VXLAN or
+   * WireGuard packet from an OVS node, or from an external network, would arrive "bad". Real NICs
+   * fill checksums in; here every node's and external's NIC computes them in software instead.
+   */
+  private async wireChecksums(): Promise<void> {
+    this.checksummed = true;
+    const nics: Array<[string, string]> = [
+      ...[...this.nodes.keys()].flatMap((n): Array<[string, string]> => [[n, 'eth0'], [n, NODE_UPLINK]]),
+      ...[...this.externals.keys()].map((x): [string, string] => [x, 'eth0']),
+    ];
+    for (const [name, dev] of nics) await disableOffloads(netnsByName(this.paths.netns(name)), dev, ['tx']);
+  }
+
+  /** The node's Open vSwitch; returns the forwarder's settings for it. */
+  private async startOvs(spec: NodeSpec, ns: string): Promise<Record<string, string>> {
+    const ovsDir = join(this.paths.nodeDir(spec.name), 'ovs');
+    this.supervisor.start({
+      name: `ovs-${spec.name}`,
+      netns: ns,
+      argv: ['bash', join(repoRoot(), 'local', 'ovs-node.sh'), ovsDir],
+      env: {},
+      logFile: join(this.paths.logs, `ovs-${spec.name}.log`),
+    });
+    await waitForFile(join(ovsDir, 'ovs-vswitchd.ctl'), `ovs-${spec.name}`);
+    return { NSM_OVS_RUN_DIR: ovsDir, NSM_OVS_DB_SOCKET: join(ovsDir, 'db.sock') };
+  }
+
+  /** The node's VPP (the forwarder takes the node's eth0 into it: NSM_VPP_INIT=AF_PACKET); returns the
+   *  forwarder's settings for it. */
+  private async startVpp(spec: NodeSpec, ns: string): Promise<Record<string, string>> {
+    const index = this.nodes.size - 1;
+    const vpp = await prepareVpp(this.paths.nodeDir(spec.name), index);
+    const env = { ...this.topology.forwarderEnv, ...spec.forwarderEnv };
+    await absorbTunnelPorts(ns, this.nodes.get(spec.name)!.ip, [4789, Number(env.NSM_VXLAN_PORT) || 4789, 51820]);
+    const common = {
+      NSM_VPP_INIT: 'AF_PACKET',
+      // Pods see the node's folders (as a hostPath mount would show them): memif sockets go there.
+      NSM_MEMIF_DIR: join(this.paths.nodeDir(spec.name), 'memif'),
+    };
+    if (spec.vppInForwarder) {
+      // The forwarder starts VPP (NSM_VPP_API_SOCKET empty) with the local runtime's sizes.
+      return {
+        ...common,
+        NSM_VPP_API_SOCKET: '',
+        NSM_VPP_BIN: vpp.bin,
+        NSM_VPP_RUN_DIR: vpp.runDir,
+        NSM_VPP_PLUGINS: NODE_VPP_PLUGINS.join(','),
+        NSM_VPP_HEAP: '128M',
+        NSM_VPP_BUFFERS: '16384',
+        NSM_VPP_MAIN_CORE: String(index % Math.max(1, cpus().length)),
+      };
+    }
+    this.supervisor.start({ name: `vpp-${spec.name}`, netns: ns, argv: vpp.argv, env: {}, logFile: join(this.paths.logs, `vpp-${spec.name}.log`) });
+    await waitForFile(vpp.cliSocket, `vpp-${spec.name}`, 30_000);
+    return { ...common, NSM_VPP_API_SOCKET: vpp.apiSocket };
   }
 
   /** An external VLAN-aware network: its own switch (the same one an endpoint uses to split VLANs). */
@@ -168,6 +225,7 @@ export class LocalMesh {
     mkdirSync(runDir, { recursive: true });
     const sw = await VlanTrunk.start({ runDir: join(runDir, 'ovs'), trunk: 'eth0', bridge: 'br-ext', netns });
     this.externals.set(spec.name, { spec, sw });
+    if (this.checksummed) await this.wireChecksums();
     for (const v of spec.vlans) {
       const dev = await sw.addVlan(v.id);
       await applyIpContext(netns, dev, { addrs: v.addresses, up: true });
@@ -194,6 +252,12 @@ export class LocalMesh {
       await deleteNetns(ns);
       rmSync(this.paths.podDir(spec.name), { recursive: true, force: true });
       throw err;
+    }
+    if (spec.vpp) {
+      // The pod's app: a VPP in the pod's namespace, beside its NSM process (a second container).
+      const vpp = await prepareVpp(this.paths.podDir(spec.name), this.pods.size, POD_VPP_PLUGINS);
+      this.supervisor.start({ name: `${spec.name}-vpp`, netns: ns, argv: vpp.argv, env: {}, logFile: join(this.paths.logs, `${spec.name}-vpp.log`) });
+      await waitForFile(vpp.cliSocket, `${spec.name}-vpp`, 30_000);
     }
     const cmd = `cmd-${spec.command}`;
     const identity = this.identity!;
@@ -225,6 +289,7 @@ export class LocalMesh {
     this.kube.markDeleting(name, Math.ceil(graceMs / 1000));
     if (this.pods.has(name)) {
       await this.supervisor.stop(name, graceMs);
+      await this.supervisor.stop(`${name}-vpp`);
       await deleteNetns(this.paths.netns(name));
       rmSync(this.paths.podDir(name), { recursive: true, force: true });
       await this.identity?.remove(name);
@@ -267,7 +332,14 @@ export class LocalMesh {
     return {
       mesh: this.paths.mesh,
       registry: this.registryUrl,
-      nodes: [...this.nodes.entries()].map(([name, n]) => ({ name, ip: n.ip, netns: this.paths.netns(name), nsmSocket: this.paths.nsmSocket(name) })),
+      nodes: [...this.nodes.entries()].map(([name, n]) => ({
+        name,
+        forwarder: n.spec.forwarder,
+        ip: n.ip,
+        netns: this.paths.netns(name),
+        nsmSocket: this.paths.nsmSocket(name),
+        ...(n.spec.forwarder === 'vpp' ? { vppCli: join(this.paths.nodeDir(name), 'vpp', 'cli.sock') } : {}),
+      })),
       pods: [...this.pods.values()].map((p) => ({ ...p, netns: this.paths.netns(p.name), phase: this.kube.store.byName(p.name)?.status.phase })),
       networkServices: this.networkServices.names(),
       externals: [...this.externals.values()].map((x) => ({ ...x.spec, netns: this.paths.netns(x.spec.name) })),
@@ -281,11 +353,13 @@ export class LocalMesh {
   /** Stops everything in dependency order and removes every namespace and file of this mesh. */
   async down(): Promise<void> {
     await Promise.all([...this.pods.keys()].map((p) => this.supervisor.stop(p)));
+    await Promise.all([...this.pods.keys()].map((p) => this.supervisor.stop(`${p}-vpp`)));
     this.kube.close();
     this.networkServices.close();
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`forwarder-${n}`)));
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`nsmgr-${n}`)));
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`ovs-${n}`)));
+    await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`vpp-${n}`)));
     await this.supervisor.stop('registry');
     await Promise.all([...this.externals.values()].map((x) => x.sw.stop().catch(() => undefined)));
     this.externals.clear();

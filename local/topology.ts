@@ -29,12 +29,20 @@ export interface PodSpec {
    * namespace. Default: true for nse-supplier-k8s, false otherwise.
    */
   kubeApi?: boolean;
+  /** The pod's app is a VPP (a memif peer) running beside its command: `nsm-local vppctl <pod> ...`. */
+  vpp?: boolean;
 }
+
+export type ForwarderKind = 'ovs' | 'vpp';
+export const FORWARDER_KINDS: ForwarderKind[] = ['ovs', 'vpp'];
 
 export interface NodeSpec {
   name: string;
-  /** Forwarder flavour; only OVS runs on this machine. */
-  forwarder: 'ovs';
+  /** Forwarder flavour: forwarder-ovs on the node's Open vSwitch, or forwarder-vpp on the node's VPP. */
+  forwarder: ForwarderKind;
+  /** VPP nodes: the forwarder starts VPP itself, inside its own "container" (as the image does),
+   *  instead of VPP running as a node service beside it. */
+  vppInForwarder?: boolean;
   env: Record<string, string>;
   /** Extra env for this node's forwarder only (after the topology-wide forwarderEnv). */
   forwarderEnv?: Record<string, string>;
@@ -88,7 +96,10 @@ export function parseTopology(text: string): Partial<Topology> {
       const o = typeof n === 'string' ? { name: n } : (n as Record<string, unknown>);
       const name = String(o.name ?? '');
       if (!NAME.test(name)) throw new Error(`nodes[${i}].name "${name}" must be lower-case letters, digits and dashes (max 24)`);
-      return { name, forwarder: 'ovs', env: strMap(o.env, `nodes[${i}].env`), forwarderEnv: strMap(o.forwarderEnv, `nodes[${i}].forwarderEnv`) };
+      const forwarder = String(o.forwarder ?? 'ovs') as ForwarderKind;
+      if (!FORWARDER_KINDS.includes(forwarder)) throw new Error(`nodes[${i}].forwarder "${forwarder}" must be one of ${FORWARDER_KINDS.join(', ')}`);
+      if (o.vppInForwarder !== undefined && (typeof o.vppInForwarder !== 'boolean' || forwarder !== 'vpp')) throw new Error(`nodes[${i}].vppInForwarder must be true or false, on a vpp node`);
+      return { name, forwarder, vppInForwarder: o.vppInForwarder === true, env: strMap(o.env, `nodes[${i}].env`), forwarderEnv: strMap(o.forwarderEnv, `nodes[${i}].forwarderEnv`) };
     });
   }
   if (doc.pods !== undefined) {
@@ -103,6 +114,7 @@ export function parseTopology(text: string): Partial<Topology> {
       if (!POLICIES.includes(restartPolicy)) throw new Error(`pods[${i}].restartPolicy must be one of ${POLICIES.join(', ')}`);
       if (o.args !== undefined && (!Array.isArray(o.args) || o.args.some((a) => typeof a !== 'string'))) throw new Error(`pods[${i}].args must be a list of strings`);
       if (o.kubeApi !== undefined && typeof o.kubeApi !== 'boolean') throw new Error(`pods[${i}].kubeApi must be true or false`);
+      if (o.vpp !== undefined && typeof o.vpp !== 'boolean') throw new Error(`pods[${i}].vpp must be true or false`);
       return {
         name,
         node: String(o.node ?? 'node1'),
@@ -110,6 +122,7 @@ export function parseTopology(text: string): Partial<Topology> {
         env: strMap(o.env, `pods[${i}].env`),
         restartPolicy,
         labels: strMap(o.labels, `pods[${i}].labels`),
+        vpp: o.vpp === true,
         ...(o.args ? { args: o.args as string[] } : {}),
         ...(o.kubeApi !== undefined ? { kubeApi: o.kubeApi as boolean } : {}),
       };

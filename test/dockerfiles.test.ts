@@ -8,13 +8,17 @@ const root = join(__dirname, '..');
 const CMDS = ['cmd-nsmgr', 'cmd-registry-k8s', 'cmd-forwarder-vpp', 'cmd-forwarder-ovs', 'cmd-nsc', 'cmd-nse-icmp-responder', 'cmd-admission-webhook', 'cmd-nse-supplier-k8s'];
 /** Commands whose image runs as a non-root user (the others need root: see each Dockerfile). */
 const NON_ROOT: Record<string, string> = { 'cmd-registry-k8s': 'node', 'cmd-admission-webhook': 'node' };
+/** What a runtime image copies besides its bundle: the forwarder-vpp image FD.io's apt source and key. */
+const EXTRA_COPIES: Record<string, string[]> = {
+  'cmd-forwarder-vpp': ['--from=fdio /fdio-2502.gpg /usr/share/keyrings/fdio-2502.gpg', '--from=fdio /fdio-2502.list /etc/apt/sources.list.d/fdio-2502.list'],
+};
 /** OS packages each runtime image must install. */
 const PACKAGES: Record<string, string[]> = {
   'cmd-nsmgr': [],
   'cmd-registry-k8s': [],
   'cmd-admission-webhook': [],
   'cmd-nse-supplier-k8s': [],
-  'cmd-forwarder-vpp': ['iproute2'],
+  'cmd-forwarder-vpp': ['iproute2', 'libvppinfra', 'vpp', 'vpp-plugin-core'],
   'cmd-nsc': ['iproute2'],
   'cmd-nse-icmp-responder': ['iproute2', 'openvswitch-switch'],
   'cmd-forwarder-ovs': ['iproute2', 'openvswitch-switch', 'wireguard-tools', 'wireguard-go'],
@@ -109,10 +113,11 @@ describe.each(CMDS)('%s/Dockerfile', (cmd) => {
     for (const s of stages()) for (const p of aptPackages(s)) expect(p.version).toBeDefined();
   });
 
-  test('runtime copies only the bundle (and the addon beside it, where needed) and runs it as PID 1 with node', () => {
+  test('runtime copies only the bundle (and what its packages need, and the addon beside it where needed) and runs it as PID 1 with node', () => {
     const r = runtime();
     const copies = r.instrs.filter((i) => i.op === 'COPY' || i.op === 'ADD');
     expect(copies.map((c) => c.args)).toEqual([
+      ...(EXTRA_COPIES[cmd] ?? []),
       `--from=build /src/${cmd}/dist/${cmd}.js /bin/${cmd}.js`,
       ...(ADDON.has(cmd) ? [`--from=build /src/${cmd}/dist/nsm_netlink.node /bin/nsm_netlink.node`] : []),
     ]);

@@ -2,7 +2,10 @@
 # Installs the host tools the forwarders and their tests drive: Open vSwitch (userspace datapath),
 # iproute2, ethtool, iperf3, tcpdump, nsenter; strace (the fuzz test traces the programs the mesh
 # starts); a C compiler with the C library's headers for the netlink addon
-# (shared/sdk-kernel/netlink/addon, built by tools/build-addon.mjs; Node's own headers come with Node).
+# (shared/sdk-kernel/netlink/addon, built by tools/build-addon.mjs; Node's own headers come with Node);
+# and the Debian libraries the VPP runtime beside the repository (../shared/vpp/runtime, run by
+# start-vpp.sh and the local runtime's VPP nodes) links against, with xz-utils to unpack it (its
+# NOTICE lists them).
 #
 # Idempotent: does nothing when every tool is already there, and runs `apt-get update` only when
 # something has to be installed. The openvswitch-switch package's own system service is never
@@ -44,6 +47,11 @@ done
 [ -f /usr/share/openvswitch/vswitch.ovsschema ] || missing+=(openvswitch-switch)
 # The addon includes <linux/netlink.h> and libc headers.
 [ -f /usr/include/linux/netlink.h ] && [ -f /usr/include/stdio.h ] || missing+=(libc6-dev)
+
+# Libraries (no command to look for): the VPP runtime's.
+for pkg in libc6 libssl3 libunwind8 liblzma5 xz-utils; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
+done
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install-host-deps: all present"

@@ -1,6 +1,6 @@
 // The client's work: one connection per configured network service, requested with retry, then kept
 // alive by the chain (refresh, heal) until stop.
-import { Connection, Mechanism, MechanismClass, NetworkServiceRequest } from '@nsm/api';
+import { Connection, Mechanism, MechanismClass, MechanismType, NetworkServiceRequest, Param } from '@nsm/api';
 import { client } from '@nsm/sdk/chains/client';
 import type { ConfigOf } from '@nsm/sdk/cmd/config';
 import type { Identity } from '@nsm/sdk/cmd/identity';
@@ -46,7 +46,10 @@ export async function startClient(cfg: ConfigOf<typeof schema>, ctx: Context, id
           id: conn.id,
           networkService: conn.networkService,
           endpoint: conn.networkServiceEndpointName,
+          mechanism: conn.mechanism?.type,
           interface: conn.mechanism?.parameters.name,
+          // MEMIF: the socket file the app connects to (in a folder the pod shares with its node).
+          socket: conn.mechanism?.type === MechanismType.MEMIF ? conn.mechanism.parameters[Param.inodeURL] : undefined,
           srcIps: ip?.srcIpAddrs,
           dstIps: ip?.dstIpAddrs,
           path: conn.path?.pathSegments.map((s) => s.name),

@@ -9,6 +9,6 @@ void runCommand({
   description: 'Network Service Client: requests network services from the local nsmgr and keeps them up',
   schema,
   identity: true,
-  helpFooter: 'Network service URL: kernel://<service>[/<interface>][?label=value&...], e.g. kernel://icmp-responder/nsm-1',
+  helpFooter: 'Network service URL: <mechanism>://<service>[/<interface>][?label=value&...], e.g. kernel://icmp-responder/nsm-1; memif://icmp-responder asks for a memif (its socket file is logged with the connection, for the pod\'s app to connect to)',
   start: startClient,
 });

@@ -14,8 +14,22 @@ export const AF_PACKET_MODE_IP = 2;
 export const AF_PACKET_FLAG_QDISC_BYPASS = 1;
 export const AF_PACKET_FLAG_CKSUM_GSO = 2;
 export const TAP_FLAG_TUN = 16;
+export const RX_MODE_POLLING = 1;
+export const RX_MODE_INTERRUPT = 2;
+/** Not supported on af_packet interfaces (VPP 25.02 answers -9 UNIMPLEMENTED); tap and memif take it. */
 export const RX_MODE_ADAPTIVE = 3;
+export const MEMIF_ROLE_MASTER = 0;
+export const MEMIF_ROLE_SLAVE = 1;
+export const MEMIF_MODE_ETHERNET = 0;
+export const MEMIF_MODE_IP = 1;
+/** l2_interface_vlan_tag_rewrite operations (VPP's l2_vtr op codes). */
+export const L2_VTR_DISABLED = 0;
+export const L2_VTR_POP_1 = 3;
 export const IP_NEIGHBOR_FLAG_STATIC = 1;
+/** wireguard_peer_flags: the handshake completed. */
+export const WIREGUARD_PEER_ESTABLISHED = 2;
+/** l2_port_type: an ordinary bridge port. */
+export const L2_API_PORT_TYPE_NORMAL = 0;
 
 export interface AfPacketCreate {
   hostIfName: string;
@@ -72,6 +86,18 @@ export interface WireguardPeer {
   allowedIps: string[];
   tableId?: number;
   flags?: number;
+}
+
+export interface MemifCreate {
+  role: number;
+  mode: number;
+  socketId: number;
+  /** Interface id on that socket (both ends must agree); default 0. */
+  id?: number;
+  ringSize?: number;
+  bufferSize?: number;
+  hwAddr?: string;
+  secret?: string;
 }
 
 export interface InterfaceDetails {
@@ -171,6 +197,11 @@ export class VppApi {
   /** L3, IPv4, IPv6 and MPLS MTU: one value for all four, or each (0 leaves one unchanged). */
   async setMtu(swIfIndex: number, mtu: number | [number, number, number, number]): Promise<void> {
     await this.conn.request('sw_interface_set_mtu', { sw_if_index: swIfIndex, mtu: typeof mtu === 'number' ? [mtu, mtu, mtu, mtu] : mtu });
+  }
+
+  /** Tags an interface (at most 63 bytes), or removes its tag; sw_interface_dump reports it. */
+  async tagInterface(swIfIndex: number, tag: string, isAdd = true): Promise<void> {
+    await this.conn.request('sw_interface_tag_add_del', { is_add: isAdd, sw_if_index: swIfIndex, tag: isAdd ? tag : '' });
   }
 
   async setRxMode(swIfIndex: number, mode = RX_MODE_ADAPTIVE): Promise<void> {
@@ -328,5 +359,116 @@ export class VppApi {
       mtu: d.mtu,
       tag: d.tag,
     }));
+  }
+
+  /** Stops router advertisements on an IPv6-enabled interface (VPP sends them every 150-200 s by
+   *  default, and a Linux pod behind it then takes VPP as its IPv6 default router). */
+  async suppressRouterAdvertisements(swIfIndex: number): Promise<void> {
+    await this.conn.request('sw_interface_ip6nd_ra_config', { sw_if_index: swIfIndex, suppress: 1 });
+  }
+
+  /** A learning, flooding bridge domain (bridge_domain_add_del_v2), or its removal; returns its id. */
+  async bridgeDomain(bdId: number, isAdd: boolean, tag = ''): Promise<number> {
+    const r = await this.conn.request('bridge_domain_add_del_v2', { bd_id: bdId, flood: true, uu_flood: true, forward: true, learn: true, arp_term: false, arp_ufwd: false, mac_age: 0, bd_tag: tag, is_add: isAdd });
+    return isAdd ? r.bd_id : bdId;
+  }
+
+  async bridgeDomainDump(): Promise<Array<{ bdId: number; tag: string; swIfIndexes: number[] }>> {
+    return (await this.conn.dump('bridge_domain_dump', { bd_id: ANY, sw_if_index: ANY })).map((d) => ({
+      bdId: d.bd_id,
+      tag: d.bd_tag,
+      swIfIndexes: (d.sw_if_details as Msg[]).map((x) => x.sw_if_index),
+    }));
+  }
+
+  /** Puts an interface into a bridge domain as an ordinary port, or back to L3. */
+  async l2Bridge(swIfIndex: number, bdId: number, enable: boolean): Promise<void> {
+    await this.conn.request('sw_interface_set_l2_bridge', { rx_sw_if_index: swIfIndex, bd_id: bdId, port_type: L2_API_PORT_TYPE_NORMAL, shg: 0, enable });
+  }
+
+  async createVlanSubif(swIfIndex: number, vlanId: number): Promise<number> {
+    return (await this.conn.request('create_vlan_subif', { sw_if_index: swIfIndex, vlan_id: vlanId })).sw_if_index;
+  }
+
+  async deleteSubif(swIfIndex: number): Promise<void> {
+    await this.conn.request('delete_subif', { sw_if_index: swIfIndex });
+  }
+
+  /** Tag rewrite on an L2 (sub-)interface; POP_1 strips the tag on ingress and pushes it back on egress. */
+  async vlanTagRewrite(swIfIndex: number, op: number, tag1 = 0): Promise<void> {
+    await this.conn.request('l2_interface_vlan_tag_rewrite', { sw_if_index: swIfIndex, vtr_op: op, push_dot1q: 1, tag1, tag2: 0 });
+  }
+
+  /** Registers a memif socket file; returns the socket id VPP chose. */
+  async memifSocketAdd(path: string): Promise<number> {
+    return (await this.conn.request('memif_socket_filename_add_del_v2', { is_add: true, socket_id: ANY, socket_filename: path })).socket_id;
+  }
+
+  async memifSocketDelete(socketId: number): Promise<void> {
+    await this.conn.request('memif_socket_filename_add_del_v2', { is_add: false, socket_id: socketId, socket_filename: '' });
+  }
+
+  async memifCreate(o: MemifCreate): Promise<number> {
+    const r = await this.conn.request('memif_create_v2', {
+      role: o.role,
+      mode: o.mode,
+      rx_queues: 1,
+      tx_queues: 1,
+      id: o.id ?? 0,
+      socket_id: o.socketId,
+      ring_size: o.ringSize ?? 1024,
+      buffer_size: o.bufferSize ?? 2048,
+      no_zero_copy: false,
+      use_dma: false,
+      hw_addr: o.hwAddr ? mac(o.hwAddr) : Buffer.alloc(6),
+      secret: o.secret ?? '',
+    });
+    return r.sw_if_index;
+  }
+
+  async memifDelete(swIfIndex: number): Promise<void> {
+    await this.conn.request('memif_delete', { sw_if_index: swIfIndex });
+  }
+
+  async memifDump(): Promise<Array<{ swIfIndex: number; id: number; role: number; mode: number; socketId: number; name: string; linkUp: boolean }>> {
+    return (await this.conn.dump('memif_dump')).map((d) => ({
+      swIfIndex: d.sw_if_index,
+      id: d.id,
+      role: d.role,
+      mode: d.mode,
+      socketId: d.socket_id,
+      name: d.if_name,
+      linkUp: (d.flags & IF_STATUS_LINK_UP) !== 0,
+    }));
+  }
+
+  async memifSocketDump(): Promise<Array<{ socketId: number; path: string }>> {
+    return (await this.conn.dump('memif_socket_filename_dump')).map((d) => ({ socketId: d.socket_id, path: d.socket_filename }));
+  }
+
+  async ipTableDump(): Promise<Array<{ tableId: number; ipv6: boolean; name: string }>> {
+    return (await this.conn.dump('ip_table_dump')).map(({ table: t }) => ({ tableId: t.table_id, ipv6: t.is_ip6, name: t.name }));
+  }
+
+  /** Routes of one table; next hops read by the route's family. */
+  async ipRouteDump(tableId: number, ipv6: boolean): Promise<Array<{ prefix: string; paths: Array<{ swIfIndex: number; nextHop: string }> }>> {
+    const rows = await this.conn.dump('ip_route_dump', { table: { table_id: tableId, is_ip6: ipv6, name: '' } });
+    return rows.map(({ route: r }) => ({
+      prefix: prefixText(r.prefix),
+      paths: (r.paths as Msg[]).map((p) => ({ swIfIndex: p.sw_if_index, nextHop: addressText({ af: ipv6 ? 1 : 0, un: p.nh.address }) })),
+    }));
+  }
+
+  async ipNeighborDump(ipv6: boolean, swIfIndex = ANY): Promise<Array<{ swIfIndex: number; ip: string; mac: string; flags: number }>> {
+    return (await this.conn.dump('ip_neighbor_dump', { sw_if_index: swIfIndex, af: ipv6 ? 1 : 0 })).map(({ neighbor: n }) => ({
+      swIfIndex: n.sw_if_index,
+      ip: addressText(n.ip_address),
+      mac: macText(n.mac_address),
+      flags: n.flags,
+    }));
+  }
+
+  async ipAddressDump(swIfIndex: number, ipv6: boolean): Promise<string[]> {
+    return (await this.conn.dump('ip_address_dump', { sw_if_index: swIfIndex, is_ipv6: ipv6 })).map((d) => prefixText(d.prefix));
   }
 }

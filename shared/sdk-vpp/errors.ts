@@ -15,8 +15,22 @@ export const VPP_ERRORS: Record<number, string> = {
   [-11]: 'SYSCALL_ERROR_1',
   [-12]: 'SYSCALL_ERROR_2',
   [-13]: 'SYSCALL_ERROR_3',
+  [-55]: 'INVALID_VLAN',
+  [-56]: 'VLAN_ALREADY_EXISTS',
+  [-60]: 'ADDRESS_NOT_FOUND_FOR_INTERFACE',
+  [-62]: 'IP6_NOT_ENABLED',
+  [-68]: 'SUBIF_ALREADY_EXISTS',
   [-71]: 'INVALID_INTERFACE',
+  [-72]: 'INVALID_VLAN_TAG_COUNT',
+  [-73]: 'INVALID_ARGUMENT',
+  [-74]: 'UNEXPECTED_INTF_STATE',
+  [-75]: 'TUNNEL_EXIST',
+  [-79]: 'IF_ALREADY_EXISTS',
+  [-81]: 'VALUE_EXIST',
   [-82]: 'SAME_SRC_DST',
+  [-98]: 'INVALID_SUB_SW_IF_INDEX',
+  [-105]: 'ADDRESS_IN_USE',
+  [-114]: 'ADDRESS_FOUND_FOR_INTERFACE',
 };
 
 export const vppErrorName = (retval: number): string => VPP_ERRORS[retval] ?? `error ${retval}`;

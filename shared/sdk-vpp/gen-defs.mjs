@@ -1,11 +1,12 @@
 // Regenerates defs.ts: the VPP 25.02 binary-API definitions this client uses, in the compact field
 // notation of codec.ts, from VPP's .api.json files.
-//   node shared/sdk-vpp/gen-defs.mjs /path/to/vpp/api > shared/sdk-vpp/defs.ts
-// vpp.test.ts checks the result against the .api.json files kept in testing/fixtures/api.
+//   node shared/sdk-vpp/gen-defs.mjs /path/to/vpp/api/core /path/to/vpp/api/plugins > shared/sdk-vpp/defs.ts
+// (one or more folders of .api.json). vpp.test.ts checks the result against the .api.json files kept
+// in testing/fixtures/api, defs.realvpp.test.ts against the VPP runtime's complete set.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const dir = process.argv[2] ?? '/usr/share/vpp/api/core';
+const dirs = process.argv.length > 2 ? process.argv.slice(2) : ['/usr/share/vpp/api/core', '/usr/share/vpp/api/plugins'];
 const wanted = [
   'sockclnt_create', 'sockclnt_delete', 'control_ping', 'show_version',
   'want_interface_events', 'sw_interface_set_flags', 'sw_interface_set_mtu', 'sw_interface_add_del_address',
@@ -15,8 +16,12 @@ const wanted = [
   'wireguard_interface_create', 'wireguard_interface_delete', 'wireguard_interface_dump', 'wireguard_peer_add',
   'wireguard_peer_remove', 'wireguard_peers_dump', 'ip_table_add_del', 'ip_route_add_del', 'ip_neighbor_add_del',
   'sw_interface_ip4_enable_disable', 'sw_interface_ip6_enable_disable',
+  'create_vlan_subif', 'delete_subif', 'l2_interface_vlan_tag_rewrite',
+  'memif_socket_filename_add_del_v2', 'memif_create_v2', 'memif_delete', 'memif_dump', 'memif_socket_filename_dump',
+  'ip_table_dump', 'ip_route_dump', 'ip_neighbor_dump', 'ip_address_dump', 'sw_interface_ip6nd_ra_config',
+  'bridge_domain_add_del_v2', 'bridge_domain_dump', 'sw_interface_set_l2_bridge',
 ];
-const files = readdirSync(dir).filter((f) => f.endsWith('.api.json')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
+const files = dirs.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.api.json')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8'))));
 const strip = (t) => t.replace(/^vl_api_/, '').replace(/_t$/, '');
 const msgs = new Map(), types = new Map(), unions = new Map(), enums = new Map(), aliases = new Map(), services = new Map();
 for (const f of files) {

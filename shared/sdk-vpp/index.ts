@@ -8,3 +8,7 @@ export { VppApiError, VppConnectionError, VppUnsupportedError, VPP_ERRORS, vppEr
 export * from './api';
 export { address, prefix, mac, addressText, prefixText, macText, ip4Bytes, ip6Bytes, AF_IP4, AF_IP6 } from './addresses';
 export type { VppAddress, VppPrefix } from './addresses';
+export { VppProcess, vppStartupConf, vppSockets, waitForApi, freeHugepages } from './daemon';
+export type { VppConfigOptions, VppProcessOptions } from './daemon';
+export { attachUplink, findHostLink, initAfPacket } from './uplink';
+export type { Uplink, UplinkOptions, HostLink } from './uplink';

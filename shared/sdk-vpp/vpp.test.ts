@@ -15,7 +15,10 @@ describe('codec against the captures', () => {
 
   it('shipped definitions equal VPP 25.02 .api.json (names, CRCs, fields, types)', () => {
     const json = apiDefsFromJson(loadApiFiles());
-    for (const [name, def] of Object.entries(VPP_DEFS.messages)) expect([name, def]).toEqual([name, json.messages[name]]);
+    // Messages of .api.json files the fixtures leave out (ip6_nd) are checked against the VPP runtime's
+    // complete set in defs.realvpp.test.ts; all others here, and at least the captured ones.
+    const outside = ['sw_interface_ip6nd_ra_config', 'sw_interface_ip6nd_ra_config_reply'];
+    for (const [name, def] of Object.entries(VPP_DEFS.messages)) if (!outside.includes(name)) expect([name, def]).toEqual([name, json.messages[name]]);
     for (const k of ['types', 'unions', 'enums', 'aliases'] as const) for (const [name, def] of Object.entries(VPP_DEFS[k])) expect([k, name, def]).toEqual([k, name, json[k][name]]);
   });
 
