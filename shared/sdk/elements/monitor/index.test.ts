@@ -116,7 +116,8 @@ describe('monitor element', () => {
     test('connections to one next hop share one stream; only the first waits for it', async () => {
       const m = new MonitorServer();
       const h = handler(chain(metadata(), monitor(m), useNextHop));
-      const seg3 = (id: string) => [seg('nsc', `n${id}`), seg('fwd', id), seg('nse', `e${id}`)];
+      // fwd's segment holds a token fwd issued: the next hop shows fwd these connections.
+      const seg3 = (id: string) => [seg('nsc', `n${id}`), seg('fwd', id, undefined, tokenOf(FWD)), seg('nse', `e${id}`)];
       const a = await h.request(bg(), req(conn({ id: 'B1', path: { index: 1, pathSegments: seg3('B1') } })));
       const b = await h.request(bg(), req(conn({ id: 'B2', path: { index: 1, pathSegments: seg3('B2') } })));
       expect(down.subscriberCount).toBe(1);
