@@ -32,7 +32,8 @@ d('kernel fast path (NSM_DATAPATH=auto) on a two-node mesh', () => {
   const request = (service: string): NetworkServiceRequest => {
     n++;
     return {
-      connection: Connection.fromPartial({ id: `fp-${n}`, networkService: service }),
+      // As a client chain sends it: the client's own segment first, which its token is stamped into.
+      connection: Connection.fromPartial({ id: `fp-${n}`, networkService: service, path: { index: 0, pathSegments: [{ name: 'fp-client', id: `fp-${n}`, token: '', metrics: {} }] } }),
       mechanismPreferences: [Mechanism.fromPartial({ cls: 'LOCAL', type: 'KERNEL', parameters: { inodeURL: `file:///var/run/netns/${client}`, name: `fp${n}` } })],
     };
   };
