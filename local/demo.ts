@@ -58,8 +58,14 @@ export async function runDemo(paths: MeshPaths, log: (msg: string, f?: object) =
     process.stdout.write(sh(nsc, ['ping', '-c', '3', '-W', '2', '172.16.1.100']));
     say('ping the client from the endpoint: 172.16.1.101');
     process.stdout.write(sh(nse, ['ping', '-c', '3', '-W', '2', '172.16.1.101']));
-    say('the cross-connect in Open vSwitch on node1');
-    process.stdout.write(execFileSync('sh', ['-c', `ip netns exec ${paths.netns('node1')} ovs-ofctl dump-flows unix:${paths.nodeDir('node1')}/ovs/br-nsm.mgmt 2>&1 || true`], { encoding: 'utf8' }));
+    // The default datapath joins the two host-side veths in the kernel (README: the datapath).
+    const node = paths.netns('node1');
+    const ends = sh(node, ['ip', '-o', 'link', 'show'])
+      .split('\n')
+      .map((l) => /^\d+: (tap(?:src|dst)-[^:@]+)/.exec(l)?.[1])
+      .filter((d): d is string => !!d);
+    say(`the cross-connect on node1: tc redirects between ${ends.join(' and ')} (no Open vSwitch rule)`);
+    for (const dev of ends) process.stdout.write(`${dev}:\n${sh(node, ['tc', 'filter', 'show', 'dev', dev, 'ingress'])}`);
     say(`the mesh is up; logs in ${paths.logs}; press Ctrl-C to stop`);
   } catch (err) {
     log('demo failed', { err: (err as Error).message });
