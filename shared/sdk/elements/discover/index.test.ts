@@ -67,6 +67,14 @@ describe('discover + round robin', () => {
     await expect(s.h.request(bg(), req(conn({ id: '2', networkServiceEndpointName: 'zz' })))).rejects.toMatchObject({ code: Code.NOT_FOUND, message: expect.stringMatching(/"zz" is not found/) });
   });
 
+  test('a named endpoint (a retried Request) gets the service\'s payload when it carries none', async () => {
+    const s = setup([nse('a')], { payload: 'IP' });
+    const out = await s.h.request(bg(), req(conn({ id: '1', networkServiceEndpointName: 'a', payload: '' })));
+    expect(out.payload).toBe('IP');
+    const kept = await s.h.request(bg(), req(conn({ id: '2', networkServiceEndpointName: 'a', payload: 'ETHERNET' })));
+    expect(kept.payload).toBe('ETHERNET');
+  });
+
   test('matching rules, expiry and payload', async () => {
     const s = setup([nse('a', { app: 'x' }), nse('b', { app: 'y' }), nse('old', { app: 'y' }, 0)], {
       payload: 'ETHERNET',

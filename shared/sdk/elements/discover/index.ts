@@ -29,6 +29,12 @@ export function discover(opts: DiscoverOptions): NetworkServiceElement {
       if (conn.networkServiceEndpointName) {
         const nse = await findEndpointByName(ctx, opts.nse, conn.networkServiceEndpointName);
         if (!nse) throw notFound(`network service endpoint "${conn.networkServiceEndpointName}" is not found`);
+        // A retried or healing Request names its endpoint but may not carry the payload; the mechanisms
+        // offered next (WireGuard only for IP) depend on it.
+        if (!conn.payload) {
+          const ns = await findNetworkService(ctx, opts.ns, conn.networkService).catch(() => undefined);
+          if (ns?.payload) conn.payload = ns.payload;
+        }
         return next.request(ctx.with(clientUrlKey, nse.url), req);
       }
       const ns = await findNetworkService(ctx, opts.ns, conn.networkService);
