@@ -29,9 +29,11 @@ export const hasPodFiles = (paths: MeshPaths, name: string): boolean => existsSy
 
 /**
  * argv that runs `argv` as a process of the pod, inside the pod's network namespace (the caller's
- * `ip netns exec` puts it there): in a private mount namespace of its own where the pod's resolver
- * file is bind-mounted over /etc/resolv.conf. Every element stays one argument; no shell reads them.
+ * `ip netns exec` puts it there): in a mount namespace of its own where the pod's resolver file is
+ * bind-mounted over /etc/resolv.conf. It is a slave of the host's: mounts the host makes later still
+ * show in it, as under `ip netns exec`, and none made in it leaks out. Every element stays one
+ * argument; no shell reads them as text.
  */
 export function podArgv(paths: MeshPaths, pod: string, argv: string[]): string[] {
-  return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', join(repoRoot(), 'local', 'pod-mounts.sh'), podResolvConf(paths, pod), ...argv];
+  return ['unshare', '--mount', '--propagation', 'slave', '--', 'sh', join(repoRoot(), 'local', 'pod-mounts.sh'), podResolvConf(paths, pod), ...argv];
 }
