@@ -158,6 +158,19 @@ describe('dnscontext client, malformed DNS contexts', () => {
   });
 });
 
+test('a refresh whose DNS context is refused: the path is closed, and what the earlier reply wrote goes with it', async () => {
+  const files = await started('resolvconf');
+  let configs = [cfg(['172.16.1.100'], ['example.nsm'])];
+  const down = recorder();
+  const h = handler(chain(dnsContextClient(files), down.el, { request: async (_ctx, r) => Connection.fromPartial({ ...r.connection, context: { dnsContext: { configs } } }) }));
+  const c = await h.request(bg(), req(conn({ id: 'nsc-0' })));
+  expect(readFileSync(resolv, 'latin1')).toContain('nameserver 172.16.1.100');
+  configs = [cfg(['172.16.1.100'], ['bad domain'])];
+  await expect(h.request(bg(), req(c))).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT });
+  expect(down.closes.map((x) => x.id)).toEqual(['nsc-0']);
+  expect(readFileSync(resolv)).toEqual(ORIGINAL);
+});
+
 describe('dnscontext client, CoreDNS sidecar (upstream)', () => {
   const blocks = (text: string) => text.split('\n').filter((l) => !l.startsWith('#')).join('\n');
 

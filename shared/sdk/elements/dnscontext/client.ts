@@ -9,7 +9,8 @@ export function dnsContextClient(files: DnsFiles): NetworkServiceElement {
   return {
     async request(ctx, req, next) {
       const out = await next.request(ctx, req);
-      await makeOrUndo(ctx, next, out, () => files.set(out.id, out.context?.dnsContext?.configs ?? []));
+      // A refresh refused this way closes the path, so what an earlier reply put in the resolver goes too.
+      await makeOrUndo(ctx, next, out, () => files.set(out.id, out.context?.dnsContext?.configs ?? []), { forget: () => files.remove(out.id) });
       return out;
     },
     async close(ctx, conn, next) {
