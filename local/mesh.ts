@@ -16,7 +16,7 @@ import { NetworkServices } from './networkservices';
 import { MeshIdentity } from './identity';
 import { Supervisor } from './supervisor';
 import { dnsServerArgv } from './dnsserver';
-import { podArgv, preparePodFiles } from './podfs';
+import { podArgv, podCorefile, preparePodFiles } from './podfs';
 import { NODE_VPP_PLUGINS, POD_VPP_PLUGINS, prepareVpp } from './vpp';
 import type { ExternalSpec, NodeSpec, PodSpec, Topology } from './topology';
 
@@ -271,7 +271,7 @@ export class LocalMesh {
       NSM_NAME: spec.name,
       ...(await identity.add(spec.name, identity.podId(spec.name))),
       NSM_CONNECT_TO: `unix://${this.paths.nsmSocket(spec.node)}`,
-      ...(spec.command !== 'nsc' ? { NSM_LISTEN_ON: `unix://${join(this.paths.podDir(spec.name), 'nse.sock')}` } : {}),
+      ...(spec.command !== 'nsc' ? { NSM_LISTEN_ON: `unix://${join(this.paths.podDir(spec.name), 'nse.sock')}` } : { NSM_COREFILE_PATH: podCorefile(this.paths, spec.name) }),
       ...admitted.env,
       ...spec.env,
     };

@@ -16,6 +16,13 @@ const HOST_RESOLV_CONF = '/etc/resolv.conf';
 /** The pod's resolver file on the host (in the pod's folder, gone with the pod). */
 export const podResolvConf = (paths: MeshPaths, pod: string): string => join(paths.podDir(pod), 'etc', 'resolv.conf');
 
+/**
+ * Where a client pod's CoreDNS Corefile goes (NSM_COREFILE_PATH): a folder of the pod, as the webhook's
+ * `coredns` emptyDir is, never the host's /etc/coredns. Nothing makes the folder: without a sidecar
+ * there is none, and the client's `auto` DNS mode picks the resolver file.
+ */
+export const podCorefile = (paths: MeshPaths, pod: string): string => join(paths.podDir(pod), 'coredns', 'Corefile');
+
 /** Gives a new pod its resolver file: the node's, as a kubelet does for dnsPolicy Default. */
 export function preparePodFiles(paths: MeshPaths, pod: string): void {
   const file = podResolvConf(paths, pod);
