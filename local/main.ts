@@ -12,6 +12,7 @@ import type { WorkloadIdentity } from './identity';
 import { runDemo } from './demo';
 import { cleanupMesh, LocalMesh } from './mesh';
 import { meshPaths } from './paths';
+import { hasPodFiles, podArgv } from './podfs';
 import { FORWARDER_KINDS, type ForwarderKind } from './topology';
 import { nodeVppBinaries } from './vpp';
 
@@ -144,7 +145,9 @@ program
   .description('run a command inside a pod or node namespace (like kubectl exec)')
   .allowUnknownOption()
   .action((name: string, cmd: string[]) => {
-    const child = spawn('ip', ['netns', 'exec', paths().netns(name), ...cmd], { stdio: 'inherit' });
+    // In a pod, as its processes see it (its own resolver file); on a node or external network, plainly.
+    const argv = hasPodFiles(paths(), name) ? podArgv(paths(), name, cmd) : cmd;
+    const child = spawn('ip', ['netns', 'exec', paths().netns(name), ...argv], { stdio: 'inherit' });
     child.on('exit', (code) => process.exit(code ?? 1));
   });
 

@@ -15,6 +15,8 @@ import { KubeRuntime } from './kube/runtime';
 import { NetworkServices } from './networkservices';
 import { MeshIdentity } from './identity';
 import { Supervisor } from './supervisor';
+import { dnsServerArgv } from './dnsserver';
+import { podArgv, podCorefile, preparePodFiles } from './podfs';
 import { NODE_VPP_PLUGINS, POD_VPP_PLUGINS, prepareVpp } from './vpp';
 import type { ExternalSpec, NodeSpec, PodSpec, Topology } from './topology';
 
@@ -242,6 +244,7 @@ export class LocalMesh {
     const ns = this.paths.netns(spec.name);
     await createNetns(ns);
     mkdirSync(this.paths.podDir(spec.name), { recursive: true });
+    preparePodFiles(this.paths, spec.name);
     this.pods.set(spec.name, spec);
     let admitted;
     try {
@@ -259,20 +262,23 @@ export class LocalMesh {
       this.supervisor.start({ name: `${spec.name}-vpp`, netns: ns, argv: vpp.argv, env: {}, logFile: join(this.paths.logs, `${spec.name}-vpp.log`) });
       await waitForFile(vpp.cliSocket, `${spec.name}-vpp`, 30_000);
     }
+    if (spec.dnsServer) {
+      this.supervisor.start({ name: `${spec.name}-dns`, netns: ns, argv: podArgv(this.paths, spec.name, dnsServerArgv(spec.dnsServer)), env: {}, logFile: join(this.paths.logs, `${spec.name}-dns.log`) });
+    }
     const cmd = `cmd-${spec.command}`;
     const identity = this.identity!;
     const env: Record<string, string> = {
       NSM_NAME: spec.name,
       ...(await identity.add(spec.name, identity.podId(spec.name))),
       NSM_CONNECT_TO: `unix://${this.paths.nsmSocket(spec.node)}`,
-      ...(spec.command !== 'nsc' ? { NSM_LISTEN_ON: `unix://${join(this.paths.podDir(spec.name), 'nse.sock')}` } : {}),
+      ...(spec.command !== 'nsc' ? { NSM_LISTEN_ON: `unix://${join(this.paths.podDir(spec.name), 'nse.sock')}` } : { NSM_COREFILE_PATH: podCorefile(this.paths, spec.name) }),
       ...admitted.env,
       ...spec.env,
     };
     this.supervisor.start({
       name: spec.name,
       netns: ns,
-      argv: [...commandArgv(cmd), ...(spec.args ?? [])],
+      argv: podArgv(this.paths, spec.name, [...commandArgv(cmd), ...(spec.args ?? [])]),
       env,
       logFile: join(this.paths.logs, `${spec.name}.log`),
       restartPolicy: spec.restartPolicy,
@@ -290,6 +296,7 @@ export class LocalMesh {
     if (this.pods.has(name)) {
       await this.supervisor.stop(name, graceMs);
       await this.supervisor.stop(`${name}-vpp`);
+      await this.supervisor.stop(`${name}-dns`);
       await deleteNetns(this.paths.netns(name));
       rmSync(this.paths.podDir(name), { recursive: true, force: true });
       await this.identity?.remove(name);
@@ -354,6 +361,7 @@ export class LocalMesh {
   async down(): Promise<void> {
     await Promise.all([...this.pods.keys()].map((p) => this.supervisor.stop(p)));
     await Promise.all([...this.pods.keys()].map((p) => this.supervisor.stop(`${p}-vpp`)));
+    await Promise.all([...this.pods.keys()].map((p) => this.supervisor.stop(`${p}-dns`)));
     this.kube.close();
     this.networkServices.close();
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`forwarder-${n}`)));

@@ -34,11 +34,23 @@ networkServices:
 pods:
   - {name: s, node: node1, command: nse-supplier-k8s, restartPolicy: Never, args: ["--log-level", "debug"], labels: {app: x}, kubeApi: false}
 `);
-    expect(t.pods).toEqual([{ name: 's', node: 'node1', command: 'nse-supplier-k8s', env: {}, restartPolicy: 'Never', args: ['--log-level', 'debug'], labels: { app: 'x' }, kubeApi: false }]);
+    expect(t.pods).toEqual([{ name: 's', node: 'node1', command: 'nse-supplier-k8s', env: {}, restartPolicy: 'Never', args: ['--log-level', 'debug'], labels: { app: 'x' }, vpp: false, kubeApi: false }]);
+  });
+
+  test('pods: a DNS server beside the command', () => {
+    const t = parseTopology(`
+pods:
+  - {name: nse, command: nse-icmp-responder, dnsServer: {hosts: {my.example.nsm: 172.16.1.100, v6.example.nsm: "2001:db8::1"}}}
+`);
+    expect(t.pods?.[0].dnsServer).toEqual({ hosts: { 'my.example.nsm': '172.16.1.100', 'v6.example.nsm': '2001:db8::1' } });
   });
 
   test.each([
     ['networkServices: {a: 1}', /networkServices must be a list/],
+    ['pods: [{name: p, command: nse-icmp-responder, dnsServer: {hosts: {"a b": 1.2.3.4}}}]', /dnsServer.hosts: "a b" is not a DNS name/],
+    ['pods: [{name: p, command: nse-icmp-responder, dnsServer: {hosts: {a.nsm: "1.2.3.4,--conf-file=/x"}}}]', /dnsServer.hosts\["a.nsm"\]: .* is not an IP address/],
+    ['pods: [{name: p, command: nse-icmp-responder, dnsServer: {hosts: {}}}]', /dnsServer.hosts must have 1-64 entries/],
+    ['pods: [{name: p, command: nse-icmp-responder, dnsServer: [a]}]', /dnsServer.hosts must be a map/],
     ['networkServices: [{name: "Bad Name"}]', /must be a DNS subdomain name/],
     ['networkServices: [{name: ok, payload: UDP}]', /payload must be ETHERNET or IP/],
     ['networkServices: [{name: ok, matches: all}]', /matches must be a list/],

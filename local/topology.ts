@@ -4,6 +4,8 @@ import type { NetworkService } from '@nsm/api';
 import { networkServiceCodec } from '@nsm/sdk-k8s/codec';
 import { parse } from 'yaml';
 import type { RestartPolicy } from './supervisor';
+import type { DnsServerSpec } from './dnsserver';
+import { isDnsName, isIpLiteral } from '@nsm/sdk/input/formats';
 import { parseDuration } from '@nsm/sdk/cmd/duration';
 import { checkTrustDomain } from '@nsm/sdk/spiffe/id';
 
@@ -31,6 +33,8 @@ export interface PodSpec {
   kubeApi?: boolean;
   /** The pod's app is a VPP (a memif peer) running beside its command: `nsm-local vppctl <pod> ...`. */
   vpp?: boolean;
+  /** A DNS server beside its command (dnsserver.ts), e.g. {hosts: {my.example.nsm: 172.16.1.100}}. */
+  dnsServer?: DnsServerSpec;
 }
 
 export type ForwarderKind = 'ovs' | 'vpp';
@@ -87,6 +91,21 @@ function strMap(v: unknown, where: string): Record<string, string> {
   return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)]));
 }
 
+const MAX_DNS_HOSTS = 64;
+
+/** {hosts: {name: address}}: names by DNS rules, IP literals; they become dnsmasq arguments. */
+function parseDnsServer(v: unknown, where: string): DnsServerSpec {
+  const hosts = (v as Record<string, unknown> | null)?.hosts;
+  if (!hosts || typeof hosts !== 'object' || Array.isArray(hosts)) throw new Error(`${where}.hosts must be a map of names to addresses`);
+  const entries = Object.entries(hosts as Record<string, unknown>);
+  if (entries.length === 0 || entries.length > MAX_DNS_HOSTS) throw new Error(`${where}.hosts must have 1-${MAX_DNS_HOSTS} entries`);
+  for (const [name, ip] of entries) {
+    if (!isDnsName(name)) throw new Error(`${where}.hosts: ${JSON.stringify(name)} is not a DNS name`);
+    if (typeof ip !== 'string' || !isIpLiteral(ip)) throw new Error(`${where}.hosts[${JSON.stringify(name)}]: ${JSON.stringify(ip)} is not an IP address`);
+  }
+  return { hosts: Object.fromEntries(entries) as Record<string, string> };
+}
+
 export function parseTopology(text: string): Partial<Topology> {
   const doc = (parse(text) ?? {}) as Record<string, unknown>;
   const out: Partial<Topology> = {};
@@ -125,6 +144,7 @@ export function parseTopology(text: string): Partial<Topology> {
         vpp: o.vpp === true,
         ...(o.args ? { args: o.args as string[] } : {}),
         ...(o.kubeApi !== undefined ? { kubeApi: o.kubeApi as boolean } : {}),
+        ...(o.dnsServer !== undefined ? { dnsServer: parseDnsServer(o.dnsServer, `pods[${i}].dnsServer`) } : {}),
       };
     });
   }

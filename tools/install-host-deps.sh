@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the host tools the forwarders and their tests drive: Open vSwitch (userspace datapath),
 # iproute2, ethtool, iperf3, tcpdump, nsenter; strace (the fuzz test traces the programs the mesh
-# starts); a C compiler with the C library's headers for the netlink addon
+# starts); dnsmasq (dnsmasq-base: the binary only, no system service; the local runtime runs it as a
+# pod's DNS server, `dnsServer:` in a topology); a C compiler with the C library's headers for the netlink addon
 # (shared/sdk-kernel/netlink/addon, built by tools/build-addon.mjs; Node's own headers come with Node);
 # and the Debian libraries the VPP runtime beside the repository (../shared/vpp/runtime, run by
 # start-vpp.sh and the local runtime's VPP nodes) links against, with xz-utils to unpack it (its
@@ -35,6 +36,7 @@ declare -A NEED=(
   [wg]=wireguard-tools
   [cc]=gcc
   [strace]=strace
+  [dnsmasq]=dnsmasq-base
 )
 
 missing=()

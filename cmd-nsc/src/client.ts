@@ -1,5 +1,7 @@
 // The client's work: one connection per configured network service, requested with retry, then kept
 // alive by the chain (refresh, heal) until stop.
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Connection, Mechanism, MechanismClass, MechanismType, NetworkServiceRequest, Param } from '@nsm/api';
 import { client } from '@nsm/sdk/chains/client';
 import type { ConfigOf } from '@nsm/sdk/cmd/config';
@@ -7,6 +9,8 @@ import type { Identity } from '@nsm/sdk/cmd/identity';
 import { authorizeClient } from '@nsm/sdk/elements/authorizeclient';
 import { Context } from '@nsm/sdk/core/context';
 import { handler } from '@nsm/sdk/core/networkservice';
+import { dnsContextClient } from '@nsm/sdk/elements/dnscontext/client';
+import { DnsFiles } from '@nsm/sdk/elements/dnscontext/files';
 import { heal } from '@nsm/sdk/elements/heal';
 import { kernelMechanismClient } from '@nsm/sdk/elements/kernel';
 import { requestWithRetry } from '@nsm/sdk/elements/retry';
@@ -17,6 +21,7 @@ import { parseServiceUrl } from './serviceurl';
 
 export async function startClient(cfg: ConfigOf<typeof schema>, ctx: Context, id: Identity): Promise<() => Promise<void>> {
   const specs = cfg.networkServices.map((u) => parseServiceUrl(u, cfg.mechanism));
+  const dns = await dnsFiles(cfg);
   const nsc = handler(
     client({
       name: cfg.name,
@@ -27,7 +32,7 @@ export async function startClient(cfg: ConfigOf<typeof schema>, ctx: Context, id
       authorize: authorizeClient(),
       dialTimeoutMs: cfg.dialTimeout,
       heal: heal({ livenessCheck: cfg.livenessCheckInterval > 0 ? pingCheck : undefined, livenessIntervalMs: cfg.livenessCheckInterval }),
-      additional: [kernelMechanismClient()],
+      additional: [kernelMechanismClient(), ...(dns ? [dnsContextClient(dns)] : [])],
     }),
   );
 
@@ -73,5 +78,17 @@ export async function startClient(cfg: ConfigOf<typeof schema>, ctx: Context, id
         }
       }),
     );
+    // Whatever a failed Close left: the resolver file is the pod's again when the client is gone.
+    await dns?.stop().catch((err) => log.warn({ err: String(err) }, 'restoring the resolver file failed'));
   };
+}
+
+/** Where the endpoints' DNS contexts go (NSM_DNS_MODE); a client killed before restoring is cleaned up after here. */
+async function dnsFiles(cfg: ConfigOf<typeof schema>): Promise<DnsFiles | undefined> {
+  if (cfg.dnsMode === 'off') return undefined;
+  const mode = cfg.dnsMode === 'auto' ? (existsSync(dirname(cfg.corefilePath)) ? 'corefile' : 'resolvconf') : cfg.dnsMode;
+  const files = new DnsFiles({ mode, resolvConfPath: cfg.resolvConfPath, corefilePath: cfg.corefilePath, writer: `nsc ${cfg.name}` });
+  await files.start();
+  log.info({ mode, resolvConf: cfg.resolvConfPath, corefile: mode === 'corefile' ? cfg.corefilePath : undefined }, 'DNS: endpoints\' DNS contexts go to the resolver');
+  return files;
 }

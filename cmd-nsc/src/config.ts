@@ -12,6 +12,16 @@ export const schema = {
   mechanism: { kind: 'string', env: 'NSM_MECHANISM', default: 'kernel', description: 'default mechanism for network services whose URL names none' },
   networkServices: { kind: 'list', env: 'NSM_NETWORK_SERVICES', default: '', description: 'comma-separated network service URLs: kernel://<service>[/<interface>][?label=value&...]' },
   livenessCheckInterval: { kind: 'duration', env: 'NSM_LIVENESS_CHECK_INTERVAL', default: '0', description: 'period of the data-path check (ping of the far address); 0 disables it' },
+  dnsMode: {
+    kind: 'enum',
+    values: ['auto', 'resolvconf', 'corefile', 'off'] as const,
+    env: 'NSM_DNS_MODE',
+    default: 'auto',
+    description:
+      "where the endpoints' DNS contexts go: corefile = upstream's way, the Corefile of the CoreDNS sidecar the webhook injects (each endpoint's search domains to its servers, the rest to the pod's resolvers) and 127.0.0.1 first in the resolver file; resolvconf = no sidecar, the endpoints' servers and search domains first in the resolver file; auto = corefile when the Corefile's folder exists (the sidecar's volume), else resolvconf; off = neither. The resolver file's original comes back when the last such connection closes",
+  },
+  resolvConfPath: { kind: 'string', env: 'NSM_RESOLV_CONF_PATH', default: '/etc/resolv.conf', description: "the pod's resolver file, rewritten in place and restored on Close" },
+  corefilePath: { kind: 'string', env: 'NSM_COREFILE_PATH', default: '/etc/coredns/Corefile', description: 'the CoreDNS sidecar\'s Corefile (its `-conf`; the webhook mounts the coredns volume at /etc/coredns)' },
   spiffeEndpointSocket: common.spiffeEndpointSocket(),
   identityTimeout: common.identityTimeout(),
   logLevel: common.logLevel(),

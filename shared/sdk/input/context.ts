@@ -2,7 +2,7 @@
 // extra context and MTU, parsed and bounded. A client sends one (excluded prefixes, extra context) and
 // an endpoint answers with one that forwarders program into pod namespaces, so both directions go
 // through here.
-import type { ConnectionContext, IPContext, PolicyRoute, Route } from '@nsm/api';
+import type { ConnectionContext, DNSConfig, IPContext, PolicyRoute, Route } from '@nsm/api';
 import { invalidArgument } from '../core/errors';
 import { isAddress, isCidr, isDecimal, isDnsName, isIpLiteral, isMac, isPortRange } from './formats';
 import { Limits } from './limits';
@@ -58,17 +58,27 @@ function checkIpContext(field: string, ip: IPContext): void {
   list(`${field}.policies`, ip.policies, Limits.policies).forEach((p, i) => checkPolicy(`${field}.policies[${i}]`, p));
 }
 
+/**
+ * Checks DNS configs (the endpoint's, in a reply; or a command's own setting): servers are IP literals,
+ * search domains DNS names, every list bounded. `field` is the list's path, e.g.
+ * `connection.context.dns_context.configs`. What a resolver file may hold beyond that is the DNS
+ * client's own check (dnscontext/files.ts).
+ */
+export function checkDnsConfigs(field: string, configs: DNSConfig[] | undefined): void {
+  list(field, configs, Limits.dnsConfigs).forEach((d, i) => {
+    const f = `${field}[${i}]`;
+    if (!d || typeof d !== 'object') throw invalidArgument(`${f} is not a DNS config`);
+    list(`${f}.dns_server_ips`, d.dnsServerIps, Limits.dnsServers).forEach((a, j) => checkFormat(`${f}.dns_server_ips[${j}]`, a, isIpLiteral, 'an IP address'));
+    list(`${f}.search_domains`, d.searchDomains, Limits.searchDomains).forEach((s, j) => checkFormat(`${f}.search_domains[${j}]`, s, isDnsName, 'a domain name'));
+  });
+}
+
 /** Checks a ConnectionContext; `field` is its path, e.g. `connection.context`. */
 export function checkContext(field: string, c: ConnectionContext | undefined): void {
   if (c === undefined || c === null) return;
   if (typeof c !== 'object') throw invalidArgument(`${field} is not a connection context`);
   if (c.ipContext) checkIpContext(`${field}.ip_context`, c.ipContext);
-  list(`${field}.dns_context.configs`, c.dnsContext?.configs, Limits.dnsConfigs).forEach((d, i) => {
-    const f = `${field}.dns_context.configs[${i}]`;
-    if (!d || typeof d !== 'object') throw invalidArgument(`${f} is not a DNS config`);
-    list(`${f}.dns_server_ips`, d.dnsServerIps, Limits.dnsServers).forEach((a, j) => checkFormat(`${f}.dns_server_ips[${j}]`, a, isIpLiteral, 'an IP address'));
-    list(`${f}.search_domains`, d.searchDomains, Limits.searchDomains).forEach((s, j) => checkFormat(`${f}.search_domains[${j}]`, s, isDnsName, 'a domain name'));
-  });
+  checkDnsConfigs(`${field}.dns_context.configs`, c.dnsContext?.configs);
   const eth = c.ethernetContext;
   if (eth) {
     const f = `${field}.ethernet_context`;

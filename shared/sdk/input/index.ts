@@ -2,7 +2,7 @@
 // validate elements at the server edge and on replies, the gRPC edge before decoding, the registry).
 export { Limits, MAX_MESSAGE_BYTES, MAX_TIMESTAMP_SECONDS, MAX_WIRE_FIELDS } from './limits';
 export { checkClose, checkConnection, checkLabels, checkName, checkRequest, checkSelector, checkTokenMetadata } from './connection';
-export { checkContext } from './context';
+export { checkContext, checkDnsConfigs } from './context';
 export { checkMechanism, checkPreferences, MECHANISM_SCHEMAS } from './mechanism';
 export type { ParamKind } from './mechanism';
 export { checkNetworkService, checkNetworkServiceEndpoint } from './registry';

@@ -16,6 +16,8 @@ describe('parseDnsConfigs', () => {
     ['{}', /must be a JSON array/],
     ['[{"search_domains":["a"]}]', /DNS config 0 needs dns_server_ips/],
     ['[{"dns_server_ips":[]}]', /needs dns_server_ips/],
+    ['[{"dns_server_ips":["dns.example"]}]', /DNS configs\[0\]\.dns_server_ips\[0\]: "dns.example" is not an IP address/],
+    ['[{"dns_server_ips":["10.0.0.1"],"search_domains":["a b"]}]', /search_domains\[0\]: "a b" is not a domain name/],
   ])('rejects %s', (json, msg) => expect(() => parseDnsConfigs(json)).toThrow(msg));
 });
 

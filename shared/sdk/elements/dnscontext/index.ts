@@ -2,6 +2,7 @@
 // a refresh does not add them again.
 import { DNSConfig } from '@nsm/api';
 import type { NetworkServiceElement } from '../../core/networkservice';
+import { checkDnsConfigs } from '../../input';
 
 /** Parses NSM_DNS_CONFIGS: a JSON array of {dns_server_ips, search_domains}. */
 export function parseDnsConfigs(json: string): DNSConfig[] {
@@ -12,12 +13,19 @@ export function parseDnsConfigs(json: string): DNSConfig[] {
     throw new Error(`DNS configs are not valid JSON: ${(err as Error).message}`);
   }
   if (!Array.isArray(raw)) throw new Error('DNS configs must be a JSON array');
-  return raw.map((c, i) => {
+  const configs = raw.map((c, i) => {
     const o = c as Record<string, unknown>;
     const ips = (o.dns_server_ips ?? o.dnsServerIps) as unknown;
     if (!Array.isArray(ips) || ips.length === 0) throw new Error(`DNS config ${i} needs dns_server_ips`);
     return DNSConfig.fromPartial({ dnsServerIps: ips.map(String), searchDomains: ((o.search_domains ?? o.searchDomains ?? []) as unknown[]).map(String) });
   });
+  // What every client would refuse is refused here, at start.
+  try {
+    checkDnsConfigs('DNS configs', configs);
+  } catch (err) {
+    throw new Error((err as { details?: string }).details ?? (err as Error).message);
+  }
+  return configs;
 }
 
 export function dnsContext(configs: DNSConfig[]): NetworkServiceElement {
