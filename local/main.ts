@@ -62,14 +62,15 @@ program
     const nodes = Array.from({ length: Number(o.nodes) }, (_, i) => `{name: node${i + 1}, forwarder: ${kinds[Math.min(i, kinds.length - 1)]}}`);
     const yaml = o.file ? readInput(o.file) : '';
     const identity = [o.trustDomain ? `trustDomain: ${JSON.stringify(o.trustDomain)}` : '', o.svidLifetime ? `svidLifetime: ${JSON.stringify(o.svidLifetime)}` : ''].filter(Boolean).join('\n');
-    const body = `${yaml.includes('nodes:') ? yaml : `nodes: [${nodes.join(', ')}]\n${yaml}`}\n${identity}\n`;
+    // Separate documents: the file may hold Kubernetes manifests beside (or instead of) a topology.
+    const body = [yaml.includes('nodes:') ? '' : `nodes: [${nodes.join(', ')}]`, identity, yaml].filter(Boolean).join('\n---\n');
     console.log(JSON.stringify(await mustCall('POST', '/apply', body), null, 2));
   });
 
 program
   .command('apply')
-  .description('add the pods of a topology YAML to the running mesh')
-  .requiredOption('-f, --file <file>', 'topology YAML; - for stdin')
+  .description('add the pods of a topology YAML, or Kubernetes Pod and Deployment manifests (multi-document YAML; each pod goes through the admission webhook), to the running mesh')
+  .requiredOption('-f, --file <file>', 'topology and/or Kubernetes manifests YAML; - for stdin')
   .action(async (o: { file: string }) => console.log(JSON.stringify(await mustCall('POST', '/apply', readInput(o.file)), null, 2)));
 
 program
