@@ -10,7 +10,7 @@ import { podTable } from './kube/table';
 import type { Pod } from './kube/types';
 import type { WorkloadIdentity } from './identity';
 import { runDemo } from './demo';
-import { cleanupMesh, LocalMesh } from './mesh';
+import { cleanupMesh, LocalMesh, writeExcludedPrefixes } from './mesh';
 import { meshPaths } from './paths';
 import { FORWARDER_KINDS, type ForwarderKind } from './topology';
 import { nodeVppBinaries } from './vpp';
@@ -96,6 +96,17 @@ program
     const list = (await mustCall('GET', `/api/v1/pods${q}`)) as { items: Pod[] };
     if (o.output === 'json') return console.log(JSON.stringify(list, null, 2));
     console.log(podTable(list.items));
+  });
+
+program
+  .command('exclude-prefixes <node> [prefixes...]')
+  .description("show, or with prefixes (CIDRs) replace, a node's excluded prefixes: the nsmgr's excluded_prefixes.yaml, reloaded without restart; --clear empties it")
+  .option('--clear', 'exclude nothing')
+  .action((node: string, prefixes: string[], o: { clear?: boolean }) => {
+    const file = paths().excludedPrefixesFile(node);
+    if (!existsSync(file)) throw new Error(`node ${node} has no excluded prefixes file (${file}): is the mesh up with that node?`);
+    if (prefixes.length || o.clear) writeExcludedPrefixes(file, o.clear ? [] : prefixes);
+    process.stdout.write(`# ${file}\n${readFileSync(file, 'utf8')}`);
   });
 
 program

@@ -1,6 +1,8 @@
 // A local mesh: the fabric, the registry, one nsmgr and forwarder per node, and pods, all supervised;
 // every component and pod with a SPIFFE identity of its own from the mesh's provider (identity.ts).
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { normalizePrefixes } from '@nsm/sdk/elements/ipam/cidr';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { checkHealth } from '@nsm/sdk/grpc/health';
@@ -140,6 +142,8 @@ export class LocalMesh {
     await createNetns(ns);
     await attachNode(this.paths.netns('fabric'), ns, spec.name, ip);
     mkdirSync(this.paths.nodeDir(spec.name), { recursive: true });
+    // What the exclude-prefixes sidecar's emptyDir holds in a cluster: nsm-local exclude-prefixes edits it.
+    writeExcludedPrefixes(this.paths.excludedPrefixesFile(spec.name), []);
     this.nodes.set(spec.name, { spec, ip });
     if (spec.forwarder === 'vpp' || this.checksummed) await this.wireChecksums();
     const nsmSocket = `unix://${this.paths.nsmSocket(spec.name)}`;
@@ -156,6 +160,7 @@ export class LocalMesh {
         NSM_LISTEN_ON: `${nsmSocket},tcp://${ip}:${NSMGR_PORT}`,
         NSM_REGISTRY_URL: this.registryUrl,
         NODE_NAME: spec.name,
+        NSM_EXCLUDED_PREFIXES_FILE: this.paths.excludedPrefixesFile(spec.name),
         ...(await identity.add(`nsmgr-${spec.name}`, identity.componentId(`nsmgr-${spec.name}`))),
         ...this.topology.nsmgrEnv,
         ...spec.env,
@@ -386,6 +391,7 @@ export class LocalMesh {
         ip: n.ip,
         netns: this.paths.netns(name),
         nsmSocket: this.paths.nsmSocket(name),
+        excludedPrefixesFile: this.paths.excludedPrefixesFile(name),
         ...(n.spec.forwarder === 'vpp' ? { vppCli: join(this.paths.nodeDir(name), 'vpp', 'cli.sock') } : {}),
       })),
       pods: [...this.pods.values()].map((p) => ({ ...p, netns: this.paths.netns(p.name), phase: this.kube.store.byName(p.name)?.status.phase })),
@@ -419,6 +425,19 @@ export class LocalMesh {
     this.nodes.clear();
     this.fabricUp = false;
   }
+}
+
+/**
+ * Writes a node's excluded prefixes file (upstream's format) whole, as a ConfigMap update does: a new
+ * file renamed over the old one, so that the nsmgr never reads half of it. Returns the normalised list.
+ */
+export function writeExcludedPrefixes(file: string, prefixes: string[]): string[] {
+  const list = normalizePrefixes(prefixes);
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, list.length ? `prefixes:\n${list.map((p) => `  - ${p}\n`).join('')}` : 'prefixes: []\n');
+  renameSync(tmp, file);
+  return list;
 }
 
 /** The supervisor's name of a container's process: the pod's own name for its first container. */
