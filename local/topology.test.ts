@@ -34,7 +34,7 @@ networkServices:
 pods:
   - {name: s, node: node1, command: nse-supplier-k8s, restartPolicy: Never, args: ["--log-level", "debug"], labels: {app: x}, kubeApi: false}
 `);
-    expect(t.pods).toEqual([{ name: 's', node: 'node1', command: 'nse-supplier-k8s', env: {}, restartPolicy: 'Never', args: ['--log-level', 'debug'], labels: { app: 'x' }, kubeApi: false }]);
+    expect(t.pods).toEqual([{ name: 's', node: 'node1', command: 'nse-supplier-k8s', env: {}, restartPolicy: 'Never', args: ['--log-level', 'debug'], labels: { app: 'x' }, vpp: false, kubeApi: false }]);
   });
 
   test.each([
