@@ -1,10 +1,9 @@
 // A local mesh: the fabric, the registry, one nsmgr and forwarder per node, and pods, all supervised;
 // every component and pod with a SPIFFE identity of its own from the mesh's provider (identity.ts).
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { normalizePrefixes } from '@nsm/sdk/elements/ipam/cidr';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { checkHealth } from '@nsm/sdk/grpc/health';
 import type { X509Source } from '@nsm/sdk/spiffe/source';
 import type { TokenGenerator } from '@nsm/sdk/token';

@@ -36,6 +36,7 @@ export const WEBHOOK_ENV: Record<string, string> = {
 };
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+const MAX_ANSWER = 4 * 1024 * 1024;
 
 /** A self-signed serving certificate for the webhook's Service name; the runtime trusts only it. */
 async function servingCert(): Promise<{ certPem: string; keyPem: string }> {
@@ -69,7 +70,11 @@ function post(socket: string, ca: string, path: string, body?: string): Promise<
       (res) => {
         let text = '';
         res.setEncoding('utf8');
-        res.on('data', (c) => (text += c));
+        res.on('data', (c: string) => {
+          text += c;
+          // An AdmissionReview answer is a patch of a pod: a few kB.
+          if (text.length > MAX_ANSWER) req.destroy(new Error(`answer larger than ${MAX_ANSWER} bytes`));
+        });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
       },
     );
