@@ -1,4 +1,4 @@
-// The manifests under deployments-k8s give each NSM container what the local runtime gives that
+// The manifests under deployments-k8s (every kustomization rendered: apps and example overlays) give each NSM container what the local runtime gives that
 // process (local/mesh.ts, local/webhook.ts), no less and, unless a reason is written down, no more:
 // host namespaces (hostNetwork, hostPID), privilege, host ports, and each mount (its host source and
 // whether it is writable). Path settings (sockets, files) in effect in the container, from its env or
@@ -6,7 +6,7 @@
 // The webhook's injected client is checked as a cmd-nsc container too.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Schema } from '@nsm/sdk/cmd/config';
 import { parseAll } from './k8s-schema';
 import { schema as forwarderOvs } from '../cmd-forwarder-ovs/src/config';
@@ -22,7 +22,7 @@ import { mutationSettings } from '../cmd-admission-webhook/src/main';
 import { resolveConfig } from '@nsm/sdk/cmd/config';
 
 const root = join(__dirname, '..');
-const apps = join(root, 'deployments-k8s', 'apps');
+const deployments = join(root, 'deployments-k8s');
 const SPIRE = '/run/spire/sockets';
 const NSM = '/var/lib/networkservicemesh';
 
@@ -138,6 +138,9 @@ const NEEDS: Record<string, Needs> = {
   },
   // The runtime makes its serving certificate and runs it beside the registry; nothing of the node.
   'cmd-admission-webhook': { hostNetwork: false, hostPID: false, privileged: false, mounts: [], schema: webhook },
+  // The examples' app containers (a pinger beside the client or endpoint): the runtime runs their
+  // command in the pod (local/kube/containers.ts), with nothing of the node.
+  busybox: { hostNetwork: false, hostPID: false, privileged: false, mounts: [] },
   // SPIRE's specifics belong to the security issue; the agent's Workload API directory is the node's.
   'spire-agent': {
     hostNetwork: true,
@@ -155,19 +158,21 @@ const under = (path: string, dir: string) => norm(path) === norm(dir) || norm(pa
 
 type Obj = Record<string, any>;
 
+/** Every kustomization under deployments-k8s: the apps and the examples' overlays of them. */
 function kustomizeDirs(dir: string): string[] {
-  return readdirSync(dir)
+  const subs = readdirSync(dir)
     .map((e) => join(dir, e))
-    .filter((p) => statSync(p).isDirectory() && readdirSync(p).includes('kustomization.yaml'));
+    .filter((p) => statSync(p).isDirectory());
+  return [...(readdirSync(dir).includes('kustomization.yaml') ? [dir] : []), ...subs.flatMap(kustomizeDirs)];
 }
 
-/** Every container of every workload under apps/, with its pod spec. */
-const workloads: Array<{ where: string; pod: Obj; c: Obj }> = kustomizeDirs(apps).flatMap((dir) =>
+/** Every container of every rendered workload, with its pod spec. */
+const workloads: Array<{ where: string; pod: Obj; c: Obj }> = kustomizeDirs(deployments).flatMap((dir) =>
   parseAll(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' }))
     .filter((o) => o.spec?.template?.spec)
     .flatMap((o) => {
       const pod = o.spec.template.spec;
-      return [...(pod.initContainers ?? []), ...pod.containers].map((c: Obj) => ({ where: `${o.kind}/${o.metadata.name} ${c.name}`, pod, c }));
+      return [...(pod.initContainers ?? []), ...pod.containers].map((c: Obj) => ({ where: `${relative(deployments, dir)}: ${o.kind}/${o.metadata.name} ${c.name}`, pod, c }));
     }),
 );
 
