@@ -2,7 +2,8 @@
 import { createServer, IncomingMessage, request, Server, ServerResponse } from 'node:http';
 import { existsSync, unlinkSync } from 'node:fs';
 import type { LocalMesh } from './mesh';
-import { parseTopology } from './topology';
+import { splitManifests } from './kube/manifests';
+import { mergeTopologies, topologyFrom } from './topology';
 
 export function serveControl(mesh: LocalMesh, socket: string, onDown: () => void): Promise<Server> {
   if (existsSync(socket)) unlinkSync(socket);
@@ -20,8 +21,11 @@ export function serveControl(mesh: LocalMesh, socket: string, onDown: () => void
     try {
       if (req.method === 'GET' && url.pathname === '/status') return reply(200, mesh.status());
       if (req.method === 'POST' && url.pathname === '/apply') {
-        await mesh.apply(parseTopology(body));
-        return reply(200, mesh.status());
+        // Topology documents first (they may bring the nodes up), then Kubernetes objects.
+        const { topology, objects } = splitManifests(body);
+        if (topology.length || objects.length === 0) await mesh.apply(mergeTopologies(topology.map(topologyFrom)));
+        const created = objects.length ? await mesh.applyManifests(objects) : [];
+        return reply(200, { ...mesh.status(), ...(created.length ? { created } : {}) });
       }
       const pod = /^\/pods\/([^/]+)\/delete$/.exec(url.pathname);
       if (req.method === 'POST' && pod) {

@@ -10,7 +10,7 @@ import { podTable } from './kube/table';
 import type { Pod } from './kube/types';
 import type { WorkloadIdentity } from './identity';
 import { runDemo } from './demo';
-import { cleanupMesh, LocalMesh } from './mesh';
+import { cleanupMesh, LocalMesh, writeExcludedPrefixes } from './mesh';
 import { meshPaths } from './paths';
 import { hasPodFiles, podArgv } from './podfs';
 import { FORWARDER_KINDS, type ForwarderKind } from './topology';
@@ -63,14 +63,15 @@ program
     const nodes = Array.from({ length: Number(o.nodes) }, (_, i) => `{name: node${i + 1}, forwarder: ${kinds[Math.min(i, kinds.length - 1)]}}`);
     const yaml = o.file ? readInput(o.file) : '';
     const identity = [o.trustDomain ? `trustDomain: ${JSON.stringify(o.trustDomain)}` : '', o.svidLifetime ? `svidLifetime: ${JSON.stringify(o.svidLifetime)}` : ''].filter(Boolean).join('\n');
-    const body = `${yaml.includes('nodes:') ? yaml : `nodes: [${nodes.join(', ')}]\n${yaml}`}\n${identity}\n`;
+    // Separate documents: the file may hold Kubernetes manifests beside (or instead of) a topology.
+    const body = [yaml.includes('nodes:') ? '' : `nodes: [${nodes.join(', ')}]`, identity, yaml].filter(Boolean).join('\n---\n');
     console.log(JSON.stringify(await mustCall('POST', '/apply', body), null, 2));
   });
 
 program
   .command('apply')
-  .description('add the pods of a topology YAML to the running mesh')
-  .requiredOption('-f, --file <file>', 'topology YAML; - for stdin')
+  .description('add the pods of a topology YAML, or Kubernetes Pod and Deployment manifests (multi-document YAML; each pod goes through the admission webhook), to the running mesh')
+  .requiredOption('-f, --file <file>', 'topology and/or Kubernetes manifests YAML; - for stdin')
   .action(async (o: { file: string }) => console.log(JSON.stringify(await mustCall('POST', '/apply', readInput(o.file)), null, 2)));
 
 program
@@ -96,6 +97,17 @@ program
     const list = (await mustCall('GET', `/api/v1/pods${q}`)) as { items: Pod[] };
     if (o.output === 'json') return console.log(JSON.stringify(list, null, 2));
     console.log(podTable(list.items));
+  });
+
+program
+  .command('exclude-prefixes <node> [prefixes...]')
+  .description("show, or with prefixes (CIDRs) replace, a node's excluded prefixes: the nsmgr's excluded_prefixes.yaml, reloaded without restart; --clear empties it")
+  .option('--clear', 'exclude nothing')
+  .action((node: string, prefixes: string[], o: { clear?: boolean }) => {
+    const file = paths().excludedPrefixesFile(node);
+    if (!existsSync(file)) throw new Error(`node ${node} has no excluded prefixes file (${file}): is the mesh up with that node?`);
+    if (prefixes.length || o.clear) writeExcludedPrefixes(file, o.clear ? [] : prefixes);
+    process.stdout.write(`# ${file}\n${readFileSync(file, 'utf8')}`);
   });
 
 program

@@ -1,8 +1,9 @@
 // A local mesh: the fabric, the registry, one nsmgr and forwarder per node, and pods, all supervised;
 // every component and pod with a SPIFFE identity of its own from the mesh's provider (identity.ts).
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { normalizePrefixes } from '@nsm/sdk/elements/ipam/cidr';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { checkHealth } from '@nsm/sdk/grpc/health';
 import type { X509Source } from '@nsm/sdk/spiffe/source';
 import type { TokenGenerator } from '@nsm/sdk/token';
@@ -14,11 +15,14 @@ import { attachExternal, attachNode, createFabric, createNetns, deleteNetns, FAB
 import { KubeRuntime } from './kube/runtime';
 import { NetworkServices } from './networkservices';
 import { MeshIdentity } from './identity';
+import { type KubeObject, podsOf } from './kube/manifests';
+import type { Pod } from './kube/types';
+import { LocalWebhook } from './webhook';
 import { Supervisor } from './supervisor';
 import { dnsServerArgv } from './dnsserver';
 import { podArgv, podCorefile, preparePodFiles } from './podfs';
 import { NODE_VPP_PLUGINS, POD_VPP_PLUGINS, prepareVpp } from './vpp';
-import type { ExternalSpec, NodeSpec, PodSpec, Topology } from './topology';
+import type { ContainerRun, ExternalSpec, NodeSpec, PodSpec, Topology } from './topology';
 
 export const REGISTRY_PORT = 5002;
 export const NSMGR_PORT = 5001;
@@ -30,11 +34,13 @@ export class LocalMesh {
   private readonly nodes = new Map<string, { spec: NodeSpec; ip: string }>();
   private readonly pods = new Map<string, PodSpec>();
   private readonly externals = new Map<string, { spec: ExternalSpec; sw: VlanTrunk }>();
-  private topology: Topology = { nodes: [], pods: [], externals: [], nsmgrEnv: {}, forwarderEnv: {}, registryEnv: {}, networkServices: [] };
+  private topology: Topology = { nodes: [], pods: [], externals: [], nsmgrEnv: {}, forwarderEnv: {}, registryEnv: {}, webhookEnv: {}, networkServices: [] };
   private fabricUp = false;
   /** Pods as Kubernetes Pod objects, and the pod API (local/kube). */
   readonly kube: KubeRuntime;
   readonly networkServices: NetworkServices;
+  /** The admission webhook, started with the first Kubernetes manifest applied. */
+  readonly webhook: LocalWebhook;
   private identity: MeshIdentity | undefined;
   /** Whether the node network's NICs fill in checksums themselves (see wireChecksums). */
   private checksummed = false;
@@ -44,6 +50,7 @@ export class LocalMesh {
     private readonly log: Log,
   ) {
     this.supervisor = new Supervisor(log, paths.mesh);
+    this.webhook = new LocalWebhook(paths, this.supervisor);
     this.networkServices = new NetworkServices(`unix://${join(paths.root, 'registry.sock')}`, log, () => {
       if (!this.identity) throw new Error('the mesh is not up');
       return this.identity.probeSource;
@@ -57,6 +64,7 @@ export class LocalMesh {
         nameTaken: (name) => this.pods.has(name) || this.nodes.has(name) || this.externals.has(name) || name === 'fabric',
         startPod: (spec) => this.addPod(spec),
         stopPod: (name, graceMs) => this.deletePod(name, { graceMs }),
+        admitPod: (pod, namespace) => (this.webhook.running ? this.webhook.admit(pod as Pod, namespace) : undefined),
       },
       log,
     );
@@ -74,6 +82,7 @@ export class LocalMesh {
       nsmgrEnv: { ...this.topology.nsmgrEnv, ...t.nsmgrEnv },
       forwarderEnv: { ...this.topology.forwarderEnv, ...t.forwarderEnv },
       registryEnv: { ...this.topology.registryEnv, ...t.registryEnv },
+      webhookEnv: { ...this.topology.webhookEnv, ...t.webhookEnv },
       networkServices: t.networkServices ?? [],
     };
     mkdirSync(this.paths.logs, { recursive: true });
@@ -104,6 +113,29 @@ export class LocalMesh {
     for (const p of t.pods ?? []) if (!this.pods.has(p.name)) await this.addPod(p);
   }
 
+  /**
+   * Creates the pods of Kubernetes manifests (Pods, Deployments) through the pod API, each through the
+   * admission webhook, and starts them. Placement (there is no scheduler): spec.nodeName, else the
+   * nodeSelector kubernetes.io/hostname, else the first node.
+   */
+  async applyManifests(objects: KubeObject[], webhookEnv: Record<string, string> = {}): Promise<Array<{ kind: string; name: string; namespace: string; node: string; phase?: string }>> {
+    const first = [...this.nodes.keys()][0];
+    if (!first || !this.fabricUp) throw new Error('the mesh has no nodes: start it first (nsm-local up)');
+    const pods = objects.flatMap((o) => podsOf(o));
+    await this.webhook.ensure(this.paths.netns('fabric'), { ...this.topology.webhookEnv, ...webhookEnv });
+    const out = [];
+    for (const { namespace, pod } of pods) {
+      const spec = (pod.spec ??= {}) as Record<string, unknown>;
+      const selector = (spec.nodeSelector as Record<string, string> | undefined)?.['kubernetes.io/hostname'];
+      spec.nodeName ??= selector ?? first;
+      const created = await this.kube.createPod(namespace, pod);
+      await created.started;
+      const now = this.kube.store.byName(created.pod.metadata.name);
+      out.push({ kind: 'Pod', name: created.pod.metadata.name, namespace, node: String(spec.nodeName), phase: now?.status.phase });
+    }
+    return out;
+  }
+
   private async addNode(spec: NodeSpec): Promise<void> {
     const identity = this.identity!;
     const ns = this.paths.netns(spec.name);
@@ -111,6 +143,8 @@ export class LocalMesh {
     await createNetns(ns);
     await attachNode(this.paths.netns('fabric'), ns, spec.name, ip);
     mkdirSync(this.paths.nodeDir(spec.name), { recursive: true });
+    // What the exclude-prefixes sidecar's emptyDir holds in a cluster: nsm-local exclude-prefixes edits it.
+    writeExcludedPrefixes(this.paths.excludedPrefixesFile(spec.name), []);
     this.nodes.set(spec.name, { spec, ip });
     if (spec.forwarder === 'vpp' || this.checksummed) await this.wireChecksums();
     const nsmSocket = `unix://${this.paths.nsmSocket(spec.name)}`;
@@ -127,6 +161,7 @@ export class LocalMesh {
         NSM_LISTEN_ON: `${nsmSocket},tcp://${ip}:${NSMGR_PORT}`,
         NSM_REGISTRY_URL: this.registryUrl,
         NODE_NAME: spec.name,
+        NSM_EXCLUDED_PREFIXES_FILE: this.paths.excludedPrefixesFile(spec.name),
         ...(await identity.add(`nsmgr-${spec.name}`, identity.componentId(`nsmgr-${spec.name}`))),
         ...this.topology.nsmgrEnv,
         ...spec.env,
@@ -265,26 +300,42 @@ export class LocalMesh {
     if (spec.dnsServer) {
       this.supervisor.start({ name: `${spec.name}-dns`, netns: ns, argv: podArgv(this.paths, spec.name, dnsServerArgv(spec.dnsServer)), env: {}, logFile: join(this.paths.logs, `${spec.name}-dns.log`) });
     }
-    const cmd = `cmd-${spec.command}`;
     const identity = this.identity!;
-    const env: Record<string, string> = {
+    const podEnv = await identity.add(spec.name, identity.podId(spec.name));
+    const nsmEnv = (bundle: string | undefined): Record<string, string> => ({
       NSM_NAME: spec.name,
-      ...(await identity.add(spec.name, identity.podId(spec.name))),
+      ...podEnv,
       NSM_CONNECT_TO: `unix://${this.paths.nsmSocket(spec.node)}`,
-      ...(spec.command !== 'nsc' ? { NSM_LISTEN_ON: `unix://${join(this.paths.podDir(spec.name), 'nse.sock')}` } : { NSM_COREFILE_PATH: podCorefile(this.paths, spec.name) }),
-      ...admitted.env,
-      ...spec.env,
-    };
-    this.supervisor.start({
-      name: spec.name,
-      netns: ns,
-      argv: podArgv(this.paths, spec.name, [...commandArgv(cmd), ...(spec.args ?? [])]),
-      env,
-      logFile: join(this.paths.logs, `${spec.name}.log`),
-      restartPolicy: spec.restartPolicy,
-      onStart: admitted.onStart,
-      onExit: admitted.onExit,
+      ...(bundle && bundle !== 'nsc' ? { NSM_LISTEN_ON: `unix://${join(this.paths.podDir(spec.name), 'nse.sock')}` } : { NSM_COREFILE_PATH: podCorefile(this.paths, spec.name) }),
     });
+    const status = { restartPolicy: spec.restartPolicy, onStart: admitted.onStart, onExit: admitted.onExit };
+    if (!spec.containers) {
+      this.supervisor.start({
+        name: spec.name,
+        netns: ns,
+        argv: podArgv(this.paths, spec.name, [...commandArgv(`cmd-${spec.command}`), ...(spec.args ?? [])]),
+        env: { ...nsmEnv(spec.command), ...admitted.env, ...spec.env },
+        logFile: join(this.paths.logs, `${spec.name}.log`),
+        ...status,
+      });
+      return;
+    }
+    // A manifest's pod: init containers one by one to completion, then every container; the first
+    // container's process carries the pod's status.
+    const run = (c: ContainerRun) => ({
+      netns: ns,
+      argv: podArgv(this.paths, spec.name, c.bundle ? [...commandArgv(`cmd-${c.bundle}`), ...c.argv] : c.argv),
+      env: c.bundle ? { ...nsmEnv(c.bundle), ...admitted.env, ...c.env, ...podEnv } : { ...podEnv, ...admitted.env, ...c.env },
+      logFile: join(this.paths.logs, `${containerProcess(spec, c.name)}.log`),
+    });
+    for (const c of spec.initContainers ?? []) {
+      const name = containerProcess(spec, c.name, true);
+      const exit = new Promise<number | null>((resolve) => this.supervisor.start({ name, ...run(c), restartPolicy: 'Never', onExit: (e) => resolve(e.code) }));
+      const code = await exit;
+      await this.supervisor.stop(name);
+      if (code !== 0) throw new Error(`pod ${spec.name}: init container ${c.name} exited with ${code} (log: ${run(c).logFile})`);
+    }
+    spec.containers.forEach((c, i) => this.supervisor.start({ name: containerProcess(spec, c.name), ...run(c), ...(i === 0 ? status : { restartPolicy: spec.restartPolicy }) }));
   }
 
   /** Deletes a pod as Kubernetes would: SIGTERM, grace period, then its namespace goes away. */
@@ -294,7 +345,8 @@ export class LocalMesh {
     const graceMs = opts.force ? 0 : (opts.graceMs ?? 10_000);
     this.kube.markDeleting(name, Math.ceil(graceMs / 1000));
     if (this.pods.has(name)) {
-      await this.supervisor.stop(name, graceMs);
+      const spec = this.pods.get(name)!;
+      await Promise.all(podProcesses(spec).map((p) => this.supervisor.stop(p, graceMs)));
       await this.supervisor.stop(`${name}-vpp`);
       await this.supervisor.stop(`${name}-dns`);
       await deleteNetns(this.paths.netns(name));
@@ -345,6 +397,7 @@ export class LocalMesh {
         ip: n.ip,
         netns: this.paths.netns(name),
         nsmSocket: this.paths.nsmSocket(name),
+        excludedPrefixesFile: this.paths.excludedPrefixesFile(name),
         ...(n.spec.forwarder === 'vpp' ? { vppCli: join(this.paths.nodeDir(name), 'vpp', 'cli.sock') } : {}),
       })),
       pods: [...this.pods.values()].map((p) => ({ ...p, netns: this.paths.netns(p.name), phase: this.kube.store.byName(p.name)?.status.phase })),
@@ -359,7 +412,7 @@ export class LocalMesh {
 
   /** Stops everything in dependency order and removes every namespace and file of this mesh. */
   async down(): Promise<void> {
-    await Promise.all([...this.pods.keys()].map((p) => this.supervisor.stop(p)));
+    await Promise.all([...this.pods.values()].flatMap((p) => podProcesses(p).map((name) => this.supervisor.stop(name))));
     await Promise.all([...this.pods.keys()].map((p) => this.supervisor.stop(`${p}-vpp`)));
     await Promise.all([...this.pods.keys()].map((p) => this.supervisor.stop(`${p}-dns`)));
     this.kube.close();
@@ -368,6 +421,7 @@ export class LocalMesh {
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`nsmgr-${n}`)));
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`ovs-${n}`)));
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`vpp-${n}`)));
+    await this.webhook.stop();
     await this.supervisor.stop('registry');
     await Promise.all([...this.externals.values()].map((x) => x.sw.stop().catch(() => undefined)));
     this.externals.clear();
@@ -379,6 +433,27 @@ export class LocalMesh {
     this.fabricUp = false;
   }
 }
+
+/**
+ * Writes a node's excluded prefixes file (upstream's format) whole, as a ConfigMap update does: a new
+ * file renamed over the old one, so that the nsmgr never reads half of it. Returns the normalised list.
+ */
+export function writeExcludedPrefixes(file: string, prefixes: string[]): string[] {
+  const list = normalizePrefixes(prefixes);
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, list.length ? `prefixes:\n${list.map((p) => `  - ${p}\n`).join('')}` : 'prefixes: []\n');
+  renameSync(tmp, file);
+  return list;
+}
+
+/** The supervisor's name of a container's process: the pod's own name for its first container. */
+export function containerProcess(spec: PodSpec, container: string, init = false): string {
+  return !init && spec.containers?.[0]?.name === container ? spec.name : `${spec.name}.${container}`;
+}
+
+/** Every process a pod runs (beside a VPP app). */
+const podProcesses = (spec: PodSpec): string[] => (spec.containers ? spec.containers.map((c) => containerProcess(spec, c.name)) : [spec.name]);
 
 /** Removes whatever a mesh of this name left behind, also after a crash of its daemon. */
 export async function cleanupMesh(paths: MeshPaths): Promise<void> {

@@ -9,6 +9,8 @@ export interface MeshPaths {
   nodeDir(node: string): string;
   podDir(pod: string): string;
   nsmSocket(node: string): string;
+  /** The node's excluded prefixes file (nsmgr's NSM_EXCLUDED_PREFIXES_FILE). */
+  excludedPrefixesFile(node: string): string;
   netns(name: string): string;
 }
 
@@ -23,6 +25,8 @@ export function meshPaths(mesh: string, base = process.env.NSM_LOCAL_DIR ?? '/tm
     podDir: (pod) => join(root, 'pods', pod),
     // The hostPath an NSM pod mounts: one per node.
     nsmSocket: (node) => join(root, 'nodes', node, 'nsm.io.sock'),
+    // The exclude-prefixes-volume of upstream's nsmgr DaemonSet, one per node.
+    excludedPrefixesFile: (node) => join(root, 'nodes', node, 'exclude-prefixes', 'excluded_prefixes.yaml'),
     netns: (name) => `${mesh}-${name}`,
   };
 }

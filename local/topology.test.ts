@@ -1,5 +1,5 @@
 import { NetworkService } from '@nsm/api';
-import { parseTopology } from './topology';
+import { mergeTopologies, parseTopology } from './topology';
 
 describe('topology: networkServices and the pod fields of the pod API', () => {
   test('NetworkServices in the resource\'s spec form, with matches, templates and fallthrough', () => {
@@ -59,4 +59,14 @@ pods:
     ['pods: [{name: p, command: nsc, kubeApi: "yes"}]', /kubeApi must be true or false/],
     ['pods: [{name: p, command: sleep}]', /command must be one of nsc, nse-icmp-responder, nse-supplier-k8s/],
   ])('%s is refused', (yaml, msg) => expect(() => parseTopology(yaml)).toThrow(msg));
+});
+
+describe('several topology documents (nsm-local up -f with manifests)', () => {
+  test('later keys win, env maps merge, webhookEnv is read', () => {
+    const t = mergeTopologies([parseTopology('nodes: [node1]\nnsmgrEnv: {A: "1"}'), parseTopology('pods: []\nnsmgrEnv: {B: "2"}\nwebhookEnv: {NSM_CONTAINER_IMAGES: x/cmd-nsc:v1}')]);
+    expect(t.nodes?.map((n) => n.name)).toEqual(['node1']);
+    expect(t.pods).toEqual([]);
+    expect(t.nsmgrEnv).toEqual({ A: '1', B: '2' });
+    expect(t.webhookEnv).toEqual({ NSM_CONTAINER_IMAGES: 'x/cmd-nsc:v1' });
+  });
 });

@@ -13,10 +13,23 @@ import { checkTrustDomain } from '@nsm/sdk/spiffe/id';
 export const POD_COMMANDS = ['nsc', 'nse-icmp-responder', 'nse-supplier-k8s'] as const;
 export type PodCommand = (typeof POD_COMMANDS)[number];
 
+/**
+ * One container of a pod from a Kubernetes manifest (local/kube/containers.ts): a bundle of this
+ * repository, or a command from the host's file system (images are not pulled).
+ */
+export interface ContainerRun {
+  name: string;
+  /** The bundle it runs (then argv holds the bundle's args), or none: argv is a host command. */
+  bundle?: PodCommand;
+  argv: string[];
+  env: Record<string, string>;
+}
+
 export interface PodSpec {
   name: string;
   node: string;
-  command: PodCommand;
+  /** The pod's one NSM process (topology pods); with `containers`, only the bundle the pod runs, if any. */
+  command?: PodCommand;
   env: Record<string, string>;
   /** Extra arguments (flags) of the command. */
   args?: string[];
@@ -31,6 +44,10 @@ export interface PodSpec {
    * namespace. Default: true for nse-supplier-k8s, false otherwise.
    */
   kubeApi?: boolean;
+  /** Kubernetes manifests: the containers, started together (the first one's process is the pod's
+   *  status), after the init containers have run to completion one by one. */
+  containers?: ContainerRun[];
+  initContainers?: ContainerRun[];
   /** The pod's app is a VPP (a memif peer) running beside its command: `nsm-local vppctl <pod> ...`. */
   vpp?: boolean;
   /** A DNS server beside its command (dnsserver.ts), e.g. {hosts: {my.example.nsm: 172.16.1.100}}. */
@@ -70,6 +87,8 @@ export interface Topology {
   nsmgrEnv: Record<string, string>;
   forwarderEnv: Record<string, string>;
   registryEnv: Record<string, string>;
+  /** Extra env for the admission webhook (started with the first Kubernetes manifest applied). */
+  webhookEnv: Record<string, string>;
   /**
    * NetworkServices the runtime registers in the registry (as `kubectl apply` of NetworkService
    * resources does), in the resource's spec form: {name, payload, matches: [{source_selector, routes:
@@ -107,7 +126,11 @@ function parseDnsServer(v: unknown, where: string): DnsServerSpec {
 }
 
 export function parseTopology(text: string): Partial<Topology> {
-  const doc = (parse(text) ?? {}) as Record<string, unknown>;
+  return topologyFrom((parse(text) ?? {}) as Record<string, unknown>);
+}
+
+/** A topology from one parsed YAML document. */
+export function topologyFrom(doc: Record<string, unknown>): Partial<Topology> {
   const out: Partial<Topology> = {};
   if (doc.nodes !== undefined) {
     if (!Array.isArray(doc.nodes)) throw new Error('nodes must be a list');
@@ -179,11 +202,25 @@ export function parseTopology(text: string): Partial<Topology> {
   out.nsmgrEnv = strMap(doc.nsmgrEnv, 'nsmgrEnv');
   out.forwarderEnv = strMap(doc.forwarderEnv, 'forwarderEnv');
   out.registryEnv = strMap(doc.registryEnv, 'registryEnv');
+  out.webhookEnv = strMap(doc.webhookEnv, 'webhookEnv');
   if (doc.trustDomain !== undefined) out.trustDomain = checkTrustDomain(String(doc.trustDomain));
   if (doc.svidLifetime !== undefined) {
     const ms = parseDuration(String(doc.svidLifetime));
     if (ms < 2000) throw new Error(`svidLifetime ${String(doc.svidLifetime)} is too short (at least 2s)`);
     out.svidLifetimeMs = ms;
+  }
+  return out;
+}
+
+const ENV_KEYS = ['nsmgrEnv', 'forwarderEnv', 'registryEnv', 'webhookEnv'] as const;
+
+/** Several topology documents as one: later keys win, env maps are merged. */
+export function mergeTopologies(parts: Partial<Topology>[]): Partial<Topology> {
+  const out: Partial<Topology> = {};
+  for (const p of parts) {
+    const { nsmgrEnv: _a, forwarderEnv: _b, registryEnv: _c, webhookEnv: _d, ...rest } = p;
+    Object.assign(out, rest);
+    for (const k of ENV_KEYS) if (p[k]) out[k] = { ...out[k], ...p[k] };
   }
   return out;
 }

@@ -7,7 +7,20 @@ import { clusterConfig, register, webhookConfiguration } from './register';
 import { listen } from './server';
 import { servingCert } from './tls';
 
+/**
+ * The images it must inject, checked before it serves: without a sidecar image an annotated pod would
+ * be admitted with no NSM client at all (upstream's default: silently). The init image is optional:
+ * it only makes the first Request before the app starts (nsm-ts has no cmd-nsc-init).
+ */
+export function checkImages(cfg: Pick<Config, 'containerImages'>): void {
+  if (cfg.containerImages.length > 0) return;
+  throw new Error(
+    'NSM_CONTAINER_IMAGES is not set: annotated pods would be admitted without an NSM client. Set it to the cmd-nsc image, e.g. NSM_CONTAINER_IMAGES=ghcr.io/nsm-ts/cmd-nsc:v0.1.0 (NSM_INIT_CONTAINER_IMAGES, optional, adds init containers)',
+  );
+}
+
 export function mutationSettings(cfg: Config): MutationSettings {
+  checkImages(cfg);
   const envs = cfg.envs.map((e) => {
     const i = e.indexOf('=');
     if (i <= 0) throw new Error(`NSM_ENVS entry "${e}" is not KEY=VALUE`);
@@ -29,7 +42,7 @@ export async function start(cfg: Config, env: NodeJS.ProcessEnv = process.env): 
   const settings = mutationSettings(cfg);
   const tls = servingCert({ certFile: cfg.certFilePath, keyFile: cfg.keyFilePath, caBundleFile: cfg.caBundleFilePath, service: cfg.serviceName, namespace: cfg.namespace });
   const srv = await listen({ listenOn: cfg.listenOn, certPem: tls.certPem, keyPem: tls.keyPem, settings, log });
-  log.info({ port: srv.port, cert: tls.source }, 'serving HTTPS: POST /mutate, GET /ready');
+  log.info({ listenOn: cfg.listenOn, port: srv.port, cert: tls.source }, 'serving HTTPS: POST /mutate, GET /ready');
 
   let unregister: (() => Promise<void>) | undefined;
   const cluster = cfg.register ? clusterConfig(env) : undefined;

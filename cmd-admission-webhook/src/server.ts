@@ -1,4 +1,5 @@
 // HTTPS server: POST /mutate answers AdmissionReviews, GET /ready says 200 (readiness probe).
+import { rmSync } from 'node:fs';
 import { createServer, Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -63,8 +64,16 @@ export function handler(settings: MutationSettings, log: Logger) {
   };
 }
 
-/** Parses "[host]:port" ("" host = every interface). */
-export function parseListen(addr: string): { host?: string; port: number } {
+/**
+ * Parses "[host]:port" ("" host = every interface), or unix:///path: a Unix socket (still HTTPS), for
+ * an API server on the same machine (the local runtime: nsm-local's daemon is not on the pods' network).
+ */
+export function parseListen(addr: string): { host?: string; port: number; path?: string } {
+  if (addr.startsWith('unix://')) {
+    const path = addr.slice('unix://'.length);
+    if (!path.startsWith('/')) throw new Error(`invalid listen address "${addr}" (want unix:///absolute/path)`);
+    return { port: 0, path };
+  }
   const m = /^(.*):(\d+)$/.exec(addr.replace(/^https?:\/\/|^tcp:\/\//, ''));
   if (!m) throw new Error(`invalid listen address "${addr}" (want [host]:port)`);
   const host = m[1].replace(/^\[(.*)\]$/, '$1');
@@ -72,19 +81,22 @@ export function parseListen(addr: string): { host?: string; port: number } {
 }
 
 export async function listen(opts: { listenOn: string; certPem: string; keyPem: string; settings: MutationSettings; log: Logger }): Promise<{ server: Server; port: number; close(): Promise<void> }> {
-  const { host, port } = parseListen(opts.listenOn);
+  const { host, port, path } = parseListen(opts.listenOn);
+  if (path) rmSync(path, { force: true });
   const h = handler(opts.settings, opts.log);
   const server = createServer({ cert: opts.certPem, key: opts.keyPem, minVersion: 'TLSv1.2' }, (req, res) => void h(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    const ready = () => {
       server.off('error', reject);
       resolve();
-    });
+    };
+    if (path) server.listen(path, ready);
+    else server.listen(port, host, ready);
   });
   return {
     server,
-    port: (server.address() as AddressInfo).port,
+    port: path ? 0 : (server.address() as AddressInfo).port,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,6 +1,6 @@
 // POSTs real AdmissionReviews over HTTPS to the webhook (in-process and as the built bundle) and
 // applies the returned JSON Patch with fast-json-patch.
-import { spawn, ChildProcess, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, ChildProcess, execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -195,6 +195,24 @@ describe('in-process server', () => {
     const res = decode(await post(srv.port, srv.caBundlePem, reviewOf('u-cron', { group: 'batch', version: 'v1', kind: 'CronJob' }, cron)), 'u-cron');
     const out = patched(res, cron);
     expect(out.spec.jobTemplate.spec.template.spec.containers.map((c: any) => c.name)).toEqual(['alpine', 'cmd-nsc', 'coredns']);
+  });
+});
+
+describe('refuses to start without the images it must inject', () => {
+  test('in process: start() throws naming NSM_CONTAINER_IMAGES, and serves nothing', async () => {
+    const cfg = resolveConfig(schema, {}, { ...env, NSM_CONTAINER_IMAGES: '', NSM_INIT_CONTAINER_IMAGES: '' });
+    await expect(start(cfg, { HOME: '/nonexistent' })).rejects.toThrow(/NSM_CONTAINER_IMAGES is not set/);
+    // Init images alone are not enough: nothing would keep the connection after the init container.
+    await expect(start(resolveConfig(schema, {}, { ...env, NSM_CONTAINER_IMAGES: ' , ' }), { HOME: '/nonexistent' })).rejects.toThrow(/NSM_CONTAINER_IMAGES is not set/);
+  });
+
+  test('the bundle exits non-zero with the message when the variable is absent', () => {
+    execFileSync(process.execPath, [join(root, 'tools', 'build.mjs'), 'cmd-admission-webhook'], { cwd: root, stdio: 'ignore' });
+    const { NSM_CONTAINER_IMAGES: _drop, ...rest } = env;
+    const r = spawnSync(process.execPath, [bundle], { env: { PATH: process.env.PATH, HOME: '/nonexistent', ...rest, NSM_LISTEN_ON: '127.0.0.1:0' }, encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).not.toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/NSM_CONTAINER_IMAGES is not set/);
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/serving HTTPS/);
   });
 });
 

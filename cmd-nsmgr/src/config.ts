@@ -16,6 +16,12 @@ export const schema = {
   dialTimeout: common.dialTimeout('100ms'),
   forwarderNetworkServiceName: { kind: 'string', env: 'NSM_FORWARDER_NETWORK_SERVICE_NAME', default: 'forwarder', description: 'network service under which forwarders register' },
   expirePeriod: { kind: 'duration', env: 'NSM_EXPIRE_PERIOD', default: '1m', description: 'how long an endpoint registration lives without a refresh' },
+  excludedPrefixesFile: {
+    kind: 'string',
+    env: 'NSM_EXCLUDED_PREFIXES_FILE',
+    default: '/var/lib/networkservicemesh/config/excluded_prefixes.yaml',
+    description: 'YAML file `prefixes: [CIDR, ...]` (the exclude-prefixes sidecar writes it) whose prefixes every Request carries as excluded, so that endpoints allocate no address inside them; watched, a change applies without restart (upstream: this path, fixed)',
+  },
   spiffeEndpointSocket: common.spiffeEndpointSocket(),
   identityTimeout: common.identityTimeout(),
   logLevel: common.logLevel(),

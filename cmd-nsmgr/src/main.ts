@@ -5,6 +5,7 @@ import { nsmgr } from '@nsm/sdk/chains/nsmgr';
 import { runCommand } from '@nsm/sdk/cmd/run';
 import { startServer } from '@nsm/sdk/grpc/server';
 import { clientInfoLabels } from '@nsm/sdk/elements/clientinfo';
+import { excludedPrefixes } from '@nsm/sdk/elements/excludedprefixes';
 import { nsmgrRegistry } from '@nsm/sdk/chains/registry';
 import { log } from '@nsm/sdk/log';
 import { schema } from './config';
@@ -18,6 +19,7 @@ void runCommand({
   helpFooter: 'Also read: NODE_NAME, POD_NAME, CLUSTER_NAME (labels nodeName, podName, clusterName added to requests and registrations).',
   async start(cfg, _ctx, id) {
     const url = publicUrl(cfg.listenOn);
+    const excluded = excludedPrefixes({ path: cfg.excludedPrefixesFile });
     const registry = nsmgrRegistry({ nsmgrUrl: url, registryUrl: cfg.registryUrl || undefined, expiryMs: cfg.expirePeriod, source: id.source });
     const mgr = nsmgr({
       name: cfg.name,
@@ -28,12 +30,14 @@ void runCommand({
       forwarderServiceName: cfg.forwarderNetworkServiceName,
       dialTimeoutMs: cfg.dialTimeout,
       labels: clientInfoLabels(),
+      excludedPrefixes: excluded,
     });
     const server = await startServer(cfg.listenOn, [...mgr.services(), ...registry.services()], { source: id.source });
     log.info({ urls: server.urls, publicUrl: url, registry: cfg.registryUrl || '(local only)' }, 'nsmgr serving');
     return async () => {
       await server.stop();
       await registry.close();
+      excluded.dispose();
     };
   },
 });

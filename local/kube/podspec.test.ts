@@ -22,7 +22,7 @@ const refusal = (body: unknown, taken: string[] = []) => {
 describe('validatePod: what the API server refuses', () => {
   test.each([
     ['no containers', base({}, { containers: [] }), 422, /spec.containers: Required value/],
-    ['two containers', base({}, { containers: [{ name: 'a', image: 'x' }, { name: 'b', image: 'y' }] }), 422, /one container per pod/],
+    ['two containers of one name', base({}, { containers: [{ name: 'a', image: 'x' }, { name: 'a', image: 'y' }] }), 422, /containers\[1\]\.name: Duplicate value: "a"/],
     ['no image', base({}, { containers: [{ name: 'a' }] }), 422, /image: Required value/],
     ['bad restart policy', base({}, { restartPolicy: 'Sometimes' }), 422, /spec.restartPolicy: Unsupported value: "Sometimes"/],
     ['bad name', base({ name: 'Not_A_Name' }), 422, /metadata.name: Invalid value/],

@@ -63,18 +63,24 @@ export function validatePod(body: unknown, namespace: string, taken: (name: stri
   const spec = isObj(body.spec) ? body.spec : {};
   const containers = Array.isArray(spec.containers) ? (spec.containers as unknown[]) : [];
   if (containers.length === 0) causes.push('spec.containers: Required value');
-  if (containers.length > 1) causes.push(`spec.containers: Too many: ${containers.length}: the local runtime runs one container per pod`);
-  containers.forEach((c, i) => {
-    if (!isObj(c)) return causes.push(`spec.containers[${i}]: Invalid value: must be an object`);
-    if (typeof c.name !== 'string' || !LABEL.test(c.name)) causes.push(`spec.containers[${i}].name: Invalid value: ${JSON.stringify(c.name ?? '')}: a lowercase RFC 1123 label`);
-    if (typeof c.image !== 'string' || !c.image.trim()) causes.push(`spec.containers[${i}].image: Required value`);
+  const initContainers = spec.initContainers === undefined ? [] : Array.isArray(spec.initContainers) ? (spec.initContainers as unknown[]) : undefined;
+  if (!initContainers) causes.push('spec.initContainers: Invalid value: must be a list');
+  const names = new Set<string>();
+  const check = (c: unknown, where: string) => {
+    if (!isObj(c)) return causes.push(`${where}: Invalid value: must be an object`);
+    if (typeof c.name !== 'string' || !LABEL.test(c.name)) causes.push(`${where}.name: Invalid value: ${JSON.stringify(c.name ?? '')}: a lowercase RFC 1123 label`);
+    else if (names.has(c.name)) causes.push(`${where}.name: Duplicate value: "${c.name}"`);
+    else names.add(c.name);
+    if (typeof c.image !== 'string' || !c.image.trim()) causes.push(`${where}.image: Required value`);
     for (const f of ['command', 'args'] as const) {
-      if (c[f] !== undefined && (!Array.isArray(c[f]) || (c[f] as unknown[]).some((a) => typeof a !== 'string'))) causes.push(`spec.containers[${i}].${f}: Invalid value: must be a list of strings`);
+      if (c[f] !== undefined && (!Array.isArray(c[f]) || (c[f] as unknown[]).some((a) => typeof a !== 'string'))) causes.push(`${where}.${f}: Invalid value: must be a list of strings`);
     }
     if (c.env !== undefined && (!Array.isArray(c.env) || (c.env as unknown[]).some((e) => !isObj(e) || typeof e.name !== 'string' || !e.name))) {
-      causes.push(`spec.containers[${i}].env: Invalid value: each entry needs a name`);
+      causes.push(`${where}.env: Invalid value: each entry needs a name`);
     }
-  });
+  };
+  (initContainers ?? []).forEach((c, i) => check(c, `spec.initContainers[${i}]`));
+  containers.forEach((c, i) => check(c, `spec.containers[${i}]`));
   const policy = spec.restartPolicy ?? 'Always';
   if (!POLICIES.includes(policy as (typeof POLICIES)[number])) causes.push(`spec.restartPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Always", "OnFailure", "Never"`);
   if (spec.nodeName !== undefined && (typeof spec.nodeName !== 'string' || !spec.nodeName)) causes.push('spec.nodeName: Invalid value: must be a node name');
@@ -97,7 +103,7 @@ export interface NoLaunch {
   waiting: { reason: string; message: string };
 }
 
-const bundleOf = (image: string): PodCommand | undefined => {
+export const bundleOf = (image: string): PodCommand | undefined => {
   const base = image.split('/').pop()!.split('@')[0].split(':')[0];
   return POD_COMMANDS.find((c) => `cmd-${c}` === base);
 };
@@ -116,15 +122,12 @@ function fieldValue(pod: Pod, path: string, hostIP: string): string | undefined 
   return Object.hasOwn(fields, path) ? (fields[path] ?? '') : undefined;
 }
 
-/** What to run for a scheduled pod, given its node's address and socket. */
-export function launchPlan(pod: Pod, node: { name: string; ip: string; nsmSocket: string }): Launch | NoLaunch {
-  const c = pod.spec.containers[0];
-  const command = bundleOf(c.image ?? '');
-  if (!command) return { waiting: { reason: 'ErrImagePull', message: `image "${c.image}" is none of this repository's bundles (${POD_COMMANDS.map((x) => `cmd-${x}`).join(', ')})` } };
-  const entry = ['node', `/bin/cmd-${command}.js`];
-  if (c.command && JSON.stringify(c.command) !== JSON.stringify(entry)) {
-    return { waiting: { reason: 'CreateContainerError', message: `command ${JSON.stringify(c.command)}: the local runtime runs only the image's entry point ${JSON.stringify(entry)}` } };
-  }
+/**
+ * A container's environment: values and field references (other sources cannot start: the kubelet's
+ * CreateContainerConfigError); the hostPath socket of the NSM manager is the node's; the SPIRE socket
+ * is the runtime's own (given to every process of the pod).
+ */
+export function containerEnv(pod: Pod, c: Container, node: { ip: string; nsmSocket: string }): { env: Record<string, string> } | NoLaunch {
   const env: Record<string, string> = {};
   for (const e of (c.env ?? []) as EnvVar[]) {
     if (e.value !== undefined || !e.valueFrom) env[e.name] = String(e.value ?? '');
@@ -140,12 +143,26 @@ export function launchPlan(pod: Pod, node: { name: string; ip: string; nsmSocket
   }
   if (env.NSM_CONNECT_TO === NSMGR_SOCKET_URL) env.NSM_CONNECT_TO = `unix://${node.nsmSocket}`;
   delete env.SPIFFE_ENDPOINT_SOCKET;
+  return { env };
+}
+
+/** What to run for a scheduled pod, given its node's address and socket. */
+export function launchPlan(pod: Pod, node: { name: string; ip: string; nsmSocket: string }): Launch | NoLaunch {
+  const c = pod.spec.containers[0];
+  const command = bundleOf(c.image ?? '');
+  if (!command) return { waiting: { reason: 'ErrImagePull', message: `image "${c.image}" is none of this repository's bundles (${POD_COMMANDS.map((x) => `cmd-${x}`).join(', ')})` } };
+  const entry = ['node', `/bin/cmd-${command}.js`];
+  if (c.command && JSON.stringify(c.command) !== JSON.stringify(entry)) {
+    return { waiting: { reason: 'CreateContainerError', message: `command ${JSON.stringify(c.command)}: the local runtime runs only the image's entry point ${JSON.stringify(entry)}` } };
+  }
+  const env = containerEnv(pod, c, node);
+  if ('waiting' in env) return env;
   return {
     spec: {
       name: pod.metadata.name,
       node: node.name,
       command,
-      env,
+      env: env.env,
       args: c.args ?? [],
       restartPolicy: pod.spec.restartPolicy ?? 'Always',
       namespace: pod.metadata.namespace,
@@ -165,7 +182,7 @@ export function podFromSpec(spec: PodSpec): Pod {
       restartPolicy: spec.restartPolicy ?? 'Always',
       containers: [
         {
-          name: spec.command,
+          name: spec.command ?? 'main',
           image: `cmd-${spec.command}`,
           ...(spec.args?.length ? { args: spec.args } : {}),
           env: Object.entries(spec.env).map(([name, value]) => ({ name, value })),

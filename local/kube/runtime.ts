@@ -9,7 +9,8 @@ import type { ProcessExit } from '../supervisor';
 import type { PodSpec } from '../topology';
 import { PodApi } from './apiserver';
 import { grantPodApi, PodAccess } from './podaccess';
-import { launchPlan, podFromSpec, validatePod } from './podspec';
+import { notRun, planPod } from './containers';
+import { podFromSpec, validatePod } from './podspec';
 import { PodStore, podNotFound } from './store';
 import type { ContainerState, ContainerStatus, Pod } from './types';
 
@@ -27,6 +28,8 @@ export interface MeshHooks {
   startPod(spec: PodSpec): Promise<void>;
   /** Stops a pod's process and removes its namespace; resolves when it is gone. */
   stopPod(name: string, graceMs: number): Promise<void>;
+  /** Mutating admission (the webhook) of a pod being created; absent or undefined: none. */
+  admitPod?(pod: unknown, namespace: string): Promise<unknown> | undefined;
 }
 
 /** What a starting pod gets: extra env and the hooks that keep its status. */
@@ -75,16 +78,25 @@ export class KubeRuntime {
     let restarts = 0;
     let last: ContainerState = {};
     let startedAt = '';
-    const container = (p: Pod, state: ContainerState, ready: boolean): ContainerStatus => ({
-      name: p.spec.containers[0]?.name ?? spec.command,
-      image: p.spec.containers[0]?.image ?? `cmd-${spec.command}`,
-      imageID: '',
-      ready,
-      started: !!state.running,
-      restartCount: restarts,
-      state,
-      lastState: last,
-    });
+    // Containers the runtime runs share the state of the pod's processes (the first one's); those it
+    // cannot run (an image it does not pull) stay waiting, and the pod is then not Ready.
+    const stored = this.store.byName(spec.name);
+    const skipped = stored && spec.containers ? notRun(stored, where.node) : [];
+    const runs = spec.containers?.map((c) => c.name) ?? [stored?.spec.containers[0]?.name ?? spec.command ?? 'main'];
+    const statuses = (p: Pod, state: ContainerState, ready: boolean): ContainerStatus[] => [
+      ...runs.map((name) => ({
+        name,
+        image: p.spec.containers.find((c) => c.name === name)?.image ?? `cmd-${spec.command}`,
+        imageID: '',
+        ready,
+        started: !!state.running,
+        restartCount: restarts,
+        state,
+        lastState: last,
+      })),
+      ...skipped.map((w) => ({ name: w.name, image: w.image, imageID: '', ready: false, started: false, restartCount: 0, state: { waiting: w.waiting }, lastState: {} })),
+    ];
+    const ready = skipped.length === 0;
     return {
       env,
       onStart: () => {
@@ -92,8 +104,8 @@ export class KubeRuntime {
         this.store.update(spec.name, (p) => {
           p.status.phase = 'Running';
           p.status.startTime ??= startedAt;
-          p.status.conditions = [condition('PodScheduled', 'True'), condition('Ready', 'True')];
-          p.status.containerStatuses = [container(p, { running: { startedAt } }, true)];
+          p.status.conditions = [condition('PodScheduled', 'True'), ready ? condition('Ready', 'True') : condition('Ready', 'False', 'ContainersNotReady', `containers not run: ${skipped.map((w) => w.name).join(', ')}`)];
+          p.status.containerStatuses = statuses(p, { running: { startedAt } }, true);
         });
       },
       onExit: (e) => {
@@ -104,10 +116,10 @@ export class KubeRuntime {
           if (e.restarting) {
             last = terminated;
             restarts++;
-            p.status.containerStatuses = [container(p, { waiting: { reason: 'ContainerCreating' } }, false)];
+            p.status.containerStatuses = statuses(p, { waiting: { reason: 'ContainerCreating' } }, false);
             return;
           }
-          p.status.containerStatuses = [container(p, terminated, false)];
+          p.status.containerStatuses = statuses(p, terminated, false);
           if (!e.stopped) p.status.phase = code === 0 ? 'Succeeded' : 'Failed';
         });
         if (!e.restarting && !e.stopped) this.log('pod completed', { name: spec.name, exitCode: code });
@@ -138,11 +150,21 @@ export class KubeRuntime {
   }
 
   private async create(namespace: string, body: unknown): Promise<Pod> {
-    const pod = validatePod(body, namespace, (n) => this.store.has(n) || this.mesh.nameTaken(n));
+    return (await this.createPod(namespace, body)).pod;
+  }
+
+  /**
+   * Creates a pod as the API server does: mutating admission (the webhook sees the object as sent,
+   * before a generated name), validation, storage; then schedules it. `started` settles once its
+   * processes are started (or it could not start: see its status).
+   */
+  async createPod(namespace: string, body: unknown): Promise<{ pod: Pod; started: Promise<void> }> {
+    const podShaped = !!body && typeof body === 'object' && (body as { kind?: unknown }).kind === 'Pod' && (body as { apiVersion?: unknown }).apiVersion === 'v1';
+    const admitted = (podShaped && (await this.mesh.admitPod?.(body, namespace))) || body;
+    const pod = validatePod(admitted, namespace, (n) => this.store.has(n) || this.mesh.nameTaken(n));
     const stored = this.store.add(pod);
-    this.log('pod created through the API', { name: stored.metadata.name, namespace, node: stored.spec.nodeName });
-    void this.schedule(stored);
-    return stored;
+    this.log('pod created through the API', { name: stored.metadata.name, namespace, node: stored.spec.nodeName, mutated: admitted !== body });
+    return { pod: stored, started: this.schedule(stored) };
   }
 
   /** Starts an API-created pod on its node, or records why it cannot start. */
@@ -154,7 +176,7 @@ export class KubeRuntime {
       this.store.update(name, (p) => (p.status.conditions = [condition('PodScheduled', 'False', 'Unschedulable', message)]));
       return;
     }
-    const plan = launchPlan(pod, node);
+    const plan = planPod(pod, node);
     if ('waiting' in plan) {
       this.store.update(name, (p) => {
         p.status.hostIP = node.ip;

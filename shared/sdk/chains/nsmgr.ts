@@ -1,9 +1,10 @@
 // The nsmgr's NetworkService chain (sdk.md §5.3): the endpoint head, node labels, forwarder selection
 // (the network service's record from a query cache kept current by a watch, not a round trip to the
-// central registry per Request), then a client chain (no refresh: only the NSC refreshes) to the
-// chosen forwarder.
+// central registry per Request), the node's excluded prefixes, then a client chain (no refresh: only
+// the NSC refreshes) to the chosen forwarder.
 import type { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
 import type { Clock } from '../core/clock';
+import type { NetworkServiceElement } from '../core/networkservice';
 import { registryHandler, type RegistryHandler } from '../core/registry';
 import { queryCache } from '../registry/querycache';
 import { clientInfo } from '../elements/clientinfo';
@@ -31,6 +32,8 @@ export interface NsmgrOptions {
   forwarderServiceName?: string;
   dialTimeoutMs?: number;
   labels?: Record<string, string>;
+  /** The node's excluded prefixes (excludedprefixes element), after forwarder selection. */
+  excludedPrefixes?: NetworkServiceElement;
 }
 
 export function nsmgr(opts: NsmgrOptions): Endpoint {
@@ -42,6 +45,7 @@ export function nsmgr(opts: NsmgrOptions): Endpoint {
     additional: [
       clientInfo(opts.labels),
       discoverForwarder({ ns: registryHandler(queryCache<NetworkService>(), opts.ns), localNse: opts.localNse, serviceName: opts.forwarderServiceName, clock: opts.clock }),
+      ...(opts.excludedPrefixes ? [opts.excludedPrefixes] : []),
       connectServer(
         client({
           name: opts.name,

@@ -1,4 +1,4 @@
-import { addressOf, addressText, contains, hostPrefix, parsePrefix } from './cidr';
+import { addressOf, addressText, contains, hostPrefix, normalizePrefixes, parsePrefix } from './cidr';
 
 describe('cidr', () => {
   test.each([
@@ -33,4 +33,13 @@ describe('cidr', () => {
     expect(addressOf('fd00::2/128')).toEqual({ v6: true, n: 0xfd000000000000000000000000000002n });
     expect(addressOf('bogus')).toBeUndefined();
   });
+
+  test.each([
+    [['10.0.0.0/24', '10.0.1.0/24'], ['10.0.0.0/23']],
+    [['10.0.0.1/32', '10.0.0.2/32'], ['10.0.0.1/32', '10.0.0.2/32']],
+    [['10.0.0.1/32', '10.0.0.2/32', '10.0.0.3/32', '10.0.0.4/32'], ['10.0.0.1/32', '10.0.0.2/31', '10.0.0.4/32']],
+    [['0.0.0.0/0', '10.0.0.0/8'], ['0.0.0.0/0']],
+    [['fd00::1/128', '10.0.0.0/8', 'fd00::/127'], ['10.0.0.0/8', 'fd00::/127']],
+    [[], []],
+  ])('normalizePrefixes(%j)', (input, want) => expect(normalizePrefixes(input)).toEqual(want));
 });

@@ -41,3 +41,49 @@ export function addressOf(cidr: string): { v6: boolean; n: bigint } | undefined 
     return undefined;
   }
 }
+
+/** The smallest set of CIDRs covering [start, end] (greedy: the largest aligned block at each step). */
+function rangeToCidrs(v6: boolean, start: bigint, end: bigint): string[] {
+  const bits = v6 ? 128 : 32;
+  const out: string[] = [];
+  for (let n = start; n <= end; ) {
+    let size = 0;
+    // Grow the block while it stays aligned at n and inside the range.
+    while (size < bits && (n & ((1n << BigInt(size + 1)) - 1n)) === 0n && n + (1n << BigInt(size + 1)) - 1n <= end) size++;
+    out.push(`${addressText(v6, n)}/${bits - size}`);
+    n += 1n << BigInt(size);
+  }
+  return out;
+}
+
+/**
+ * Prefixes normalised as upstream's excludedprefixes keeps them: overlapping and adjacent ones merged,
+ * given back as the minimal list of CIDRs, IPv4 first. Throws on a prefix that does not parse.
+ */
+export function normalizePrefixes(texts: string[]): string[] {
+  const out: string[] = [];
+  for (const v6 of [false, true]) {
+    const ranges = texts
+      .map(parsePrefix)
+      .filter((p) => p.v6 === v6)
+      .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    let cur: { start: bigint; end: bigint } | undefined;
+    for (const r of ranges) {
+      if (cur && r.start <= cur.end + 1n) {
+        if (r.end > cur.end) cur.end = r.end;
+        continue;
+      }
+      if (cur) out.push(...rangeToCidrs(v6, cur.start, cur.end));
+      cur = { start: r.start, end: r.end };
+    }
+    if (cur) out.push(...rangeToCidrs(v6, cur.start, cur.end));
+  }
+  return out;
+}
+
+/** The end of the first of `excluded` that holds n (same family), or undefined: where to skip to. */
+export function excludedUntil(excluded: Prefix[], v6: boolean, n: bigint): bigint | undefined {
+  let until: bigint | undefined;
+  for (const x of excluded) if (contains(x, v6, n) && (until === undefined || x.end > until)) until = x.end;
+  return until;
+}

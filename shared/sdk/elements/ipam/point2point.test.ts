@@ -118,4 +118,12 @@ describe('point2point IPAM', () => {
     expect(() => point2pointIpam([])).toThrow(/one or more prefixes/);
     expect(() => point2pointIpam(['10.0.0.0'])).toThrow(/not a CIDR prefix/);
   });
+
+  test('a wide excluded prefix over the pool is stepped over at once', async () => {
+    const s = setup('10.0.0.0/8');
+    const t0 = Date.now();
+    const a = await s.h.request(bg(), req(withExcluded(conn({ id: 'a' }), ['10.0.0.0/9', '10.128.0.0/10', 'bogus'])));
+    expect(pair(a)).toEqual({ dst: ['10.192.0.0/32'], src: ['10.192.0.1/32'] });
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
 });

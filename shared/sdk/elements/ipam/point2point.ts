@@ -6,7 +6,7 @@ import { createKey } from '../../core/context';
 import { resourceExhausted } from '../../core/errors';
 import { serverMeta } from '../../core/metadata';
 import type { NetworkServiceElement } from '../../core/networkservice';
-import { addressOf, contains, hostPrefix, parsePrefix, Prefix } from './cidr';
+import { addressOf, contains, excludedUntil, hostPrefix, parsePrefix, Prefix } from './cidr';
 import { ipContextOf } from './context';
 
 interface Lease {
@@ -26,8 +26,10 @@ export function point2pointIpam(prefixes: string[]): NetworkServiceElement & { l
     const taken = used.get(pool)!;
     const got: bigint[] = [];
     for (let n = pool.start; n <= pool.end && got.length < 2; n++) {
-      if (taken.has(n) || excluded.some((x) => contains(x, pool.v6, n))) continue;
-      got.push(n);
+      // An excluded prefix is stepped over whole (a /8 over the pool costs one step, not 2^24).
+      const until = excludedUntil(excluded, pool.v6, n);
+      if (until !== undefined) n = until;
+      else if (!taken.has(n)) got.push(n);
     }
     if (got.length < 2) return undefined;
     got.forEach((n) => taken.add(n));
@@ -44,13 +46,7 @@ export function point2pointIpam(prefixes: string[]): NetworkServiceElement & { l
     async request(ctx, req, next) {
       const conn = req.connection!;
       const ip = ipContextOf(conn);
-      const excluded = ip.excludedPrefixes.flatMap((p) => {
-        try {
-          return [parsePrefix(p)];
-        } catch {
-          return [];
-        }
-      });
+      const excluded = excludedOf(ip.excludedPrefixes);
       const meta = serverMeta(ctx);
       let leases = meta.get(leaseKey);
       // A lease that became excluded is given up and replaced.
@@ -115,3 +111,14 @@ export function point2pointIpam(prefixes: string[]): NetworkServiceElement & { l
 }
 
 export { addressOf };
+
+/** The request's excluded prefixes (sdk.md §3.23 step 2); ones that do not parse are skipped, as upstream's. */
+export function excludedOf(texts: string[]): Prefix[] {
+  return texts.flatMap((p) => {
+    try {
+      return [parsePrefix(p)];
+    } catch {
+      return [];
+    }
+  });
+}

@@ -1,4 +1,4 @@
-import { Connection } from '@nsm/api';
+import { Connection, ConnectionContext } from '@nsm/api';
 import { Code } from '../../core/errors';
 import { metadata } from '../../core/metadata';
 import { chain, handler } from '../../core/networkservice';
@@ -43,5 +43,19 @@ describe('single-point IPAM', () => {
     const err = await s.h.request(bg(), req(conn({ id: 'c' }))).catch((e) => e);
     expect(err.code).toBe(Code.RESOURCE_EXHAUSTED);
     expect(err.message).toMatch(/10\.0\.0\.0\/30 is exhausted/);
+  });
+
+  test("the request's excluded prefixes are never handed out, and an address that became excluded is replaced", async () => {
+    const s = setup(['172.16.10.0/24'], ['172.16.10.1']);
+    const ask = (id: string, excluded: string[], c = conn({ id })) => {
+      const x = structuredClone(c);
+      x.context = ConnectionContext.fromPartial({ ...x.context, ipContext: { ...x.context?.ipContext, excludedPrefixes: excluded } });
+      return s.h.request(bg(), req(x));
+    };
+    const a = await ask('a', ['172.16.10.0/30']);
+    expect(src(a)).toEqual(['172.16.10.4/24']);
+    const a2 = await ask('a', ['172.16.10.0/29'], a);
+    expect(src(a2)).toEqual(['172.16.10.8/24']);
+    expect(s.ipam.leased()).toBe(1);
   });
 });
