@@ -256,7 +256,8 @@ export class LocalClusters {
   }
 
   async down(): Promise<void> {
-    for (const c of [...this.clusters.values()].reverse()) await c.mesh.down();
+    // The clusters are independent of each other: down together.
+    await Promise.all([...this.clusters.values()].map((c) => c.mesh.down()));
     this.clusters.clear();
     await this.supervisor.stop('dnsmasq', 2000);
     removeResolvConfs(`${this.paths.mesh}-`);
