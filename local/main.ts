@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { actAsConnections, actAsRequest, SVID_KINDS, SvidKind, TOKEN_KINDS, TokenKind } from './actas';
+import { actAsConnections, actAsRequest, socketOf, SVID_KINDS, SvidKind, TOKEN_KINDS, TokenKind } from './actas';
 import { call, serveControl } from './control';
 import { podTable } from './kube/table';
 import type { Pod } from './kube/types';
@@ -12,7 +12,7 @@ import type { WorkloadIdentity } from './identity';
 import { runDemo } from './demo';
 import { LocalClusters } from './clusters';
 import { cleanupMesh, LocalMesh } from './mesh';
-import { meshPaths } from './paths';
+import { commandArgv, meshPaths } from './paths';
 import { FORWARDER_KINDS, isMultiCluster, type ForwarderKind } from './topology';
 import { nodeVppBinaries } from './vpp';
 
@@ -153,6 +153,24 @@ program
   .action(async (o: { as: string; node: string }) => {
     console.log(JSON.stringify(await actAsConnections(paths(), await identities(), o.as, o.node), null, 2));
     process.exit(0);
+  });
+
+program
+  .command('probe <url>')
+  .description('ask gRPC health at <url> over mutual TLS with the identity of a pod or component, from inside a namespace (a node, a pod, a cluster\'s gateway "<cluster>/fabric"): what a peer of that identity gets there; exit 0 = SERVING')
+  .requiredOption('--as <name>', 'whose identity (its Workload API socket): a pod or component, <cluster>/<name> in a multi-cluster mesh')
+  .requiredOption('--in <namespace>', 'where to connect from: a node or pod (<cluster>/<name> in a multi-cluster mesh)')
+  .action(async (url: string, o: { as: string; in: string }) => {
+    const s = (await mustCall('GET', '/status')) as { identities?: WorkloadIdentity[]; clusters?: { name: string; identities: WorkloadIdentity[] }[] };
+    const [cluster, name] = o.as.includes('/') ? o.as.split('/', 2) : [undefined, o.as];
+    const ids = cluster ? s.clusters?.find((c) => c.name === cluster)?.identities : s.identities;
+    if (!ids) throw new Error(`--as ${o.as}: no cluster "${cluster}"`);
+    const socket = socketOf(ids, name).workloadApiSocket;
+    const child = spawn('ip', ['netns', 'exec', paths().netns(o.in.replace('/', '-')), ...commandArgv('cmd-nsmgr'), 'health-probe', url], {
+      stdio: 'inherit',
+      env: { ...process.env, SPIFFE_ENDPOINT_SOCKET: `unix://${socket}` },
+    });
+    child.on('exit', (code) => process.exit(code ?? 1));
   });
 
 program
