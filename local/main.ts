@@ -126,7 +126,11 @@ program
   .description('show nodes, pods, processes, and every identity: SPIFFE ID and the host path of its Workload API socket')
   .action(async () => console.log(JSON.stringify(await mustCall('GET', '/status'), null, 2)));
 
-const identities = async () => ((await mustCall('GET', '/status')) as { identities: WorkloadIdentity[] }).identities;
+const identities = async () => {
+  const s = (await mustCall('GET', '/status')) as { identities?: WorkloadIdentity[] };
+  if (!s.identities) throw new Error('this mesh runs several clusters: request --as and connections --as work on a single-cluster mesh (probe --as works on both)');
+  return s.identities;
+};
 
 program
   .command('request')
