@@ -117,6 +117,25 @@ const kernel2kernel = (cluster: string) => `
     expect(conntrack).toMatch(/src=198\.18\.1\.11 dst=198\.18\.2\.11 .*src=10\.233\.0\.11 dst=198\.18\.1\.11/);
   });
 
+  test('a VXLAN tunnel between the nodes of two clusters crosses both NATs (what the forwarders get after the proxies swap addresses)', () => {
+    // Each end: its own node address as local, the other node's external address as remote.
+    const ends = [
+      ['cluster1', '10.233.0.11', '198.18.2.11', '192.168.77.1'],
+      ['cluster2', '10.233.0.11', '198.18.1.11', '192.168.77.2'],
+    ];
+    try {
+      for (const [c, local, remote, inner] of ends) {
+        inNs(ns(c, 'node1'), ['ip', 'link', 'add', 'fedvx0', 'type', 'vxlan', 'id', '4242', 'local', local, 'remote', remote, 'dstport', '4789']);
+        inNs(ns(c, 'node1'), ['ip', 'addr', 'add', `${inner}/30`, 'dev', 'fedvx0']);
+        inNs(ns(c, 'node1'), ['ip', 'link', 'set', 'fedvx0', 'up']);
+      }
+      expect(inNs(ns('cluster1', 'node1'), ['ping', '-c', '2', '-W', '2', '192.168.77.2'])).toContain(' 0% packet loss');
+      expect(inNs(ns('cluster2', 'node1'), ['ping', '-c', '2', '-W', '2', '192.168.77.1'])).toContain(' 0% packet loss');
+    } finally {
+      for (const [c] of ends) inNs(ns(c, 'node1'), ['ip', 'link', 'del', 'fedvx0'], { allowFail: true });
+    }
+  });
+
   test('cluster 1’s identities are accepted by cluster 2’s registry over mTLS (federation); a non-federated trust domain is refused, named', async () => {
     // Over the internet: the registry's address and port as DNS gives them, from cluster 1's node, as its nsmgr.
     const [, , port] = dig('cluster1', 'SRV', '_registry.nsm-system._tcp.my.cluster2').split(' ');
