@@ -1,11 +1,23 @@
 // The daemon's control API: small JSON-over-HTTP on a unix socket, used by the nsm-local CLI.
 import { createServer, IncomingMessage, request, Server, ServerResponse } from 'node:http';
 import { existsSync, unlinkSync } from 'node:fs';
+import type { LocalClusters } from './clusters';
 import type { LocalMesh } from './mesh';
 import { splitManifests } from './kube/manifests';
-import { mergeTopologies, topologyFrom } from './topology';
+import { isMultiCluster, mergeTopologies, parseClusters, topologyFrom } from './topology';
 
-export function serveControl(mesh: LocalMesh, socket: string, onDown: () => void): Promise<Server> {
+/**
+ * `mesh` is the single-cluster mesh; `clusters` the multi-cluster one. The first topology applied
+ * decides which one the daemon runs (`clusters:` or not); names of a multi-cluster mesh's pods and
+ * processes are <cluster>/<name>.
+ */
+export function serveControl(mesh: LocalMesh, socket: string, onDown: () => void, clusters?: LocalClusters): Promise<Server> {
+  const multi = () => (clusters?.size ?? 0) > 0;
+  /** The mesh that holds `name` (cluster/name when multi-cluster), and the name there. */
+  const target = (encoded: string): { mesh: LocalMesh; name: string } => {
+    const name = decodeURIComponent(encoded);
+    return multi() ? clusters!.resolve(name) : { mesh, name };
+  };
   if (existsSync(socket)) unlinkSync(socket);
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // The pod API (Kubernetes REST for core/v1 pods), with the CLI's rights.
@@ -19,8 +31,14 @@ export function serveControl(mesh: LocalMesh, socket: string, onDown: () => void
       res.end(JSON.stringify(v));
     };
     try {
-      if (req.method === 'GET' && url.pathname === '/status') return reply(200, mesh.status());
+      if (req.method === 'GET' && url.pathname === '/status') return reply(200, multi() ? clusters!.status() : mesh.status());
       if (req.method === 'POST' && url.pathname === '/apply') {
+        if (clusters && isMultiCluster(body)) {
+          if (mesh.status().nodes.length > 0) throw new Error('this mesh runs one cluster; bring it down before applying clusters:');
+          await clusters.apply(parseClusters(body));
+          return reply(200, clusters.status());
+        }
+        if (multi()) throw new Error('this mesh runs several clusters: apply a topology with clusters: [{name, pods, ...}]');
         // Topology documents first (they may bring the nodes up), then Kubernetes objects.
         const { topology, objects } = splitManifests(body);
         if (topology.length || objects.length === 0) await mesh.apply(mergeTopologies(topology.map(topologyFrom)));
@@ -29,21 +47,29 @@ export function serveControl(mesh: LocalMesh, socket: string, onDown: () => void
       }
       const pod = /^\/pods\/([^/]+)\/delete$/.exec(url.pathname);
       if (req.method === 'POST' && pod) {
-        await mesh.deletePod(pod[1], { force: url.searchParams.get('force') === 'true' });
-        return reply(200, { deleted: pod[1] });
+        const t = target(pod[1]);
+        await t.mesh.deletePod(t.name, { force: url.searchParams.get('force') === 'true' });
+        return reply(200, { deleted: decodeURIComponent(pod[1]) });
       }
       const svc = /^\/networkservices\/([^/]+)\/delete$/.exec(url.pathname);
       if (req.method === 'POST' && svc) {
-        await mesh.networkServices.delete(svc[1]);
-        return reply(200, { deleted: svc[1] });
+        const t = target(svc[1]);
+        await t.mesh.networkServices.delete(t.name);
+        return reply(200, { deleted: decodeURIComponent(svc[1]) });
       }
       const sig = /^\/procs\/([^/]+)\/signal$/.exec(url.pathname);
       if (req.method === 'POST' && sig) {
         const signal = (url.searchParams.get('signal') ?? 'SIGKILL') as NodeJS.Signals;
-        if (!mesh.supervisor.signal(sig[1], signal)) return reply(404, { error: `no running process "${sig[1]}" (have: ${mesh.supervisor.names().join(', ')})` });
-        return reply(200, { signalled: sig[1], signal });
+        const name = decodeURIComponent(sig[1]);
+        // The internet's own processes (dnsmasq) go by their bare name.
+        const sup = multi() && !name.includes('/') ? clusters!.supervisor : undefined;
+        const t = sup ? { mesh: undefined, name } : target(sig[1]);
+        const supervisor = sup ?? t.mesh!.supervisor;
+        if (!supervisor.signal(t.name, signal)) return reply(404, { error: `no running process "${name}" (have: ${supervisor.names().join(', ')})` });
+        return reply(200, { signalled: name, signal });
       }
       if (req.method === 'POST' && url.pathname === '/down') {
+        await clusters?.down();
         await mesh.down();
         reply(200, { down: true });
         return onDown();

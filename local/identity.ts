@@ -9,6 +9,7 @@
 // namespace "default" and the mesh's own components (registry, nsmgr-<node>, forwarder-<node>) in
 // "nsm-system". The runtime itself (its readiness probes, like a kubelet's) is spiffe://<td>/nsm-local.
 import { join } from 'node:path';
+import { formatSpiffeBundle, parseSpiffeBundle } from '@nsm/sdk/spiffe/bundle';
 import { DEFAULT_TRUST_DOMAIN, LocalCa } from '@nsm/sdk/spiffe/ca';
 import { makeSpiffeId } from '@nsm/sdk/spiffe/id';
 import { WorkloadApiProvider } from '@nsm/sdk/spiffe/provider';
@@ -51,6 +52,23 @@ export class MeshIdentity {
     const mesh = new MeshIdentity(s, root, ca, new WorkloadApiProvider({ ca, svidLifetimeMs: s.svidLifetimeMs }));
     await mesh.add(RUNTIME, makeSpiffeId(s.trustDomain, `/${RUNTIME}`));
     return mesh;
+  }
+
+  /**
+   * The trust bundle this mesh publishes to the trust domains that federate with it, in the SPIFFE
+   * bundle format (what a SPIRE server's bundle endpoint serves).
+   */
+  publishedBundle(): string {
+    return formatSpiffeBundle({ x509Authorities: this.ca.bundle(), sequence: 1 });
+  }
+
+  /** Federates with `trustDomain`, whose published bundle (SPIFFE format) is `bundle`; undefined ends it. */
+  federate(trustDomain: string, bundle: string | undefined): void {
+    this.provider.setFederatedBundle(trustDomain, bundle === undefined ? undefined : parseSpiffeBundle(bundle, `bundle of ${trustDomain}`).x509Authorities);
+  }
+
+  federatedTrustDomains(): string[] {
+    return [...this.provider.federatedBundles().keys()];
   }
 
   /** Where a workload's Workload API socket is on the host. */

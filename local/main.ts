@@ -4,16 +4,17 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { actAsConnections, actAsRequest, SVID_KINDS, SvidKind, TOKEN_KINDS, TokenKind } from './actas';
+import { actAsConnections, actAsRequest, socketOf, SVID_KINDS, SvidKind, TOKEN_KINDS, TokenKind } from './actas';
 import { call, serveControl } from './control';
 import { podTable } from './kube/table';
 import type { Pod } from './kube/types';
 import type { WorkloadIdentity } from './identity';
 import { runDemo } from './demo';
+import { LocalClusters } from './clusters';
 import { cleanupMesh, LocalMesh, writeExcludedPrefixes } from './mesh';
-import { meshPaths } from './paths';
+import { commandArgv, meshPaths } from './paths';
 import { hasPodFiles, podArgv } from './podfs';
-import { FORWARDER_KINDS, type ForwarderKind } from './topology';
+import { FORWARDER_KINDS, isMultiCluster, type ForwarderKind } from './topology';
 import { nodeVppBinaries } from './vpp';
 
 const program = new Command('nsm-local')
@@ -55,13 +56,28 @@ program
   .option('-f, --file <file>', 'topology YAML (nodes, pods, env); - for stdin')
   .option('--trust-domain <td>', 'trust domain of the mesh\'s SPIFFE identities (topology trustDomain; default nsm.local)')
   .option('--svid-lifetime <d>', 'lifetime of every X.509-SVID, rotated at half of it, e.g. 1h or 10s (topology svidLifetime; default 1h)')
-  .action(async (o: { nodes: string; forwarder: string; file?: string; trustDomain?: string; svidLifetime?: string }) => {
+  .option('--clusters <n>', 'several clusters (cluster1..N, domains my.clusterK, trust domains nsm.clusterK, all federated), each with --nodes nodes, on a shared internet with a DNS server; pods then go in a topology with clusters:')
+  .action(async (o: { nodes: string; forwarder: string; file?: string; trustDomain?: string; svidLifetime?: string; clusters?: string }) => {
     const kinds = o.forwarder.split(',').map((k) => k.trim());
     const bad = kinds.find((k) => !FORWARDER_KINDS.includes(k as ForwarderKind));
     if (bad !== undefined) throw new Error(`--forwarder: "${bad}" is not one of ${FORWARDER_KINDS.join(', ')}`);
-    await ensureDaemon();
     const nodes = Array.from({ length: Number(o.nodes) }, (_, i) => `{name: node${i + 1}, forwarder: ${kinds[Math.min(i, kinds.length - 1)]}}`);
+    const lifetime = o.svidLifetime ? `svidLifetime: ${JSON.stringify(o.svidLifetime)}\n` : '';
+    if (o.clusters !== undefined) {
+      const n = Number(o.clusters);
+      if (!Number.isInteger(n) || n < 1 || n > 8) throw new Error('--clusters must be a number from 1 to 8');
+      if (o.trustDomain) throw new Error('--trust-domain is per cluster with --clusters (nsm.clusterK; a topology file sets others)');
+      if (o.file) throw new Error('--clusters and -f do not go together: describe the clusters in the file (clusters: [...])');
+      await ensureDaemon();
+      const body = `clusters:\n${Array.from({ length: n }, (_, k) => `  - {name: cluster${k + 1}, nodes: [${nodes.join(', ')}]}\n`).join('')}${lifetime}`;
+      return console.log(JSON.stringify(await mustCall('POST', '/apply', body), null, 2));
+    }
     const yaml = o.file ? readInput(o.file) : '';
+    if (isMultiCluster(yaml)) {
+      await ensureDaemon();
+      return console.log(JSON.stringify(await mustCall('POST', '/apply', `${yaml}\n${lifetime}`), null, 2));
+    }
+    await ensureDaemon();
     const identity = [o.trustDomain ? `trustDomain: ${JSON.stringify(o.trustDomain)}` : '', o.svidLifetime ? `svidLifetime: ${JSON.stringify(o.svidLifetime)}` : ''].filter(Boolean).join('\n');
     // Separate documents: the file may hold Kubernetes manifests beside (or instead of) a topology.
     const body = [yaml.includes('nodes:') ? '' : `nodes: [${nodes.join(', ')}]`, identity, yaml].filter(Boolean).join('\n---\n');
@@ -112,10 +128,10 @@ program
 
 program
   .command('kill <name>')
-  .description('signal a process (pod, nsmgr-<node>, forwarder-<node>, registry); it is restarted like a container')
+  .description('signal a process (pod, nsmgr-<node>, forwarder-<node>, registry; <cluster>/<name> in a multi-cluster mesh, dnsmasq); it is restarted like a container')
   .option('-s, --signal <sig>', 'signal', 'SIGKILL')
   .action(async (name: string, o: { signal: string }) => {
-    console.log(JSON.stringify(await mustCall('POST', `/procs/${name}/signal?signal=${o.signal}`)));
+    console.log(JSON.stringify(await mustCall('POST', `/procs/${encodeURIComponent(name)}/signal?signal=${o.signal}`)));
   });
 
 program
@@ -123,7 +139,11 @@ program
   .description('show nodes, pods, processes, and every identity: SPIFFE ID and the host path of its Workload API socket')
   .action(async () => console.log(JSON.stringify(await mustCall('GET', '/status'), null, 2)));
 
-const identities = async () => ((await mustCall('GET', '/status')) as { identities: WorkloadIdentity[] }).identities;
+const identities = async () => {
+  const s = (await mustCall('GET', '/status')) as { identities?: WorkloadIdentity[] };
+  if (!s.identities) throw new Error('this mesh runs several clusters: request --as and connections --as work on a single-cluster mesh (probe --as works on both)');
+  return s.identities;
+};
 
 program
   .command('request')
@@ -153,13 +173,33 @@ program
   });
 
 program
+  .command('probe <url>')
+  .description('ask gRPC health at <url> over mutual TLS with the identity of a pod or component, from inside a namespace (a node, a pod, a cluster\'s gateway "<cluster>/fabric"): what a peer of that identity gets there; exit 0 = SERVING')
+  .requiredOption('--as <name>', 'whose identity (its Workload API socket): a pod or component, <cluster>/<name> in a multi-cluster mesh')
+  .requiredOption('--in <namespace>', 'where to connect from: a node or pod (<cluster>/<name> in a multi-cluster mesh)')
+  .action(async (url: string, o: { as: string; in: string }) => {
+    const s = (await mustCall('GET', '/status')) as { identities?: WorkloadIdentity[]; clusters?: { name: string; identities: WorkloadIdentity[] }[] };
+    const [cluster, name] = o.as.includes('/') ? o.as.split('/', 2) : [undefined, o.as];
+    const ids = cluster ? s.clusters?.find((c) => c.name === cluster)?.identities : s.identities;
+    if (!ids) throw new Error(`--as ${o.as}: no cluster "${cluster}"`);
+    const socket = socketOf(ids, name).workloadApiSocket;
+    const child = spawn('ip', ['netns', 'exec', paths().netns(o.in.replace('/', '-')), ...commandArgv('cmd-nsmgr'), 'health-probe', url], {
+      stdio: 'inherit',
+      env: { ...process.env, SPIFFE_ENDPOINT_SOCKET: `unix://${socket}` },
+    });
+    child.on('exit', (code) => process.exit(code ?? 1));
+  });
+
+program
   .command('exec <name> [cmd...]')
   .description('run a command inside a pod or node namespace (like kubectl exec)')
   .allowUnknownOption()
   .action((name: string, cmd: string[]) => {
-    // In a pod, as its processes see it (its own resolver file); on a node or external network, plainly.
+    // cluster1/node1 is the namespace cluster1-node1 of a multi-cluster mesh. In a pod, as its
+    // processes see it (its own resolver file); on a node or external network, plainly.
+    const ns = name.replace('/', '-');
     const argv = hasPodFiles(paths(), name) ? podArgv(paths(), name, cmd) : cmd;
-    const child = spawn('ip', ['netns', 'exec', paths().netns(name), ...argv], { stdio: 'inherit' });
+    const child = spawn('ip', ['netns', 'exec', paths().netns(ns), ...argv], { stdio: 'inherit' });
     child.on('exit', (code) => process.exit(code ?? 1));
   });
 
@@ -178,7 +218,7 @@ program
 
 program
   .command('logs <name>')
-  .description('print the log of a process (pod, nsmgr-<node>, forwarder-<node>, registry)')
+  .description('print the log of a process (pod, nsmgr-<node>, forwarder-<node>, registry; <cluster>/<name> in a multi-cluster mesh, dnsmasq)')
   .action((name: string) => {
     process.stdout.write(readFileSync(join(paths().logs, `${name}.log`), 'utf8'));
   });
@@ -203,14 +243,16 @@ program
   .action(async () => {
     const p = paths();
     const mesh = new LocalMesh(p, log);
+    const clusters = new LocalClusters(p, log);
     let stopping = false;
     const stop = async () => {
       if (stopping) return;
       stopping = true;
+      await clusters.down().catch((e) => log('down failed', { err: String(e) }));
       await mesh.down().catch((e) => log('down failed', { err: String(e) }));
       process.exit(0);
     };
-    await serveControl(mesh, p.control, () => setTimeout(() => process.exit(0), 50));
+    await serveControl(mesh, p.control, () => setTimeout(() => process.exit(0), 50), clusters);
     process.on('SIGTERM', () => void stop());
     process.on('SIGINT', () => void stop());
     log('nsm-local daemon ready', { mesh: p.mesh, control: p.control });

@@ -9,7 +9,7 @@ import type { X509Source } from '@nsm/sdk/spiffe/source';
 import type { TokenGenerator } from '@nsm/sdk/token';
 import { spiffeTokenGenerator } from '@nsm/sdk/token/spiffe';
 import { commandArgv, MeshPaths, repoRoot } from './paths';
-import { applyIpContext, disableOffloads, netnsByName } from '@nsm/sdk-kernel';
+import { applyIpContext, disableOffloads, exec, netnsByName } from '@nsm/sdk-kernel';
 import { VlanTrunk } from '@nsm/sdk-ovs/trunk';
 import { attachExternal, attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, NODE_UPLINK, nodeIp, absorbTunnelPorts } from './host';
 import { KubeRuntime } from './kube/runtime';
@@ -18,6 +18,7 @@ import { MeshIdentity } from './identity';
 import { type KubeObject, podsOf } from './kube/manifests';
 import type { Pod } from './kube/types';
 import { LocalWebhook } from './webhook';
+import { removeResolvConfs } from './internet';
 import { Supervisor } from './supervisor';
 import { dnsServerArgv } from './dnsserver';
 import { podArgv, podCorefile, preparePodFiles } from './podfs';
@@ -28,6 +29,14 @@ export const REGISTRY_PORT = 5002;
 export const NSMGR_PORT = 5001;
 
 type Log = (msg: string, fields?: object) => void;
+
+/** Where a multi-cluster runtime (clusters.ts) plugs a cluster's mesh into the shared network. */
+export interface MeshHooks {
+  /** After the fabric namespace (the cluster's gateway) exists, before the registry starts. */
+  fabricUp?(fabricNs: string): Promise<void>;
+  /** After a node's namespace is on the fabric with its address, before its processes start. */
+  nodeUp?(node: string, ns: string, ip: string): Promise<void>;
+}
 
 export class LocalMesh {
   readonly supervisor: Supervisor;
@@ -42,12 +51,15 @@ export class LocalMesh {
   /** The admission webhook, started with the first Kubernetes manifest applied. */
   readonly webhook: LocalWebhook;
   private identity: MeshIdentity | undefined;
+  /** Extra components started in the fabric namespace (startComponent). */
+  private readonly components = new Set<string>();
   /** Whether the node network's NICs fill in checksums themselves (see wireChecksums). */
   private checksummed = false;
 
   constructor(
     readonly paths: MeshPaths,
     private readonly log: Log,
+    private readonly hooks: MeshHooks = {},
   ) {
     this.supervisor = new Supervisor(log, paths.mesh);
     this.webhook = new LocalWebhook(paths, this.supervisor);
@@ -90,6 +102,7 @@ export class LocalMesh {
     if (!this.fabricUp) {
       await createFabric(this.paths.netns('fabric'));
       this.fabricUp = true;
+      await this.hooks.fabricUp?.(this.paths.netns('fabric'));
       this.supervisor.start({
         name: 'registry',
         netns: this.paths.netns('fabric'),
@@ -142,6 +155,7 @@ export class LocalMesh {
     const ip = nodeIp(this.nodes.size + 1);
     await createNetns(ns);
     await attachNode(this.paths.netns('fabric'), ns, spec.name, ip);
+    await this.hooks.nodeUp?.(spec.name, ns, ip);
     mkdirSync(this.paths.nodeDir(spec.name), { recursive: true });
     // What the exclude-prefixes sidecar's emptyDir holds in a cluster: nsm-local exclude-prefixes edits it.
     writeExcludedPrefixes(this.paths.excludedPrefixesFile(spec.name), []);
@@ -357,6 +371,45 @@ export class LocalMesh {
     this.kube.release(name);
   }
 
+  /**
+   * A mesh component in the fabric namespace beside the registry (a cluster's nsmgr-proxy and
+   * registry-proxy-dns), supervised, with an identity of its own; ready once it serves gRPC health at
+   * `readyUrl`.
+   */
+  async startComponent(name: string, cmd: string, env: Record<string, string>, readyUrl: string): Promise<void> {
+    const identity = this.identity;
+    if (!identity || !this.fabricUp) throw new Error('the mesh is not up');
+    this.supervisor.start({
+      name,
+      netns: this.paths.netns('fabric'),
+      argv: commandArgv(cmd),
+      env: { NSM_NAME: name, ...(await identity.add(name, identity.componentId(name))), ...env },
+      logFile: join(this.paths.logs, `${name}.log`),
+    });
+    this.components.add(name);
+    // The component listens in the fabric namespace only: probe from there, as a kubelet's exec probe
+    // would, with the command's own health-probe and the runtime's identity.
+    const probe = [...commandArgv(cmd), 'health-probe', readyUrl];
+    const probeEnv = { SPIFFE_ENDPOINT_SOCKET: `unix://${identity.socketOf('nsm-local')}` };
+    const deadline = Date.now() + 30_000;
+    let last = '';
+    for (;;) {
+      const r = await exec(['ip', 'netns', 'exec', this.paths.netns('fabric'), ...probe], { env: probeEnv, timeoutMs: 10_000 }).then(
+        () => undefined,
+        (e: Error) => e.message,
+      );
+      if (r === undefined) return;
+      last = r;
+      if (Date.now() > deadline) throw new Error(`${name} did not become ready on ${readyUrl} within 30 s (${last})`);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  }
+
+  /** The mesh's identity provider (created on first use; the trust domain is fixed from then on). */
+  async meshIdentity(t: Partial<Topology> = {}): Promise<MeshIdentity> {
+    return this.ensureIdentity(t);
+  }
+
   /** Creates the mesh's identity provider on first use; the trust domain cannot change afterwards. */
   private async ensureIdentity(t: Partial<Topology>): Promise<MeshIdentity> {
     if (!this.identity) {
@@ -422,6 +475,8 @@ export class LocalMesh {
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`ovs-${n}`)));
     await Promise.all([...this.nodes.keys()].map((n) => this.supervisor.stop(`vpp-${n}`)));
     await this.webhook.stop();
+    await Promise.all([...this.components].map((c) => this.supervisor.stop(c)));
+    this.components.clear();
     await this.supervisor.stop('registry');
     await Promise.all([...this.externals.values()].map((x) => x.sw.stop().catch(() => undefined)));
     this.externals.clear();
@@ -460,8 +515,10 @@ export async function cleanupMesh(paths: MeshPaths): Promise<void> {
   const prefix = `${paths.mesh}-`;
   const mine = (await netnsList()).filter((n) => n.startsWith(prefix));
   // Pods first, so that nothing is left using a node's sockets; the fabric last.
-  const order = (n: string) => (n === `${prefix}fabric` ? 2 : n.includes('node') ? 1 : 0);
+  const order = (n: string) => (n === `${prefix}internet` ? 3 : n.endsWith('-fabric') ? 2 : n.includes('node') ? 1 : 0);
   for (const ns of mine.sort((a, b) => order(a) - order(b))) await deleteNetns(ns);
+  // A multi-cluster mesh's namespaces see the internet's DNS server through these.
+  removeResolvConfs(prefix);
   if (existsSync(paths.root)) rmSync(paths.root, { recursive: true, force: true });
 }
 

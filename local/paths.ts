@@ -31,6 +31,26 @@ export function meshPaths(mesh: string, base = process.env.NSM_LOCAL_DIR ?? '/tm
   };
 }
 
+/**
+ * The paths of one cluster of a multi-cluster mesh: its files under <root>/clusters/<cluster>, its
+ * logs under logs/<cluster>/ (`nsm-local logs cluster1/nsmgr-node1`), its namespaces named
+ * <mesh>-<cluster>-<name> (`nsm-local exec cluster1-node1 ...`); the control socket is the mesh's.
+ */
+export function clusterPaths(parent: MeshPaths, cluster: string): MeshPaths {
+  const root = join(parent.root, 'clusters', cluster);
+  return {
+    mesh: `${parent.mesh}-${cluster}`,
+    root,
+    control: parent.control,
+    logs: join(parent.logs, cluster),
+    nodeDir: (node) => join(root, 'nodes', node),
+    podDir: (pod) => join(root, 'pods', pod),
+    nsmSocket: (node) => join(root, 'nodes', node, 'nsm.io.sock'),
+    excludedPrefixesFile: (node) => join(root, 'nodes', node, 'exclude-prefixes', 'excluded_prefixes.yaml'),
+    netns: (name) => parent.netns(`${cluster}-${name}`),
+  };
+}
+
 /** The repository root, found from this bundle's location (dist-local/ or local/). */
 export function repoRoot(): string {
   return resolve(__dirname, '..');

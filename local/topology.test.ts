@@ -1,5 +1,5 @@
 import { NetworkService } from '@nsm/api';
-import { mergeTopologies, parseTopology } from './topology';
+import { isMultiCluster, mergeTopologies, parseClusters, parseTopology } from './topology';
 
 describe('topology: networkServices and the pod fields of the pod API', () => {
   test('NetworkServices in the resource\'s spec form, with matches, templates and fallthrough', () => {
@@ -69,4 +69,46 @@ describe('several topology documents (nsm-local up -f with manifests)', () => {
     expect(t.nsmgrEnv).toEqual({ A: '1', B: '2' });
     expect(t.webhookEnv).toEqual({ NSM_CONTAINER_IMAGES: 'x/cmd-nsc:v1' });
   });
+});
+
+describe('topology: clusters', () => {
+  test('defaults per cluster: domain my.<name>, trust domain nsm.<name>, federation with all others', () => {
+    const t = parseClusters(`
+clusters:
+  - name: cluster1
+    nodes: [node1]
+    pods: [{name: nsc, node: node1, command: nsc}]
+  - name: cluster2
+    domain: second.example
+    trustDomain: td2.example
+    federatesWith: [cluster1]
+    proxyEnv: {NSM_LOG_LEVEL: DEBUG}
+svidLifetime: 10s
+`);
+    expect(t.svidLifetimeMs).toBe(10_000);
+    expect(t.clusters.map((c) => [c.name, c.domain, c.trustDomain, c.federatesWith])).toEqual([
+      ['cluster1', 'my.cluster1', 'nsm.cluster1', undefined],
+      ['cluster2', 'second.example', 'td2.example', ['cluster1']],
+    ]);
+    expect(t.clusters[0].topology).toMatchObject({ trustDomain: 'nsm.cluster1', nodes: [{ name: 'node1', forwarder: 'ovs' }], pods: [{ name: 'nsc', command: 'nsc' }] });
+    expect(t.clusters[1].proxyEnv).toEqual({ NSM_LOG_LEVEL: 'DEBUG' });
+    expect(isMultiCluster('clusters: []')).toBe(true);
+    expect(isMultiCluster('nodes: [node1]')).toBe(false);
+  });
+
+  test.each([
+    ['clusters: []', /non-empty list/],
+    ['clusters: [{name: c1}]\nnodes: [node1]', /nodes must go inside a cluster/],
+    ['clusters: [{name: Cluster1}]', /name "Cluster1"/],
+    ['clusters: [{name: averyveryverylongname}]', /max 12/],
+    ['clusters: [{name: c1}, {name: c1}]', /name "c1" is used twice/],
+    ['clusters: [{name: c1, domain: a.example}, {name: c2, domain: a.example}]', /domain "a.example" is used twice/],
+    ['clusters: [{name: c1, domain: localhost}]', /DNS name with at least two labels/],
+    ['clusters: [{name: c1, trustDomain: "Bad TD"}]', /not a trust domain name/],
+    ['clusters: [{name: c1, federatesWith: [c9]}]', /federatesWith "c9" is neither/],
+    ['clusters: [{name: c1, federatesWith: [nsm.c1]}]', /names the cluster itself/],
+    ['clusters: [{name: c1, federatesWith: c2}]', /must be a list/],
+    ['clusters: [{name: c1, svidLifetime: 1h}]', /svidLifetime is set for all clusters/],
+    ['clusters: [{name: c1, pods: [{name: x, command: rm}]}]', /pods\[0\].command/],
+  ])('refused: %s', (text, why) => expect(() => parseClusters(text)).toThrow(why));
 });

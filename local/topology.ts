@@ -101,7 +101,81 @@ export interface Topology {
   svidLifetimeMs?: number;
 }
 
+/**
+ * One cluster of a multi-cluster topology (`clusters:`): its own registry, trust domain, nodes and
+ * pods, on the shared "internet" network (local/clusters.ts). Everything but the cluster keys below
+ * is a single-cluster topology document of its own.
+ */
+export interface ClusterSpec {
+  name: string;
+  /** The cluster's DNS domain, what `service@domain` names (default my.<name>). */
+  domain: string;
+  /** Default nsm.<name>. */
+  trustDomain: string;
+  /** Clusters (by name or trust domain) whose trust domains this one federates with; default all others. */
+  federatesWith?: string[];
+  /** Extra env for this cluster's nsmgr-proxy and registry-proxy-dns. */
+  proxyEnv: Record<string, string>;
+  topology: Partial<Topology>;
+}
+
 const NAME = /^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$/;
+/** Cluster names prefix their namespaces' names and veth ports: short. */
+const CLUSTER_NAME = /^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/;
+const DOMAIN = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
+const CLUSTER_KEYS = ['name', 'domain', 'trustDomain', 'federatesWith', 'proxyEnv'];
+
+/** Whether a topology document describes several clusters (`clusters:`). */
+export function isMultiCluster(text: string): boolean {
+  const doc = (parse(text) ?? {}) as Record<string, unknown>;
+  return typeof doc === 'object' && doc !== null && doc.clusters !== undefined;
+}
+
+/**
+ * Parses a multi-cluster topology: `clusters: [{name, domain, trustDomain, federatesWith, proxyEnv,
+ * nodes, pods, ...}]` plus a shared `svidLifetime`. A single-cluster key at the top level is refused
+ * (it would be ambiguous).
+ */
+export function parseClusters(text: string): { clusters: ClusterSpec[]; svidLifetimeMs?: number } {
+  const doc = (parse(text) ?? {}) as Record<string, unknown>;
+  const stray = Object.keys(doc).filter((k) => k !== 'clusters' && k !== 'svidLifetime');
+  if (stray.length) throw new Error(`with clusters:, ${stray.join(', ')} must go inside a cluster`);
+  if (!Array.isArray(doc.clusters) || doc.clusters.length === 0) throw new Error('clusters must be a non-empty list');
+  if (doc.clusters.length > 8) throw new Error('at most 8 clusters');
+  const seen = new Set<string>();
+  const clusters = doc.clusters.map((c, i): ClusterSpec => {
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new Error(`clusters[${i}] must be a map`);
+    const o = c as Record<string, unknown>;
+    const name = String(o.name ?? '');
+    if (!CLUSTER_NAME.test(name)) throw new Error(`clusters[${i}].name "${name}" must be lower-case letters, digits and dashes (max 12)`);
+    const domain = String(o.domain ?? `my.${name}`);
+    if (!DOMAIN.test(domain)) throw new Error(`clusters[${i}].domain "${domain}" must be a DNS name with at least two labels`);
+    const trustDomain = checkTrustDomain(String(o.trustDomain ?? `nsm.${name}`));
+    for (const [what, v] of [['name', name], ['domain', domain], ['trustDomain', trustDomain]]) {
+      if (seen.has(`${what}:${v}`)) throw new Error(`clusters[${i}].${what} "${v}" is used twice`);
+      seen.add(`${what}:${v}`);
+    }
+    let federatesWith: string[] | undefined;
+    if (o.federatesWith !== undefined) {
+      if (!Array.isArray(o.federatesWith) || o.federatesWith.some((x) => typeof x !== 'string')) throw new Error(`clusters[${i}].federatesWith must be a list of cluster names or trust domains`);
+      federatesWith = o.federatesWith as string[];
+    }
+    const rest = Object.fromEntries(Object.entries(o).filter(([k]) => !CLUSTER_KEYS.includes(k)));
+    if (rest.svidLifetime !== undefined) throw new Error(`clusters[${i}]: svidLifetime is set for all clusters`);
+    const topology = parseTopology(JSON.stringify(rest));
+    return { name, domain, trustDomain, federatesWith, proxyEnv: strMap(o.proxyEnv, `clusters[${i}].proxyEnv`), topology: { ...topology, trustDomain } };
+  });
+  const names = new Map(clusters.flatMap((c) => [[c.name, c.trustDomain], [c.trustDomain, c.trustDomain]]));
+  for (const c of clusters) {
+    for (const f of c.federatesWith ?? []) {
+      if (!names.has(f)) throw new Error(`cluster ${c.name}: federatesWith "${f}" is neither a cluster nor a cluster's trust domain`);
+      if (names.get(f) === c.trustDomain) throw new Error(`cluster ${c.name}: federatesWith names the cluster itself`);
+    }
+  }
+  const out: { clusters: ClusterSpec[]; svidLifetimeMs?: number } = { clusters };
+  if (doc.svidLifetime !== undefined) out.svidLifetimeMs = parseTopology(`svidLifetime: ${JSON.stringify(String(doc.svidLifetime))}`).svidLifetimeMs;
+  return out;
+}
 const POLICIES: RestartPolicy[] = ['Always', 'OnFailure', 'Never'];
 
 function strMap(v: unknown, where: string): Record<string, string> {

@@ -253,6 +253,29 @@ describe('identity (SPIFFE)', () => {
     expect(conf('spire-server', 'server.conf')).toContain('ca_key_type = "ec-p256"');
   });
 
+  test('interdomain SPIRE: two trust domains, each federated with the other through its bundle endpoint', () => {
+    for (const [n, m] of [
+      [1, 2],
+      [2, 1],
+    ]) {
+      const objs = render(`examples/interdomain/spire/cluster${n}`);
+      const conf = (name: string, key: string) => objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name)!.data[key] as string;
+      const server = conf('spire-server', 'server.conf');
+      expect(/trust_domain = "([^"]+)"/.exec(server)?.[1]).toBe(`nsm.cluster${n}`);
+      expect(/trust_domain = "([^"]+)"/.exec(conf('spire-agent', 'agent.conf'))?.[1]).toBe(`nsm.cluster${n}`);
+      expect(server).toMatch(/bundle_endpoint \{\s*address = "0.0.0.0"\s*port = 8443/);
+      expect(server).toContain(`federates_with "nsm.cluster${m}"`);
+      expect(server).toContain(`endpoint_spiffe_id = "spiffe://nsm.cluster${m}/spire/server"`);
+      const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === 'spire-server-bundle-endpoint')!;
+      expect(svc.spec.ports.map((p: any) => p.port)).toEqual([8443]);
+      const sts = objs.find((o) => o.kind === 'StatefulSet')!;
+      expect(sts.spec.template.spec.containers[0].ports.map((p: any) => p.containerPort)).toContain(8443);
+    }
+    const readme = readFileSync(join(dk, 'examples', 'interdomain', 'spire', 'README.md'), 'utf8');
+    expect(readme).toContain('-federatesWith spiffe://nsm.cluster${m}');
+    expect(readme).toContain('bundle set -format spiffe -id spiffe://nsm.cluster1');
+  });
+
   test('the spire example registers every service account the nsm-system manifests run under', () => {
     const readme = readFileSync(join(dk, 'examples', 'spire', 'README.md'), 'utf8');
     const registered = /for sa in ([^;]+); do/.exec(readme)![1].trim().split(/\s+/);

@@ -6,7 +6,9 @@
 # (shared/sdk-kernel/netlink/addon, built by tools/build-addon.mjs; Node's own headers come with Node);
 # and the Debian libraries the VPP runtime beside the repository (../shared/vpp/runtime, run by
 # start-vpp.sh and the local runtime's VPP nodes) links against, with xz-utils to unpack it (its
-# NOTICE lists them).
+# NOTICE lists them). For the multi-cluster local runtime (local/clusters.ts): dnsmasq (the internet's
+# DNS server; dnsmasq-base has no system service, the runtime supervises its own), nftables (each
+# cluster gateway's NAT) and dig (DNS queries from inside the nodes, in tests and examples).
 #
 # Idempotent: does nothing when every tool is already there, and runs `apt-get update` only when
 # something has to be installed. The openvswitch-switch package's own system service is never
@@ -37,6 +39,8 @@ declare -A NEED=(
   [cc]=gcc
   [strace]=strace
   [dnsmasq]=dnsmasq-base
+  [nft]=nftables
+  [dig]=bind9-dnsutils
 )
 
 missing=()

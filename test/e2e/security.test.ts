@@ -72,7 +72,7 @@ d('security on a local mesh (SVIDs of 12 s)', () => {
     const snapshot = () => ({ flows: t.ovsFlows().length, ports: t.ovsPorts().length, node: t.links('node1').length, intruder: t.links('intruder'), nse: t.links('nse-a').length });
     test.each<[string, SvidKind, TokenKind, Code, RegExp]>([
       ['no SVID (plaintext)', 'none', 'valid', Code.UNAVAILABLE, /./],
-      ['an SVID of a foreign trust domain', 'foreign', 'valid', Code.UNAVAILABLE, /./],
+      ['an SVID of a foreign trust domain', 'foreign', 'valid', Code.PERMISSION_DENIED, /trust domain evil.example is not trusted/],
       ['a forged token', 'pod', 'forged', Code.PERMISSION_DENIED, /policy prev_token_signed/],
       ['an expired token', 'pod', 'expired', Code.PERMISSION_DENIED, /policy tokens_expired/],
       ['an unchained token', 'pod', 'unchained', Code.PERMISSION_DENIED, /policy tokens_chained/],

@@ -31,7 +31,7 @@ export function contextOf(call: AnyCall): Context {
  */
 function peerOf(call: AnyCall): PeerInfo {
   const p = peerFromAuthContext(call.getAuthContext?.());
-  return p ? { id: p.id, certificate: p.certificate, localCertificate: p.localCertificate } : {};
+  return p ? { id: p.id, certificate: p.certificate, localCertificate: p.localCertificate, trustDomains: p.trustDomains } : {};
 }
 
 export function toServiceError(err: unknown, where: string): Partial<grpc.StatusObject> {

@@ -1,5 +1,6 @@
 // Upstream NSM's default policies with their semantics (security.md §4, sdk.md §3.5). Every one is
 // written as "true = allowed"; tokens_expired keeps upstream's name and passes when none expired.
+import { isSpiffeId, parseSpiffeId } from '../spiffe/id';
 import { audiences, verifyEs256 } from '../token/jwt';
 import { Policy, policy, PolicyInput, segmentName } from './index';
 
@@ -53,8 +54,39 @@ export const tokensChained: Policy = policy(
   },
 );
 
-/** Upstream's server default set: applied to Request and Close of calls that came over gRPC. */
-export const serverPolicies: readonly Policy[] = [tokensValid, prevTokenSigned, tokensExpired, tokensChained];
+/**
+ * Interdomain (not an upstream policy): every token on the left side is from a trust domain this hop
+ * trusts, its own or a federated one. mTLS only vouches for the previous hop; a federated peer could
+ * otherwise pass on a path that began in a trust domain this hop does not federate with. Passes when
+ * the server did not say what it trusts (in-process calls, tests without TLS).
+ */
+const foreignAt = (i: PolicyInput) => {
+  const trusted = i.peer?.trustDomains;
+  if (!trusted) return -1;
+  return i.tokens.findIndex((t) => {
+    const td = trustDomainOfSub(t?.claims.sub);
+    return td !== undefined && !trusted.includes(td);
+  });
+};
+const trustDomainOfSub = (sub: unknown): string | undefined => {
+  if (typeof sub !== 'string' || !isSpiffeId(sub)) return undefined;
+  return parseSpiffeId(sub).trustDomain;
+};
+export const tokensTrustDomains: Policy = policy(
+  'tokens_trust_domains',
+  (i) => foreignAt(i) < 0,
+  (i) => {
+    const k = foreignAt(i);
+    const sub = String(i.tokens[k]?.claims.sub);
+    return `the token of ${segmentName(i, k)} is from ${sub}, whose trust domain ${trustDomainOfSub(sub)} is not trusted here (trusted: ${i.peer?.trustDomains?.join(', ')})`;
+  },
+);
+
+/**
+ * The server default set: upstream's (applied to Request and Close of calls that came over gRPC),
+ * plus tokens_trust_domains for interdomain paths.
+ */
+export const serverPolicies: readonly Policy[] = [tokensValid, prevTokenSigned, tokensExpired, tokensChained, tokensTrustDomains];
 /** Upstream's client default set: applied to the reply (and to Close with the remembered peer). */
 export const clientPolicies: readonly Policy[] = [tokensValid, nextTokenSigned, tokensExpired, tokensChained];
 

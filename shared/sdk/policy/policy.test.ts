@@ -20,6 +20,17 @@ const atForwarder = (spoil: (s: ReturnType<PathFixture['segments']>) => void = (
   return policyInput(segs, 2, peer ? f.peer(peer) : undefined, t);
 };
 
+const trusting = (trustDomains: string[]) => {
+  const segs = f.segments(3, now);
+  return policyInput(segs, 2, { ...f.peer('nsmgr'), trustDomains }, now);
+};
+
+test('tokens_trust_domains names the token and the untrusted trust domain', () => {
+  expect(() => enforce(serverPolicies, trusting(['example.org']))).toThrow(
+    'no sufficient privileges: policy tokens_trust_domains denied the call (the token of segment 0 (nsc) is from spiffe://nsm.local/nsc, whose trust domain nsm.local is not trusted here (trusted: example.org))',
+  );
+});
+
 describe('server default set', () => {
   test.each<Case>([
     ['a good path', () => atForwarder(), undefined],
@@ -35,6 +46,9 @@ describe('server default set', () => {
     ['an unsigned alg-none token', () => atForwarder((s) => (s[1].token = jwtTokenGenerator({ subject: f.svids.nsmgr.id, lifetimeMs: 60_000 })({ id: f.svids.forwarder.id }).token)), 'prev_token_signed'],
     ['an empty token', () => atForwarder((s) => (s[0].token = '')), 'tokens_valid'],
     ['garbage token', () => atForwarder((s) => (s[0].token = 'not.a.jwt')), 'tokens_valid'],
+    // Interdomain: the server says which trust domains it trusts (own and federated).
+    ['every token from a trusted trust domain', () => trusting(['example.org', 'nsm.local']), undefined],
+    ['a path that began in a trust domain this hop does not federate with', () => trusting(['example.org']), 'tokens_trust_domains'],
   ])('%s', (_n, make, denied) => {
     const run = () => enforce(serverPolicies, make(f));
     if (denied === undefined) expect(run).not.toThrow();

@@ -13,15 +13,18 @@ export interface TransportPeer {
   certificate: X509Certificate;
   /** Our own certificate as presented in the handshake of this connection, when known. */
   localCertificate?: X509Certificate;
+  /** Server side: the trust domains (own and federated) this server trusted when the call came in. */
+  trustDomains?: readonly string[];
 }
 
 /**
  * The server credentials (tls.ts) add this to a call's auth context: the certificate the server
- * presented on the call's connection, which grpc-js does not report. Tokens the server signs for the
+ * presented on the call's connection, which grpc-js does not report, and the trust domains it trusted. Tokens the server signs for the
  * caller must verify against it (token/spiffe.ts), also after the server's SVID rotated.
  */
 export interface AuthContextWithLocal {
   sslLocalCertificate?: X509Certificate;
+  spiffeTrustDomains?: readonly string[];
 }
 
 /**
@@ -60,6 +63,7 @@ export function peerFromAuthContext(ac: AuthContext | null | undefined): Transpo
   if (!raw) return undefined;
   const p = peerOfCertificate(raw);
   if (!p) return undefined;
-  const localCertificate = (ac as AuthContextWithLocal).sslLocalCertificate;
-  return localCertificate ? { ...p, localCertificate } : p;
+  const { sslLocalCertificate: localCertificate, spiffeTrustDomains: trustDomains } = ac as AuthContextWithLocal;
+  if (!localCertificate && !trustDomains) return p;
+  return { ...p, ...(localCertificate ? { localCertificate } : {}), ...(trustDomains ? { trustDomains } : {}) };
 }

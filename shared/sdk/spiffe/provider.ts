@@ -22,6 +22,11 @@ export interface WorkloadApiProviderOptions {
   svidLifetimeMs?: number;
   /** Fraction of the lifetime after which an SVID is replaced; default 0.5. */
   rotateAfter?: number;
+  /**
+   * The trust domains this one federates with and their bundles (SPIRE's `federates_with`, with the
+   * bundles its bundle endpoint client fetched); changed later with setFederatedBundle.
+   */
+  federatedBundles?: Record<string, X509Certificate[]>;
 }
 
 interface Workload {
@@ -49,6 +54,12 @@ export class WorkloadApiProvider {
     this.rotateAfter = opts.rotateAfter ?? 0.5;
     if (!(this.lifetimeMs >= 1000)) throw new Error('SVID lifetime must be at least 1 s');
     if (!(this.rotateAfter > 0 && this.rotateAfter < 1)) throw new Error('rotateAfter must be between 0 and 1');
+    for (const [td, certs] of Object.entries(opts.federatedBundles ?? {})) this.setFederatedBundle(td, certs);
+  }
+
+  /** The trust domains federated with, each with its current bundle. */
+  federatedBundles(): ReadonlyMap<string, readonly X509Certificate[]> {
+    return new Map(this.federated);
   }
 
   get trustDomain(): string {
@@ -117,12 +128,18 @@ export class WorkloadApiProvider {
     await Promise.all([...this.workloads.keys()].map((s) => this.removeWorkload(s)));
   }
 
-  /** Serves `certs` as the bundle of a federated trust domain (undefined stops federating). */
-  setFederatedBundle(trustDomain: string, certs: X509Certificate[] | undefined): void {
+  /**
+   * Serves `certs` as the bundle of a federated trust domain, or stops federating with it (undefined
+   * or empty): every open FetchX509SVID and FetchX509Bundles stream gets the new set at once, as a
+   * SPIRE agent pushes a federated bundle that its server refreshed from the other domain's endpoint.
+   */
+  setFederatedBundle(trustDomain: string, certs: readonly X509Certificate[] | undefined): void {
     checkTrustDomain(trustDomain);
-    if (trustDomain === this.trustDomain) throw new Error('the own trust domain is not federated');
-    if (certs && certs.length) this.federated.set(trustDomain, certs);
+    if (trustDomain === this.trustDomain) throw new Error(`${trustDomain} is this provider's own trust domain, not a federated one`);
+    for (const c of certs ?? []) if (!c.ca) throw new Error(`the bundle of ${trustDomain} holds a certificate that is not a CA (${c.subject})`);
+    if (certs && certs.length) this.federated.set(trustDomain, [...certs]);
     else this.federated.delete(trustDomain);
+    log.info({ trustDomain, authorities: certs?.length ?? 0 }, certs?.length ? 'federated bundle set' : 'federation ended');
     for (const w of this.workloads.values()) this.push(w);
   }
 

@@ -101,12 +101,15 @@ describe.each(['tcp', 'unix'] as const)('mTLS over %s', (where) => {
     expect((await dial(target, await sourceOf('spiffe://nsm.local/nsc')).whoAmI()).reply.peer).toBe('spiffe://nsm.local/nsc');
     await expect(dial(target, 'plaintext').whoAmI(1500)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
     const foreign = dial(target, await sourceOf('spiffe://example.org/intruder', other, [['nsm.local', ca]]));
-    await expect(foreign.whoAmI(1500)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    await expect(foreign.whoAmI(1500)).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+      details: 'peer spiffe://example.org/intruder: trust domain example.org is not trusted (trusted: nsm.local; a foreign trust domain must be federated)',
+    });
     // It did verify the server: the refusal came from the server's side.
     expect(foreign.channel!.peer()?.id).toBe('spiffe://nsm.local/nsmgr');
     const now = Date.now();
     const expired = dial(target, new StaticX509Source(ctxOf(await ca.issue('spiffe://nsm.local/old', { notBefore: now - 60_000, notAfter: now - 5_000 }))));
-    await expect(expired.whoAmI(1500)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    await expect(expired.whoAmI(1500)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: 'client certificate of spiffe://nsm.local/old refused: CERT_HAS_EXPIRED' });
     expect(expired.channel!.peer()?.id).toBe('spiffe://nsm.local/nsmgr');
     // A client that does not offer a certificate at all (TLS, but server-only trust).
     const noCert = new WhoClient(target, grpc.credentials.createSsl(Buffer.from(ca.certificate.toString()), null, null, { checkServerIdentity: () => undefined }), {
@@ -115,7 +118,7 @@ describe.each(['tcp', 'unix'] as const)('mTLS over %s', (where) => {
     cleanups.push(() => noCert.close());
     await expect(
       new Promise((resolve, reject) => noCert.whoAmI({}, { deadline: Date.now() + 1500 }, (e: unknown, r: unknown) => (e ? reject(e) : resolve(r)))),
-    ).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    ).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: 'a client X.509-SVID is required' });
   });
 
   test('the client refuses a server of a foreign trust domain', async () => {
@@ -184,7 +187,7 @@ test('a new trust bundle applies to new handshakes: a CA dropped from the bundle
   const visitor = await sourceOf('spiffe://example.org/visitor', other, [['nsm.local', ca]]);
   await dial(target, visitor).whoAmI();
   serverSource.set(ctxOf(serverSource.current()!.svid));
-  await expect(dial(target, visitor).whoAmI(1500)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+  await expect(dial(target, visitor).whoAmI(1500)).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED, details: expect.stringMatching(/trust domain example.org is not trusted/) });
 });
 
 test('a server without an SVID yet drops connections, and serves once one arrives', async () => {

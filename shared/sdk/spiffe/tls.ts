@@ -1,7 +1,10 @@
 // Mutual TLS for grpc-js from an identity source, for unix sockets and TCP alike: each side presents
-// its X.509-SVID and requires the other's, verified against the bundle of the peer's trust domain;
-// the identity is the peer's URI SAN (no hostname verification); plaintext and unknown trust domains
-// are refused. Rotation: both sides use grpc-js's certificate-provider credentials, which build a new
+// its X.509-SVID and requires the other's, verified against the bundle of the peer's trust domain
+// (the own one, or a federated one: interdomain); the identity is the peer's URI SAN (no hostname
+// verification); plaintext and unknown trust domains are refused. A server refuses a client of a
+// trust domain it does not federate with on its first call, PERMISSION_DENIED naming that trust
+// domain (the TLS verdict is kept, the handshake completes only so that the client learns why);
+// a client refuses such a server in the handshake. Rotation: both sides use grpc-js's certificate-provider credentials, which build a new
 // secure context for every new handshake (channels) or swap the listening server's secure context
 // (server.setSecureContext), so a new SVID or bundle takes effect for new connections while the
 // established ones carry on.
@@ -24,6 +27,17 @@ export interface SpiffeTlsOptions {
   authorize?: (peerId: string) => boolean;
 }
 
+/** A peer of a trust domain that is neither ours nor federated with ours: PERMISSION_DENIED. */
+export class UntrustedDomain extends Error {
+  constructor(
+    readonly peerId: string,
+    readonly trustDomain: string,
+    bundles: X509Bundles,
+  ) {
+    super(`peer ${peerId}: trust domain ${trustDomain} is not trusted (trusted: ${[...bundles.keys()].join(', ') || 'none'}; a foreign trust domain must be federated)`);
+  }
+}
+
 /**
  * Checks a peer's certificate chain for SPIFFE use after TLS verified it against the union of the
  * bundles: an SVID leaf (one SPIFFE ID URI SAN, not a CA) whose chain leads to a CA of its own trust
@@ -36,7 +50,7 @@ export function verifyPeerChain(leaf: X509Certificate, intermediates: X509Certif
   const id = spiffeIdOf(leaf);
   const { trustDomain } = parseSpiffeId(id);
   const bundle = bundles.get(trustDomain);
-  if (!bundle || bundle.length === 0) throw new Error(`peer ${id}: trust domain ${trustDomain} is not trusted`);
+  if (!bundle || bundle.length === 0) throw new UntrustedDomain(id, trustDomain, bundles);
   const chain = [leaf, ...(intermediates ?? [])];
   const anchored = chain.some(
     (c, i) => (i > 0 && bundle.some((b) => b.fingerprint256 === c.fingerprint256)) || bundle.some((b) => c.checkIssued(b) && c.verify(b.publicKey)),
@@ -123,7 +137,7 @@ class SourceCertificateProvider implements CertificateProvider {
 
 /** Remembers verification results per leaf and bundle set: every call on a connection shows the same leaf. */
 class VerifyCache {
-  private readonly entries = new Map<string, { bundles: X509Bundles; id?: string; err?: string }>();
+  private readonly entries = new Map<string, { bundles: X509Bundles; id?: string; err?: Error }>();
 
   verify(leaf: X509Certificate, intermediates: X509Certificate[] | undefined, bundles: X509Bundles, opts: SpiffeTlsOptions): string {
     const key = leaf.fingerprint256;
@@ -132,12 +146,12 @@ class VerifyCache {
       try {
         e = { bundles, id: verifyPeerChain(leaf, intermediates, bundles, opts) };
       } catch (err) {
-        e = { bundles, err: (err as Error).message };
+        e = { bundles, err: err as Error };
       }
       if (this.entries.size >= 1024) this.entries.clear();
       this.entries.set(key, e);
     }
-    if (e.err) throw new Error(e.err);
+    if (e.err) throw e.err;
     return e.id!;
   }
 }
@@ -146,13 +160,19 @@ class VerifyCache {
 const localCertificates = new WeakMap<TLSSocket, X509Certificate>();
 
 /**
- * The certificate this server presented on the connection of `call`. grpc-js reports only the
- * peer's; the base call of grpc-js 1.14 (what the first interceptor receives) holds the HTTP/2
- * stream, whose TLS socket knows both. chains/rotation.test.ts fails if a grpc-js update moves it.
+ * The TLS socket of a server call. grpc-js reports only the peer's certificate, and only when TLS
+ * verified it; the base call of grpc-js 1.14 (what the first interceptor receives) holds the HTTP/2
+ * stream, whose TLS socket knows both certificates and the TLS verdict. chains/rotation.test.ts and
+ * spiffe/tls.test.ts fail if a grpc-js update moves it.
  */
-function localCertificateOf(call: grpc.ServerInterceptingCallInterface): X509Certificate | undefined {
+function tlsSocketOf(call: grpc.ServerInterceptingCallInterface): TLSSocket | undefined {
   const socket = (call as unknown as { stream?: { session?: { socket?: unknown } } }).stream?.session?.socket;
-  if (!(socket instanceof TLSSocket)) return undefined;
+  return socket instanceof TLSSocket ? socket : undefined;
+}
+
+/** The certificate this server presented on the connection. */
+function localCertificateOf(socket: TLSSocket | undefined): X509Certificate | undefined {
+  if (!socket) return undefined;
   let cert = localCertificates.get(socket);
   if (!cert) {
     const raw = (socket.getCertificate() as PeerCertificate | null)?.raw;
@@ -163,8 +183,13 @@ function localCertificateOf(call: grpc.ServerInterceptingCallInterface): X509Cer
   return cert;
 }
 
-/** A call whose auth context also names the server's own certificate on the connection. */
+/**
+ * A call whose auth context also names the server's own certificate on the connection and the trust
+ * domains the server trusted when it let the call in (for the token policies: tokens_trust_domains).
+ */
 class LocallyIdentifiedCall extends grpc.ServerInterceptingCall {
+  trustDomains: readonly string[] | undefined;
+
   constructor(
     next: grpc.ServerInterceptingCallInterface,
     responder: grpc.Responder,
@@ -175,43 +200,82 @@ class LocallyIdentifiedCall extends grpc.ServerInterceptingCall {
 
   override getAuthContext(): AuthContext {
     const ac = super.getAuthContext();
-    return this.local ? ({ ...ac, sslLocalCertificate: this.local } as AuthContext & AuthContextWithLocal) : ac;
+    const extra: AuthContextWithLocal = {
+      ...(this.local ? { sslLocalCertificate: this.local } : {}),
+      ...(this.trustDomains ? { spiffeTrustDomains: this.trustDomains } : {}),
+    };
+    return { ...ac, ...extra } as AuthContext & AuthContextWithLocal;
   }
 }
 
+/** The trust domain names of a bundle set, one array per set (a set changes only on rotation). */
+const domainLists = new WeakMap<X509Bundles, readonly string[]>();
+function trustDomainsOf(bundles: X509Bundles): readonly string[] {
+  let l = domainLists.get(bundles);
+  if (!l) domainLists.set(bundles, (l = Object.freeze([...bundles.keys()])));
+  return l;
+}
+
 /**
- * Server credentials: the server presents its SVID and requires a client SVID that chains to a
- * trusted bundle (checked by TLS at the handshake); each call then also checks the SPIFFE rules
- * (verifyPeerChain) and fails UNAUTHENTICATED otherwise. Until the source has an SVID, connections
- * are dropped. Calls' auth contexts also carry the server's own certificate on the connection.
+ * Server credentials: the server presents its SVID and asks for the client's. TLS verifies the
+ * client's chain against the union of the trusted bundles; the handshake completes either way, and
+ * the first thing each call does is check the verdict and the SPIFFE rules (verifyPeerChain): a call
+ * from a client TLS refused, or that breaks a SPIFFE rule, ends there (UNAUTHENTICATED; a trust
+ * domain that is neither ours nor federated: PERMISSION_DENIED naming it) and no handler sees it.
+ * Until the source has an SVID, connections are dropped. Calls' auth contexts also carry the
+ * server's own certificate on the connection.
  */
 export function spiffeServerCredentials(source: X509Source, opts: SpiffeTlsOptions = {}): grpc.ServerCredentials {
   const provider = new SourceCertificateProvider(source);
-  const creds = grpc.experimental.createCertificateProviderServerCredentials(provider, provider, true);
+  const creds = grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
   const cache = new VerifyCache();
   const check: grpc.ServerInterceptor = (_method, call) => {
+    const socket = tlsSocketOf(call);
     const listener = new grpc.ServerListenerBuilder()
       .withOnReceiveMetadata((md, next) => {
-        const why = peerProblem(call.getAuthContext(), source, cache, opts);
-        if (why) call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: why });
-        else next(md);
+        const refusal = peerRefusal(socket, source, cache, opts);
+        if (refusal) return call.sendStatus(refusal);
+        const bundles = source.current()?.bundles;
+        identified.trustDomains = bundles && trustDomainsOf(bundles);
+        next(md);
       })
       .build();
-    return new LocallyIdentifiedCall(call, new grpc.ResponderBuilder().withStart((next) => next(listener)).build(), localCertificateOf(call));
+    const identified = new LocallyIdentifiedCall(call, new grpc.ResponderBuilder().withStart((next) => next(listener)).build(), localCertificateOf(socket));
+    return identified;
   };
   return grpc.experimental.createServerCredentialsWithInterceptors(creds, [check]);
 }
 
-function peerProblem(ac: AuthContext, source: X509Source, cache: VerifyCache, opts: SpiffeTlsOptions): string | undefined {
+type Refusal = { code: grpc.status; details: string };
+
+/** Why a call on `socket` may not go on, or undefined when its client is a trusted SPIFFE peer. */
+function peerRefusal(socket: TLSSocket | undefined, source: X509Source, cache: VerifyCache, opts: SpiffeTlsOptions): Refusal | undefined {
+  const unauthenticated = (details: string): Refusal => ({ code: grpc.status.UNAUTHENTICATED, details });
   const ctx = source.current();
-  if (!ctx) return 'no local SVID yet';
-  const raw = ac.sslPeerCertificate?.raw;
-  if (ac.transportSecurityType !== 'ssl' || !raw) return 'a client X.509-SVID is required';
+  if (!ctx) return unauthenticated('no local SVID yet');
+  // Fail closed: without the socket there is no TLS verdict to go by.
+  if (!socket) return unauthenticated('the TLS connection of the call is not visible (grpc-js internals changed?)');
+  const cert = socket.getPeerCertificate(true);
+  if (!cert?.raw) return unauthenticated('a client X.509-SVID is required');
+  const { leaf, rest } = chainOf(cert);
   try {
-    cache.verify(new X509Certificate(raw), undefined, ctx.bundles, opts);
+    if (!socket.authorized) {
+      // Name the trust domain when that is what TLS refused; otherwise TLS's own reason.
+      let id: string | undefined;
+      try {
+        id = spiffeIdOf(leaf);
+      } catch {
+        /* not an SVID: TLS's reason below */
+      }
+      const td = id && parseSpiffeId(id).trustDomain;
+      if (id && td && !ctx.bundles.has(td)) throw new UntrustedDomain(id, td, ctx.bundles);
+      return unauthenticated(`client certificate${id ? ` of ${id}` : ''} refused: ${String(socket.authorizationError)}`);
+    }
+    cache.verify(leaf, rest, ctx.bundles, opts);
     return undefined;
   } catch (err) {
-    return (err as Error).message;
+    if (err instanceof UntrustedDomain) return { code: grpc.status.PERMISSION_DENIED, details: err.message };
+    return unauthenticated((err as Error).message);
   }
 }
 

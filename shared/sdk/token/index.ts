@@ -18,6 +18,8 @@ export interface PeerInfo {
    * tokens are signed with the key that belongs to it for as long as it is valid.
    */
   localCertificate?: X509Certificate;
+  /** Server side: the trust domains (own and federated) trusted when the call came in. */
+  trustDomains?: readonly string[];
 }
 
 export interface GeneratedToken {

@@ -35,7 +35,7 @@ export interface AuthorizeOptions {
 export function edgePeer(ctx: Context): CallPeer {
   const p = ctx.get(peerKey);
   if (!p) return undefined;
-  return { peer: p.id && p.certificate ? { id: p.id, certificate: p.certificate } : undefined };
+  return { peer: p.id && p.certificate ? { id: p.id, certificate: p.certificate, trustDomains: p.trustDomains } : undefined };
 }
 
 export function authorize(opts: AuthorizeOptions = {}): NetworkServiceElement {
