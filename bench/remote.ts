@@ -105,9 +105,10 @@ async function main() {
     const nsc = handler(client({ name: 'bench', url: `unix://${paths.nsmSocket('node1')}`, tokens: me.tokens, source: me.source, refresh: false }));
     const ctx = Context.background();
     let n = 0;
-    const request = (service: string, i: number): NetworkServiceRequest => ({
+    // One interface name per mechanism: the VXLAN vWire stays up in the last client while the others run.
+    const request = (service: string, i: number, ifName: string): NetworkServiceRequest => ({
       connection: Connection.fromPartial({ id: `bench-${++n}`, networkService: service }),
-      mechanismPreferences: [Mechanism.fromPartial({ cls: 'LOCAL', type: 'KERNEL', parameters: { inodeURL: `file:///var/run/netns/${clients[i]}`, name: 'nsm-1' } })],
+      mechanismPreferences: [Mechanism.fromPartial({ cls: 'LOCAL', type: 'KERNEL', parameters: { inodeURL: `file:///var/run/netns/${clients[i]}`, name: ifName } })],
     });
     const rows: [string, string][] = [];
     const throughput: [string, number][] = [];
@@ -116,7 +117,7 @@ async function main() {
       // Wait for both endpoints' registration (and a first remote path) before measuring.
       for (let i = 0; ; i++) {
         try {
-          await nsc.close(ctx, await nsc.request(ctx, request(m.service, 0)));
+          await nsc.close(ctx, await nsc.request(ctx, request(m.service, 0, `nsm-${m.key}`)));
           break;
         } catch (err) {
           if (i > 100) throw err;
@@ -129,7 +130,7 @@ async function main() {
       let last: Connection | undefined;
       for (let i = 0; i < CONNS; i++) {
         const t0 = process.hrtime.bigint();
-        const c = await nsc.request(ctx, request(m.service, i));
+        const c = await nsc.request(ctx, request(m.service, i, `nsm-${m.key}`));
         const target = m.target ?? c.context!.ipContext!.dstIpAddrs[0].split('/')[0];
         reply.push(msSince(t0, (await prober.firstReply(i, target, 1000, 10_000)).at));
         if (i < CONNS - 1) {
