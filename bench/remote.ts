@@ -142,8 +142,9 @@ async function main() {
       // Which mechanism actually ran: the devices on node1.
       const links = sh(paths.netns('node1'), ['ip', '-br', 'link']);
       const flows = sh(paths.netns('node1'), ['ovs-ofctl', 'dump-flows', `unix:${join(paths.nodeDir('node1'), 'ovs', 'br-nsm.mgmt')}`]);
-      const mechanism = /^nsmwgd-/m.test(links) ? 'WIREGUARD' : /^vxlan/m.test(links) ? 'VXLAN' : /dl_vlan=200/.test(flows) ? 'VLAN' : 'unknown';
-      if (mechanism !== m.expect) throw new Error(`${m.label}: expected ${m.expect}, node1 has ${mechanism}`);
+      // The VXLAN vWire stays up meanwhile, so each mechanism is judged by its own evidence.
+      const seen: Record<string, boolean> = { WIREGUARD: /^nsmwgd-/m.test(links), VXLAN: /^vxlan/m.test(links), VLAN: /dl_vlan=200/.test(flows) };
+      if (!seen[m.expect]) throw new Error(`${m.label}: expected ${m.expect}, node1 has ${Object.keys(seen).filter((k) => seen[k]).join(', ') || 'none of them'}`);
       figs.push({ key: `remote.${m.key}.reply.median`, what: `${m.label}: Request → first reply, median (n=${CONNS})`, value: median(reply), unit: 'ms', better: 'lower', baseline: `p99 ${ms1(percentile(reply, 99))}; Close median ${ms1(median(close))}` });
       rows.push([`${m.label}: Request → first reply median / p99 (${CONNS} sequential)`, `${ms1(median(reply))} / ${ms1(percentile(reply, 99))}`]);
       rows.push([`${m.label}: Close median`, ms1(median(close))]);
