@@ -5,6 +5,8 @@ export { exec, ExecError } from './exec';
 export type { ExecOptions, ExecResult } from './exec';
 export { netnsFromUrl, netnsByName, netnsFromPath, describeNetns, ipArgv, inNetnsArgv, daemonInNetnsArgv, ipNetnsArg, NETNS_RUN_DIR } from './netns';
 export type { Netns, NetnsRef } from './netns';
+export { inodeUrlOf, parseInodeUrl, identityOf } from './nsinode';
+export type { NsIdentity } from './nsinode';
 export { ipBatch, ip, IpBatchError } from './ipbatch';
 export type { IpFailure, IpBatchOptions } from './ipbatch';
 export { IF_NAME_MAX, TEMP_IF_PREFIX, isValidIfName, assertIfName, deriveIfName, hostIfName, tempIfName } from './names';
