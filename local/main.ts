@@ -12,6 +12,7 @@ import type { WorkloadIdentity } from './identity';
 import { runDemo } from './demo';
 import { cleanupMesh, LocalMesh } from './mesh';
 import { meshPaths } from './paths';
+import { execArgv, type ProcessStatus } from './supervisor';
 import { FORWARDER_KINDS, type ForwarderKind } from './topology';
 import { nodeVppBinaries } from './vpp';
 
@@ -141,10 +142,12 @@ program
 
 program
   .command('exec <name> [cmd...]')
-  .description('run a command inside a pod or node namespace (like kubectl exec)')
+  .description('run a command inside a pod (all its namespaces: network, PID, mount, UTS, IPC, like kubectl exec) or a node (its network namespace)')
   .allowUnknownOption()
-  .action((name: string, cmd: string[]) => {
-    const child = spawn('ip', ['netns', 'exec', paths().netns(name), ...cmd], { stdio: 'inherit' });
+  .action(async (name: string, cmd: string[]) => {
+    const status = (await call(paths().control, 'GET', '/status').catch(() => undefined))?.json as { processes?: ProcessStatus[] } | undefined;
+    const [bin, ...args] = execArgv(paths().netns(name), status?.processes?.find((p) => p.name === name), cmd);
+    const child = spawn(bin, args, { stdio: 'inherit' });
     child.on('exit', (code) => process.exit(code ?? 1));
   });
 

@@ -2,19 +2,19 @@
 // every component and pod with a SPIFFE identity of its own from the mesh's provider (identity.ts).
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { checkHealth } from '@nsm/sdk/grpc/health';
 import type { X509Source } from '@nsm/sdk/spiffe/source';
 import type { TokenGenerator } from '@nsm/sdk/token';
 import { spiffeTokenGenerator } from '@nsm/sdk/token/spiffe';
 import { commandArgv, MeshPaths, repoRoot } from './paths';
-import { applyIpContext, disableOffloads, netnsByName } from '@nsm/sdk-kernel';
+import { applyIpContext, disableOffloads, netnsByName, NETNS_RUN_DIR } from '@nsm/sdk-kernel';
 import { VlanTrunk } from '@nsm/sdk-ovs/trunk';
 import { attachExternal, attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, NODE_UPLINK, nodeIp, absorbTunnelPorts } from './host';
 import { KubeRuntime } from './kube/runtime';
 import { NetworkServices } from './networkservices';
 import { MeshIdentity } from './identity';
-import { Supervisor } from './supervisor';
+import { Isolation, Supervisor } from './supervisor';
 import { NODE_VPP_PLUGINS, POD_VPP_PLUGINS, prepareVpp } from './vpp';
 import type { ExternalSpec, NodeSpec, PodSpec, Topology } from './topology';
 
@@ -108,7 +108,7 @@ export class LocalMesh {
     const ip = nodeIp(this.nodes.size + 1);
     await createNetns(ns);
     await attachNode(this.paths.netns('fabric'), ns, spec.name, ip);
-    mkdirSync(this.paths.nodeDir(spec.name), { recursive: true });
+    mkdirSync(dirname(this.paths.nsmSocket(spec.name)), { recursive: true });
     this.nodes.set(spec.name, { spec, ip });
     if (spec.forwarder === 'vpp' || this.checksummed) await this.wireChecksums();
     const nsmSocket = `unix://${this.paths.nsmSocket(spec.name)}`;
@@ -194,7 +194,7 @@ export class LocalMesh {
     const common = {
       NSM_VPP_INIT: 'AF_PACKET',
       // Pods see the node's folders (as a hostPath mount would show them): memif sockets go there.
-      NSM_MEMIF_DIR: join(this.paths.nodeDir(spec.name), 'memif'),
+      NSM_MEMIF_DIR: this.memifDir(spec.name),
     };
     if (spec.vppInForwarder) {
       // The forwarder starts VPP (NSM_VPP_API_SOCKET empty) with the local runtime's sizes.
@@ -253,17 +253,19 @@ export class LocalMesh {
       rmSync(this.paths.podDir(spec.name), { recursive: true, force: true });
       throw err;
     }
+    const identity = this.identity!;
+    const idEnv = await identity.add(spec.name, identity.podId(spec.name));
+    const isolation = this.isolationOf(spec);
     if (spec.vpp) {
       // The pod's app: a VPP in the pod's namespace, beside its NSM process (a second container).
       const vpp = await prepareVpp(this.paths.podDir(spec.name), this.pods.size, POD_VPP_PLUGINS);
-      this.supervisor.start({ name: `${spec.name}-vpp`, netns: ns, argv: vpp.argv, env: {}, logFile: join(this.paths.logs, `${spec.name}-vpp.log`) });
+      this.supervisor.start({ name: `${spec.name}-vpp`, netns: ns, argv: vpp.argv, env: {}, isolation, logFile: join(this.paths.logs, `${spec.name}-vpp.log`) });
       await waitForFile(vpp.cliSocket, `${spec.name}-vpp`, 30_000);
     }
     const cmd = `cmd-${spec.command}`;
-    const identity = this.identity!;
     const env: Record<string, string> = {
       NSM_NAME: spec.name,
-      ...(await identity.add(spec.name, identity.podId(spec.name))),
+      ...idEnv,
       NSM_CONNECT_TO: `unix://${this.paths.nsmSocket(spec.node)}`,
       ...(spec.command !== 'nsc' ? { NSM_LISTEN_ON: `unix://${join(this.paths.podDir(spec.name), 'nse.sock')}` } : {}),
       ...admitted.env,
@@ -274,11 +276,40 @@ export class LocalMesh {
       netns: ns,
       argv: [...commandArgv(cmd), ...(spec.args ?? [])],
       env,
+      isolation,
       logFile: join(this.paths.logs, `${spec.name}.log`),
       restartPolicy: spec.restartPolicy,
       onStart: admitted.onStart,
       onExit: admitted.onExit,
     });
+  }
+
+  /**
+   * A pod's containers as a container runtime makes them: own PID, mount, UTS and IPC namespaces, a
+   * private /tmp, no view of the host's named network namespaces, and of the mesh's folder only what the pod's hostPath mounts would give it: the
+   * node's NSM socket folder (/var/lib/networkservicemesh in a cluster), its own Workload API socket
+   * folder (/run/spire/sockets) and its own folder (its endpoint socket, kubeconfig, VPP files). The
+   * host paths are kept, so the URLs in the pod's settings mean the same inside and out.
+   */
+  private isolationOf(spec: PodSpec): Isolation {
+    const root = this.paths.root;
+    const underTmp = !relative('/tmp', root).startsWith('..');
+    return {
+      hostname: spec.name,
+      shares: [
+        dirname(this.paths.nsmSocket(spec.node)),
+        dirname(this.identity!.socketOf(spec.name)),
+        this.paths.podDir(spec.name),
+        // A VPP node's memif sockets, which the pod's app connects to (upstream hands them over the NSM socket).
+        ...(this.nodes.get(spec.node)?.spec.forwarder === 'vpp' ? [this.memifDir(spec.node)] : []),
+      ],
+      // /run/netns: the host's named namespaces (nodes, other pods) are no business of a container's.
+      hides: underTmp ? ['/tmp', NETNS_RUN_DIR] : ['/tmp', root, NETNS_RUN_DIR],
+    };
+  }
+
+  private memifDir(node: string): string {
+    return join(this.paths.nodeDir(node), 'memif');
   }
 
   /** Deletes a pod as Kubernetes would: SIGTERM, grace period, then its namespace goes away. */
