@@ -8,7 +8,7 @@ import { actAsConnections, actAsRequest, SVID_KINDS, SvidKind, TOKEN_KINDS, Toke
 import { call, serveControl } from './control';
 import { podTable } from './kube/table';
 import type { Pod } from './kube/types';
-import type { WorkloadIdentity } from './identity';
+import { workloadSocket, type WorkloadIdentity } from './identity';
 import { runDemo } from './demo';
 import { cleanupMesh, LocalMesh } from './mesh';
 import { meshPaths } from './paths';
@@ -113,6 +113,15 @@ program
 
 const identities = async () => ((await mustCall('GET', '/status')) as { identities: WorkloadIdentity[] }).identities;
 
+/**
+ * The mesh's identities from its daemon; inside a pod, where the daemon's socket is not to be seen,
+ * the pod's own Workload API socket at its usual place (shared into the pod as a hostPath is).
+ */
+async function identitiesOrOwn(as: string): Promise<WorkloadIdentity[]> {
+  if (existsSync(paths().control)) return identities();
+  return [{ name: as, spiffeId: '', workloadApiSocket: workloadSocket(paths().root, as) }];
+}
+
 program
   .command('request')
   .description('make one raw NetworkService Request to a node\'s nsmgr acting as a pod (its Workload API socket), or as an intruder; prints the outcome (exit 0 = granted, then closed again; 1 = refused)')
@@ -122,10 +131,16 @@ program
   .option('--svid <kind>', `transport identity: ${SVID_KINDS.join(', ')} (pod: its SVID; none: plaintext; foreign: an SVID of another trust domain)`, 'pod')
   .option('--token <kind>', `path token: ${TOKEN_KINDS.join(', ')}`, 'valid')
   .option('--foreign-trust-domain <td>', 'trust domain of the foreign SVID', 'evil.example')
-  .action(async (o: { as: string; service: string; node: string; svid: string; token: string; foreignTrustDomain: string }) => {
+  .option('--netns <what>', "the KERNEL inodeURL: named (file:///var/run/netns/<the pod's>), self (inode://<dev>/<ino> of this process's own namespace, upstream's form: run it inside a pod with exec), or a URL as given", 'named')
+  .option('--interface <name>', "the client's interface name", 'intruder0')
+  .option('--hold <seconds>', 'keep a granted connection this long before closing it', '0')
+  .action(async (o: { as: string; service: string; node: string; svid: string; token: string; foreignTrustDomain: string; netns: string; interface: string; hold: string }) => {
     if (!SVID_KINDS.includes(o.svid as SvidKind)) throw new Error(`--svid must be one of ${SVID_KINDS.join(', ')}`);
     if (!TOKEN_KINDS.includes(o.token as TokenKind)) throw new Error(`--token must be one of ${TOKEN_KINDS.join(', ')}`);
-    const r = await actAsRequest(paths(), await identities(), { ...o, svid: o.svid as SvidKind, token: o.token as TokenKind });
+    const holdMs = Number(o.hold) * 1000;
+    if (!Number.isFinite(holdMs) || holdMs < 0 || holdMs > 3_600_000) throw new Error('--hold must be 0..3600 seconds');
+    const opts = { ...o, svid: o.svid as SvidKind, token: o.token as TokenKind, interfaceName: o.interface, holdMs };
+    const r = await actAsRequest(paths(), await identitiesOrOwn(o.as), opts);
     console.log(JSON.stringify(r, null, 2));
     process.exit(r.granted ? 0 : 1);
   });

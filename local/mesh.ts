@@ -8,7 +8,7 @@ import type { X509Source } from '@nsm/sdk/spiffe/source';
 import type { TokenGenerator } from '@nsm/sdk/token';
 import { spiffeTokenGenerator } from '@nsm/sdk/token/spiffe';
 import { commandArgv, MeshPaths, repoRoot } from './paths';
-import { applyIpContext, disableOffloads, netnsByName, NETNS_RUN_DIR } from '@nsm/sdk-kernel';
+import { applyIpContext, disableOffloads, inodeUrlOf, netnsByName, NETNS_RUN_DIR } from '@nsm/sdk-kernel';
 import { VlanTrunk } from '@nsm/sdk-ovs/trunk';
 import { attachExternal, attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, NODE_UPLINK, nodeIp, absorbTunnelPorts } from './host';
 import { KubeRuntime } from './kube/runtime';
@@ -125,6 +125,9 @@ export class LocalMesh {
         NSM_LISTEN_ON: `${nsmSocket},tcp://${ip}:${NSMGR_PORT}`,
         NSM_REGISTRY_URL: this.registryUrl,
         NODE_NAME: spec.name,
+        // Tests and tools (nsm-local request, the e2e harness) act from the runtime's own namespace (the
+        // host's) and name pods' namespaces by name; a pod may only ever name its own.
+        NSM_NAMED_NETNS_SENDER: inodeUrlOf(),
         ...(await identity.add(`nsmgr-${spec.name}`, identity.componentId(`nsmgr-${spec.name}`))),
         ...this.topology.nsmgrEnv,
         ...spec.env,

@@ -16,6 +16,13 @@ export const schema = {
   dialTimeout: common.dialTimeout('100ms'),
   forwarderNetworkServiceName: { kind: 'string', env: 'NSM_FORWARDER_NETWORK_SERVICE_NAME', default: 'forwarder', description: 'network service under which forwarders register' },
   expirePeriod: { kind: 'duration', env: 'NSM_EXPIRE_PERIOD', default: '1m', description: 'how long an endpoint registration lives without a refresh' },
+  namedNetnsSender: {
+    kind: 'string',
+    env: 'NSM_NAMED_NETNS_SENDER',
+    default: '',
+    description:
+      "inode://<dev>/<ino> of a network namespace whose processes may name any named namespace (file:///var/run/netns/<name>) but the node's: the local runtime sets its own, for its tests and tools; empty (a cluster): a Request may only name its sender's own namespace",
+  },
   spiffeEndpointSocket: common.spiffeEndpointSocket(),
   identityTimeout: common.identityTimeout(),
   logLevel: common.logLevel(),

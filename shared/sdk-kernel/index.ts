@@ -7,6 +7,8 @@ export { netnsFromUrl, netnsByName, netnsFromPath, describeNetns, ipArgv, inNetn
 export type { Netns, NetnsRef } from './netns';
 export { inodeUrlOf, parseInodeUrl, identityOf } from './nsinode';
 export type { NsIdentity } from './nsinode';
+export { peerOfSocket, listenerOf } from './peer';
+export type { SocketPeer } from './peer';
 export { ipBatch, ip, IpBatchError } from './ipbatch';
 export type { IpFailure, IpBatchOptions } from './ipbatch';
 export { IF_NAME_MAX, TEMP_IF_PREFIX, isValidIfName, assertIfName, deriveIfName, hostIfName, tempIfName } from './names';
