@@ -141,8 +141,8 @@ program
     if (!Number.isFinite(holdMs) || holdMs < 0 || holdMs > 3_600_000) throw new Error('--hold must be 0..3600 seconds');
     const opts = { ...o, svid: o.svid as SvidKind, token: o.token as TokenKind, interfaceName: o.interface, holdMs };
     const r = await actAsRequest(paths(), await identitiesOrOwn(o.as), opts);
-    console.log(JSON.stringify(r, null, 2));
-    process.exit(r.granted ? 0 : 1);
+    // Exit once the outcome is written: stdout may be a pipe, which process.exit does not wait for.
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`, () => process.exit(r.granted ? 0 : 1));
   });
 
 program
