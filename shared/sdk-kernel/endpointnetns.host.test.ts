@@ -47,7 +47,6 @@ describeHost('endpointNetns: an endpoint may only name its own namespace', () =>
       },
       async close(_ctx, c) {
         closes.push(c);
-        return {};
       },
     };
     return { el, closes };

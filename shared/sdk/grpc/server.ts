@@ -49,13 +49,14 @@ async function listenUnix(path: string, inject: (socket: Socket) => void, unixPe
   const srv = createServer((socket) => {
     const handle = (socket as unknown as { _handle?: { fd?: number; getpeername?: (out: { address?: string }) => number } })._handle;
     const fd = handle?.fd;
-    let peer: UnixPeer | undefined;
+    // A peer that cannot be learnt is still a unix peer (pid 0, no namespace): it may name none.
+    let peer: UnixPeer = { pid: 0 };
     try {
-      peer = fd !== undefined && fd >= 0 ? unixPeer(fd) : undefined;
+      peer = (fd !== undefined && fd >= 0 ? unixPeer(fd) : undefined) ?? peer;
     } catch {
-      peer = undefined;
+      /* as above */
     }
-    if (peer && handle) {
+    if (handle) {
       const { tag, forget } = tagUnixPeer(peer);
       handle.getpeername = (out) => {
         out.address = tag;
