@@ -160,7 +160,9 @@ program
   .description('run a command inside a pod (all its namespaces: network, PID, mount, UTS, IPC, like kubectl exec) or a node (its network namespace)')
   .allowUnknownOption()
   .action(async (name: string, cmd: string[]) => {
-    const status = (await call(paths().control, 'GET', '/status').catch(() => undefined))?.json as { processes?: ProcessStatus[] } | undefined;
+    // Only a pod (it has a folder) needs its PID 1 from the daemon; a node is entered by its name at once.
+    const isPod = existsSync(paths().podDir(name));
+    const status = isPod ? ((await call(paths().control, 'GET', '/status').catch(() => undefined))?.json as { processes?: ProcessStatus[] } | undefined) : undefined;
     const [bin, ...args] = execArgv(paths().netns(name), status?.processes?.find((p) => p.name === name), cmd);
     const child = spawn(bin, args, { stdio: 'inherit' });
     child.on('exit', (code) => process.exit(code ?? 1));

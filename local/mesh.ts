@@ -262,7 +262,9 @@ export class LocalMesh {
     if (spec.vpp) {
       // The pod's app: a VPP in the pod's namespace, beside its NSM process (a second container).
       const vpp = await prepareVpp(this.paths.podDir(spec.name), this.pods.size, POD_VPP_PLUGINS);
-      this.supervisor.start({ name: `${spec.name}-vpp`, netns: ns, argv: vpp.argv, env: {}, isolation, logFile: join(this.paths.logs, `${spec.name}-vpp.log`) });
+      // Its image's files: the VPP runtime's folder (binaries, plugins), which may be under the hidden /tmp.
+      const image = dirname(dirname(vpp.bin));
+      this.supervisor.start({ name: `${spec.name}-vpp`, netns: ns, argv: vpp.argv, env: {}, isolation: { ...isolation, shares: [...isolation.shares, image] }, logFile: join(this.paths.logs, `${spec.name}-vpp.log`) });
       await waitForFile(vpp.cliSocket, `${spec.name}-vpp`, 30_000);
     }
     const cmd = `cmd-${spec.command}`;
