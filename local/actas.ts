@@ -4,7 +4,9 @@
 // transport identity (the pod's SVID, none, or an SVID of a foreign trust domain) and a chosen token
 // (valid, or forged, expired, unchained, unsigned); a granted connection is closed again at once.
 // `connections` shows what MonitorConnections shows that identity: each connection's path with the
-// SPIFFE IDs in its tokens.
+// SPIFFE IDs in its tokens. `request --netns self` names the namespace the way upstream's clients do,
+// inode://<dev>/<ino> of the requesting process's own: run inside a pod (`nsm-local exec <pod>
+// nsm-local request ...`), it is an outside client of that pod; `--hold` keeps what it got for a while.
 import { generateKeyPairSync } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { Connection, Mechanism, NetworkServiceRequest } from '@nsm/api';
@@ -19,6 +21,7 @@ import { StaticX509Source, X509Source } from '@nsm/sdk/spiffe/source';
 import { GeneratedToken, jwtTokenGenerator, PeerInfo, TokenGenerator } from '@nsm/sdk/token';
 import { audiences, parseJwt, signEs256 } from '@nsm/sdk/token/jwt';
 import { spiffeTokenGenerator } from '@nsm/sdk/token/spiffe';
+import { inodeUrlOf } from '@nsm/sdk-kernel';
 import type { WorkloadIdentity } from './identity';
 import type { MeshPaths } from './paths';
 
@@ -30,6 +33,12 @@ export type TokenKind = (typeof TOKEN_KINDS)[number];
 export interface ActAsOptions {
   /** The pod or component whose Workload API socket gives the identity. */
   as: string;
+  /** The KERNEL inodeURL: 'named' (file:///var/run/netns/<the pod's>), 'self' (inode:// of this process's own), or a URL as given. */
+  netns?: string;
+  /** The client's interface name. */
+  interfaceName?: string;
+  /** Keep a granted connection this long before closing it (ms). */
+  holdMs?: number;
   node: string;
   svid: SvidKind;
   token: TokenKind;
@@ -81,13 +90,20 @@ function tokensOf(kind: TokenKind, source: X509Source, id: string): TokenGenerat
   }
 }
 
-/** A Request as a client chain sends it: its own segment first, a KERNEL interface in `netns`. */
-function rawRequest(name: string, service: string, netns: string): NetworkServiceRequest {
+/** A Request as a client chain sends it: its own segment first, a KERNEL interface in the namespace `inodeURL`. */
+function rawRequest(name: string, service: string, inodeURL: string, ifName: string): NetworkServiceRequest {
   const id = `${name}-${Date.now().toString(36)}`;
   return {
     connection: Connection.fromPartial({ id, networkService: service, path: { index: 0, pathSegments: [{ name, id, token: '', metrics: {} }] } }),
-    mechanismPreferences: [Mechanism.fromPartial({ cls: 'LOCAL', type: 'KERNEL', parameters: { inodeURL: `file:///var/run/netns/${netns}`, name: 'intruder0' } })],
+    mechanismPreferences: [Mechanism.fromPartial({ cls: 'LOCAL', type: 'KERNEL', parameters: { inodeURL, name: ifName } })],
   };
+}
+
+/** The inodeURL `--netns` asks for. */
+export function netnsUrlFor(paths: MeshPaths, as: string, netns = 'named'): string {
+  if (netns === 'named') return `file:///var/run/netns/${paths.netns(as)}`;
+  if (netns === 'self') return inodeUrlOf();
+  return netns;
 }
 
 /** A plaintext Request: what an nsmgr before security accepted from anyone on the socket. */
@@ -109,6 +125,7 @@ export interface RequestOutcome {
   as: string;
   svid: SvidKind;
   token: TokenKind;
+  inodeURL: string;
   spiffeId?: string;
   path?: string[];
 }
@@ -116,8 +133,9 @@ export interface RequestOutcome {
 /** One Request to the node's nsmgr as `opts.as`; a granted connection is closed again. */
 export async function actAsRequest(paths: MeshPaths, identities: WorkloadIdentity[], opts: ActAsOptions & { service: string }): Promise<RequestOutcome> {
   const url = `unix://${paths.nsmSocket(opts.node)}`;
-  const req = rawRequest(opts.as, opts.service, paths.netns(opts.as));
-  const out = { as: opts.as, svid: opts.svid, token: opts.token };
+  const inodeURL = netnsUrlFor(paths, opts.as, opts.netns);
+  const req = rawRequest(opts.as, opts.service, inodeURL, opts.interfaceName ?? 'intruder0');
+  const out = { as: opts.as, svid: opts.svid, token: opts.token, inodeURL };
   const ctx = Context.background().withTimeout(15_000).ctx;
   const refused = (err: unknown, spiffeId?: string): RequestOutcome => {
     const s = StatusError.from(err);
@@ -132,6 +150,11 @@ export async function actAsRequest(paths: MeshPaths, identities: WorkloadIdentit
     const tokens = tokensOf(opts.token, source, spiffeId);
     try {
       const conn = await rpcRequest(ctx, cc, req, tokens);
+      if (opts.holdMs) {
+        // What the pod got, for whoever watches, before it is closed again.
+        console.error(JSON.stringify({ granted: conn.id, interface: conn.mechanism?.parameters.name, holdMs: opts.holdMs }));
+        await new Promise((r) => setTimeout(r, opts.holdMs));
+      }
       await rpcClose(Context.background().withTimeout(15_000).ctx, cc, conn, tokens).catch(() => undefined);
       return { ...out, granted: true, code: 'OK', message: 'granted (and closed again)', spiffeId, path: conn.path?.pathSegments.map((s) => s.name) };
     } catch (err) {

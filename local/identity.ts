@@ -26,6 +26,9 @@ export interface IdentitySettings {
   svidLifetimeMs: number;
 }
 
+/** Where the Workload API socket of workload `name` of the mesh at `root` is (on the host, and in its pod). */
+export const workloadSocket = (root: string, name: string) => join(root, 'spire', name, 'agent.sock');
+
 export interface WorkloadIdentity {
   /** Process or pod name. */
   name: string;
@@ -73,7 +76,7 @@ export class MeshIdentity {
 
   /** Where a workload's Workload API socket is on the host. */
   socketOf(name: string): string {
-    return join(this.root, 'spire', name, 'agent.sock');
+    return workloadSocket(this.root, name);
   }
 
   podId(name: string): string {

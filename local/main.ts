@@ -8,12 +8,12 @@ import { actAsConnections, actAsRequest, socketOf, SVID_KINDS, SvidKind, TOKEN_K
 import { call, serveControl } from './control';
 import { podTable } from './kube/table';
 import type { Pod } from './kube/types';
-import type { WorkloadIdentity } from './identity';
+import { workloadSocket, type WorkloadIdentity } from './identity';
 import { runDemo } from './demo';
 import { LocalClusters } from './clusters';
 import { cleanupMesh, LocalMesh, writeExcludedPrefixes } from './mesh';
 import { commandArgv, meshPaths } from './paths';
-import { hasPodFiles, podArgv } from './podfs';
+import { execArgv, type ProcessStatus } from './supervisor';
 import { FORWARDER_KINDS, isMultiCluster, type ForwarderKind } from './topology';
 import { nodeVppBinaries } from './vpp';
 
@@ -145,6 +145,15 @@ const identities = async () => {
   return s.identities;
 };
 
+/**
+ * The mesh's identities from its daemon; inside a pod, where the daemon's socket is not to be seen,
+ * the pod's own Workload API socket at its usual place (shared into the pod as a hostPath is).
+ */
+async function identitiesOrOwn(as: string): Promise<WorkloadIdentity[]> {
+  if (existsSync(paths().control)) return identities();
+  return [{ name: as, spiffeId: '', workloadApiSocket: workloadSocket(paths().root, as) }];
+}
+
 program
   .command('request')
   .description('make one raw NetworkService Request to a node\'s nsmgr acting as a pod (its Workload API socket), or as an intruder; prints the outcome (exit 0 = granted, then closed again; 1 = refused)')
@@ -154,12 +163,18 @@ program
   .option('--svid <kind>', `transport identity: ${SVID_KINDS.join(', ')} (pod: its SVID; none: plaintext; foreign: an SVID of another trust domain)`, 'pod')
   .option('--token <kind>', `path token: ${TOKEN_KINDS.join(', ')}`, 'valid')
   .option('--foreign-trust-domain <td>', 'trust domain of the foreign SVID', 'evil.example')
-  .action(async (o: { as: string; service: string; node: string; svid: string; token: string; foreignTrustDomain: string }) => {
+  .option('--netns <what>', "the KERNEL inodeURL: named (file:///var/run/netns/<the pod's>), self (inode://<dev>/<ino> of this process's own namespace, upstream's form: run it inside a pod with exec), or a URL as given", 'named')
+  .option('--interface <name>', "the client's interface name", 'intruder0')
+  .option('--hold <seconds>', 'keep a granted connection this long before closing it', '0')
+  .action(async (o: { as: string; service: string; node: string; svid: string; token: string; foreignTrustDomain: string; netns: string; interface: string; hold: string }) => {
     if (!SVID_KINDS.includes(o.svid as SvidKind)) throw new Error(`--svid must be one of ${SVID_KINDS.join(', ')}`);
     if (!TOKEN_KINDS.includes(o.token as TokenKind)) throw new Error(`--token must be one of ${TOKEN_KINDS.join(', ')}`);
-    const r = await actAsRequest(paths(), await identities(), { ...o, svid: o.svid as SvidKind, token: o.token as TokenKind });
-    console.log(JSON.stringify(r, null, 2));
-    process.exit(r.granted ? 0 : 1);
+    const holdMs = Number(o.hold) * 1000;
+    if (!Number.isFinite(holdMs) || holdMs < 0 || holdMs > 3_600_000) throw new Error('--hold must be 0..3600 seconds');
+    const opts = { ...o, svid: o.svid as SvidKind, token: o.token as TokenKind, interfaceName: o.interface, holdMs };
+    const r = await actAsRequest(paths(), await identitiesOrOwn(o.as), opts);
+    // Exit once the outcome is written: stdout may be a pipe, which process.exit does not wait for.
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`, () => process.exit(r.granted ? 0 : 1));
   });
 
 program
@@ -192,14 +207,16 @@ program
 
 program
   .command('exec <name> [cmd...]')
-  .description('run a command inside a pod or node namespace (like kubectl exec)')
+  .description('run a command inside a pod (all its namespaces: network, PID, mount, UTS, IPC, like kubectl exec) or a node (its network namespace)')
   .allowUnknownOption()
-  .action((name: string, cmd: string[]) => {
-    // cluster1/node1 is the namespace cluster1-node1 of a multi-cluster mesh. In a pod, as its
-    // processes see it (its own resolver file); on a node or external network, plainly.
-    const ns = name.replace('/', '-');
-    const argv = hasPodFiles(paths(), name) ? podArgv(paths(), name, cmd) : cmd;
-    const child = spawn('ip', ['netns', 'exec', paths().netns(ns), ...argv], { stdio: 'inherit' });
+  .action(async (name: string, cmd: string[]) => {
+    // cluster1/node1 is the namespace cluster1-node1 of a multi-cluster mesh. Only a pod (it has a
+    // folder) needs its PID 1 from the daemon (its namespaces, its own /tmp and resolver file); a node
+    // is entered by its name at once.
+    const isPod = existsSync(paths().podDir(name));
+    const status = isPod ? ((await call(paths().control, 'GET', '/status').catch(() => undefined))?.json as { processes?: ProcessStatus[] } | undefined) : undefined;
+    const [bin, ...args] = execArgv(paths().netns(name.replace('/', '-')), status?.processes?.find((p) => p.name === name), cmd);
+    const child = spawn(bin, args, { stdio: 'inherit' });
     child.on('exit', (code) => process.exit(code ?? 1));
   });
 

@@ -3,13 +3,13 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { normalizePrefixes } from '@nsm/sdk/elements/ipam/cidr';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { checkHealth } from '@nsm/sdk/grpc/health';
 import type { X509Source } from '@nsm/sdk/spiffe/source';
 import type { TokenGenerator } from '@nsm/sdk/token';
 import { spiffeTokenGenerator } from '@nsm/sdk/token/spiffe';
 import { commandArgv, MeshPaths, repoRoot } from './paths';
-import { applyIpContext, disableOffloads, exec, netnsByName } from '@nsm/sdk-kernel';
+import { applyIpContext, disableOffloads, exec, inodeUrlOf, netnsByName, NETNS_RUN_DIR } from '@nsm/sdk-kernel';
 import { VlanTrunk } from '@nsm/sdk-ovs/trunk';
 import { attachExternal, attachNode, createFabric, createNetns, deleteNetns, FABRIC_IP, netnsList, NODE_UPLINK, nodeIp, absorbTunnelPorts } from './host';
 import { KubeRuntime } from './kube/runtime';
@@ -19,7 +19,7 @@ import { type KubeObject, podsOf } from './kube/manifests';
 import type { Pod } from './kube/types';
 import { LocalWebhook } from './webhook';
 import { removeResolvConfs } from './internet';
-import { Supervisor } from './supervisor';
+import { Isolation, Supervisor } from './supervisor';
 import { dnsServerArgv } from './dnsserver';
 import { podArgv, podCorefile, preparePodFiles } from './podfs';
 import { NODE_VPP_PLUGINS, POD_VPP_PLUGINS, prepareVpp } from './vpp';
@@ -156,7 +156,7 @@ export class LocalMesh {
     await createNetns(ns);
     await attachNode(this.paths.netns('fabric'), ns, spec.name, ip);
     await this.hooks.nodeUp?.(spec.name, ns, ip);
-    mkdirSync(this.paths.nodeDir(spec.name), { recursive: true });
+    mkdirSync(dirname(this.paths.nsmSocket(spec.name)), { recursive: true });
     // What the exclude-prefixes sidecar's emptyDir holds in a cluster: nsm-local exclude-prefixes edits it.
     writeExcludedPrefixes(this.paths.excludedPrefixesFile(spec.name), []);
     this.nodes.set(spec.name, { spec, ip });
@@ -176,6 +176,9 @@ export class LocalMesh {
         NSM_REGISTRY_URL: this.registryUrl,
         NODE_NAME: spec.name,
         NSM_EXCLUDED_PREFIXES_FILE: this.paths.excludedPrefixesFile(spec.name),
+        // Tests and tools (nsm-local request, the e2e harness) act from the runtime's own namespace (the
+        // host's) and name pods' namespaces by name; a pod may only ever name its own.
+        NSM_NAMED_NETNS_SENDER: inodeUrlOf(),
         ...(await identity.add(`nsmgr-${spec.name}`, identity.componentId(`nsmgr-${spec.name}`))),
         ...this.topology.nsmgrEnv,
         ...spec.env,
@@ -245,7 +248,7 @@ export class LocalMesh {
     const common = {
       NSM_VPP_INIT: 'AF_PACKET',
       // Pods see the node's folders (as a hostPath mount would show them): memif sockets go there.
-      NSM_MEMIF_DIR: join(this.paths.nodeDir(spec.name), 'memif'),
+      NSM_MEMIF_DIR: this.memifDir(spec.name),
     };
     if (spec.vppInForwarder) {
       // The forwarder starts VPP (NSM_VPP_API_SOCKET empty) with the local runtime's sizes.
@@ -305,17 +308,21 @@ export class LocalMesh {
       rmSync(this.paths.podDir(spec.name), { recursive: true, force: true });
       throw err;
     }
+    const identity = this.identity!;
+    const idEnv = await identity.add(spec.name, identity.podId(spec.name));
+    const isolation = this.isolationOf(spec);
     if (spec.vpp) {
       // The pod's app: a VPP in the pod's namespace, beside its NSM process (a second container).
       const vpp = await prepareVpp(this.paths.podDir(spec.name), this.pods.size, POD_VPP_PLUGINS);
-      this.supervisor.start({ name: `${spec.name}-vpp`, netns: ns, argv: vpp.argv, env: {}, logFile: join(this.paths.logs, `${spec.name}-vpp.log`) });
+      // Its image's files: the VPP runtime's folder (binaries, plugins), which may be under the hidden /tmp.
+      const image = dirname(dirname(vpp.bin));
+      this.supervisor.start({ name: `${spec.name}-vpp`, netns: ns, argv: vpp.argv, env: {}, isolation: { ...isolation, shares: [...isolation.shares, image] }, logFile: join(this.paths.logs, `${spec.name}-vpp.log`) });
       await waitForFile(vpp.cliSocket, `${spec.name}-vpp`, 30_000);
     }
     if (spec.dnsServer) {
-      this.supervisor.start({ name: `${spec.name}-dns`, netns: ns, argv: podArgv(this.paths, spec.name, dnsServerArgv(spec.dnsServer)), env: {}, logFile: join(this.paths.logs, `${spec.name}-dns.log`) });
+      this.supervisor.start({ name: `${spec.name}-dns`, netns: ns, argv: podArgv(this.paths, spec.name, dnsServerArgv(spec.dnsServer)), env: {}, isolation, logFile: join(this.paths.logs, `${spec.name}-dns.log`) });
     }
-    const identity = this.identity!;
-    const podEnv = await identity.add(spec.name, identity.podId(spec.name));
+    const podEnv = idEnv;
     const nsmEnv = (bundle: string | undefined): Record<string, string> => ({
       NSM_NAME: spec.name,
       ...podEnv,
@@ -329,6 +336,7 @@ export class LocalMesh {
         netns: ns,
         argv: podArgv(this.paths, spec.name, [...commandArgv(`cmd-${spec.command}`), ...(spec.args ?? [])]),
         env: { ...nsmEnv(spec.command), ...admitted.env, ...spec.env },
+        isolation,
         logFile: join(this.paths.logs, `${spec.name}.log`),
         ...status,
       });
@@ -340,6 +348,7 @@ export class LocalMesh {
       netns: ns,
       argv: podArgv(this.paths, spec.name, c.bundle ? [...commandArgv(`cmd-${c.bundle}`), ...c.argv] : c.argv),
       env: c.bundle ? { ...nsmEnv(c.bundle), ...admitted.env, ...c.env, ...podEnv } : { ...podEnv, ...admitted.env, ...c.env },
+      isolation,
       logFile: join(this.paths.logs, `${containerProcess(spec, c.name)}.log`),
     });
     for (const c of spec.initContainers ?? []) {
@@ -350,6 +359,34 @@ export class LocalMesh {
       if (code !== 0) throw new Error(`pod ${spec.name}: init container ${c.name} exited with ${code} (log: ${run(c).logFile})`);
     }
     spec.containers.forEach((c, i) => this.supervisor.start({ name: containerProcess(spec, c.name), ...run(c), ...(i === 0 ? status : { restartPolicy: spec.restartPolicy }) }));
+  }
+
+  /**
+   * A pod's containers as a container runtime makes them: own PID, mount, UTS and IPC namespaces, a
+   * private /tmp, no view of the host's named network namespaces, and of the mesh's folder only what the pod's hostPath mounts would give it: the
+   * node's NSM socket folder (/var/lib/networkservicemesh in a cluster), its own Workload API socket
+   * folder (/run/spire/sockets) and its own folder (its endpoint socket, kubeconfig, VPP files). The
+   * host paths are kept, so the URLs in the pod's settings mean the same inside and out.
+   */
+  private isolationOf(spec: PodSpec): Isolation {
+    const root = this.paths.root;
+    const underTmp = !relative('/tmp', root).startsWith('..');
+    return {
+      hostname: spec.name,
+      shares: [
+        dirname(this.paths.nsmSocket(spec.node)),
+        dirname(this.identity!.socketOf(spec.name)),
+        this.paths.podDir(spec.name),
+        // A VPP node's memif sockets, which the pod's app connects to (upstream hands them over the NSM socket).
+        ...(this.nodes.get(spec.node)?.spec.forwarder === 'vpp' ? [this.memifDir(spec.node)] : []),
+      ],
+      // /run/netns: the host's named namespaces (nodes, other pods) are no business of a container's.
+      hides: underTmp ? ['/tmp', NETNS_RUN_DIR] : ['/tmp', root, NETNS_RUN_DIR],
+    };
+  }
+
+  private memifDir(node: string): string {
+    return join(this.paths.nodeDir(node), 'memif');
   }
 
   /** Deletes a pod as Kubernetes would: SIGTERM, grace period, then its namespace goes away. */

@@ -23,8 +23,9 @@ export function meshPaths(mesh: string, base = process.env.NSM_LOCAL_DIR ?? '/tm
     logs: join(root, 'logs'),
     nodeDir: (node) => join(root, 'nodes', node),
     podDir: (pod) => join(root, 'pods', pod),
-    // The hostPath an NSM pod mounts: one per node.
-    nsmSocket: (node) => join(root, 'nodes', node, 'nsm.io.sock'),
+    // The hostPath an NSM pod mounts (/var/lib/networkservicemesh): one per node, in a folder of its
+    // own so that an isolated pod is given that folder and nothing else of the node's.
+    nsmSocket: (node) => join(root, 'nodes', node, 'nsm', 'nsm.io.sock'),
     // The exclude-prefixes-volume of upstream's nsmgr DaemonSet, one per node.
     excludedPrefixesFile: (node) => join(root, 'nodes', node, 'exclude-prefixes', 'excluded_prefixes.yaml'),
     netns: (name) => `${mesh}-${name}`,
@@ -45,7 +46,7 @@ export function clusterPaths(parent: MeshPaths, cluster: string): MeshPaths {
     logs: join(parent.logs, cluster),
     nodeDir: (node) => join(root, 'nodes', node),
     podDir: (pod) => join(root, 'pods', pod),
-    nsmSocket: (node) => join(root, 'nodes', node, 'nsm.io.sock'),
+    nsmSocket: (node) => join(root, 'nodes', node, 'nsm', 'nsm.io.sock'),
     excludedPrefixesFile: (node) => join(root, 'nodes', node, 'exclude-prefixes', 'excluded_prefixes.yaml'),
     netns: (name) => parent.netns(`${cluster}-${name}`),
   };

@@ -3,18 +3,35 @@
 // exited, and its exit code says whether the pod Succeeded or Failed). A process group stands in for a
 // container: when the main process dies or is killed, whatever it started (ovsdb-server, wireguard-go)
 // dies with it.
+// A pod's process is isolated as a container is (ProcessSpec.isolation): its own PID, mount, UTS and
+// IPC namespaces besides its network namespace, a private /tmp, and of the host's files only what
+// hostPath mounts would share (local/pod-init.sh). It is PID 1 of its PID namespace: when it dies,
+// the kernel kills everything else in that namespace, and a restart gets fresh namespaces.
 import { spawn, ChildProcess } from 'node:child_process';
-import { openSync, closeSync, mkdirSync } from 'node:fs';
+import { openSync, closeSync, mkdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { repoRoot } from './paths';
 import { ContainerCgroup, removeGroup } from './cgroup';
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
+
+/** How a pod's process is set apart from the host (see local/pod-init.sh). */
+export interface Isolation {
+  /** The pod's host name, in its own UTS namespace. */
+  hostname: string;
+  /** Host folders the pod sees at the same path (hostPath mounts). */
+  shares: string[];
+  /** Host folders the pod sees as an empty tmpfs of its own (/tmp, the mesh's folder). */
+  hides: string[];
+}
 
 export interface ProcessSpec {
   name: string;
   netns: string;
   argv: string[];
+  /** Set for a pod: its own PID, mount, UTS and IPC namespaces. Unset: the host's (nsmgr, forwarders). */
+  isolation?: Isolation;
   env: Record<string, string>;
   logFile: string;
   restartPolicy?: RestartPolicy;
@@ -48,7 +65,10 @@ interface Running {
 export interface ProcessStatus {
   name: string;
   netns: string;
+  /** The process's pid on the host; for an isolated pod, that of its PID 1 (what `nsenter -t` takes). */
   pid?: number;
+  /** Whether it has PID, mount, UTS and IPC namespaces of its own. */
+  isolated: boolean;
   restarts: number;
   running: boolean;
   /** Set once a process that is not restarted has exited. */
@@ -64,6 +84,44 @@ const killGroup = (pid: number, signal: NodeJS.Signals) => {
     /* already gone */
   }
 };
+
+/**
+ * argv that starts `argv` in network namespace `netns`, and, with `isolation`, in fresh PID, mount,
+ * UTS and IPC namespaces too: `unshare --fork` makes the command PID 1 of the new PID namespace
+ * (`--mount-proc`: its /proc shows only its own processes) and, with --kill-child, SIGKILLs it when
+ * unshare itself is killed, which takes the whole PID namespace with it.
+ */
+export function processArgv(netns: string, argv: string[], isolation?: Isolation): string[] {
+  if (!isolation) return ['ip', 'netns', 'exec', netns, ...argv];
+  return [
+    'ip', 'netns', 'exec', netns,
+    'unshare', '--pid', '--fork', '--mount-proc', '--mount', '--uts', '--ipc', '--kill-child', '--',
+    'bash', join(repoRoot(), 'local', 'pod-init.sh'), isolation.hostname, String(isolation.shares.length), ...isolation.shares, ...isolation.hides, '--',
+    ...argv,
+  ];
+}
+
+/** The pid of the process that `unshare --fork` (pid `launcher`) started: the pod's PID 1, on the host. */
+export function podInitPid(launcher: number): number | undefined {
+  try {
+    const first = readFileSync(`/proc/${launcher}/task/${launcher}/children`, 'utf8').trim().split(/\s+/)[0];
+    return first ? Number(first) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * argv that runs `cmd` where a process runs: in every namespace of an isolated pod's PID 1 (as
+ * kubectl exec joins a container), else in the network namespace `netns` (a node).
+ */
+export function execArgv(netns: string, proc: ProcessStatus | undefined, cmd: string[]): string[] {
+  if (proc?.isolated) {
+    if (!proc.pid) throw new Error(`${proc.name} is not running`);
+    return ['nsenter', '-t', String(proc.pid), '--all', '--wd', '--', ...cmd];
+  }
+  return ['ip', 'netns', 'exec', netns, ...cmd];
+}
 
 export class Supervisor {
   private readonly procs = new Map<string, Running>();
@@ -84,7 +142,8 @@ export class Supervisor {
   private launch(r: Running): void {
     mkdirSync(dirname(r.spec.logFile), { recursive: true });
     const fd = openSync(r.spec.logFile, 'a');
-    const child = spawn('ip', ['netns', 'exec', r.spec.netns, ...r.spec.argv], {
+    const [cmd, ...args] = processArgv(r.spec.netns, r.spec.argv, r.spec.isolation);
+    const child = spawn(cmd, args, {
       env: { ...process.env, ...r.spec.env },
       stdio: ['ignore', fd, fd],
       detached: true,
@@ -133,8 +192,28 @@ export class Supervisor {
     if (signal === 'SIGKILL') {
       killGroup(r.child.pid, signal);
       r.cgroup?.kill();
-    } else r.child.kill(signal);
+    } else this.politely(r, signal);
     return true;
+  }
+
+  /** A signal for the main process: for a pod its PID 1 (unshare, which started it, ignores SIGTERM). */
+  private politely(r: Running, signal: NodeJS.Signals): void {
+    if (!r.child?.pid) return;
+    if (!r.spec.isolation) {
+      r.child.kill(signal);
+      return;
+    }
+    const init = podInitPid(r.child.pid);
+    if (init === undefined) {
+      // Not forked yet (or gone): nothing in the pod to be polite to.
+      killGroup(r.child.pid, 'SIGKILL');
+      return;
+    }
+    try {
+      process.kill(init, signal);
+    } catch {
+      /* gone */
+    }
   }
 
   /** Stops a component for good: SIGTERM, then SIGKILL after the grace period. */
@@ -150,7 +229,7 @@ export class Supervisor {
         r.cgroup?.kill();
       };
       if (graceMs <= 0) killAll();
-      else r.child.kill('SIGTERM');
+      else this.politely(r, 'SIGTERM');
       const force = setTimeout(killAll, graceMs);
       await r.exited;
       clearTimeout(force);
@@ -168,7 +247,8 @@ export class Supervisor {
     return [...this.procs.values()].map((r) => ({
       name: r.spec.name,
       netns: r.spec.netns,
-      pid: r.child?.pid,
+      pid: r.child?.pid && r.spec.isolation ? podInitPid(r.child.pid) : r.child?.pid,
+      isolated: !!r.spec.isolation,
       restarts: r.restarts,
       running: !!r.child,
       ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),

@@ -3,6 +3,7 @@
 // vSwitch (an OVS port per device and two OpenFlow rules) where a VLAN needs it or NSM_DATAPATH=ovs.
 // Nothing on the Request/Close path starts a process: netlink for the kernel, OVSDB and OpenFlow
 // for Open vSwitch, wireguard-go devices from a pool.
+import { endpointNetns } from '@nsm/sdk-kernel/endpointnetns';
 import './threadpool';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,6 +72,8 @@ void runCommand({
           ...(remote ? [vxlanClient(remote.vxlan), wireguardClient(remote.wireguard, remote.wireguardDevices)] : []),
           ...(uplinks ? [vlanClient(br, uplinks)] : []),
         ],
+        // An endpoint may only name its own namespace (learnt from who serves its socket).
+        replyChecks: [endpointNetns()],
       },
     });
     const server = await startServer([listenOn], fwd.services(), { source: id.source });

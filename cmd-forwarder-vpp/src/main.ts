@@ -3,6 +3,7 @@
 // forwarder left in VPP, and serves: each connection gets a VPP interface per side (tap or
 // veth+af_packet for KERNEL, memif, a VXLAN tunnel, a WireGuard interface, a VLAN sub-interface) and a
 // cross-connect between them.
+import { endpointNetns } from '@nsm/sdk-kernel/endpointnetns';
 import { MechanismType, NetworkServiceEndpoint } from '@nsm/api';
 import { forwarder } from '@nsm/sdk/chains/forwarder';
 import { runCommand } from '@nsm/sdk/cmd/run';
@@ -89,6 +90,8 @@ void runCommand({
             wireguardClient(dp, { handshakeTimeoutMs: cfg.wireguardHandshakeTimeout }),
             ...(links.vlan ? [vlanClient(dp, links.vlan)] : []),
           ],
+          // An endpoint may only name its own namespace (learnt from who serves its socket).
+          replyChecks: [endpointNetns()],
         },
       });
       server = await startServer([cfg.listenOn], fwd.services(), { source: id.source });

@@ -22,6 +22,13 @@ export const schema = {
     default: '/var/lib/networkservicemesh/config/excluded_prefixes.yaml',
     description: 'YAML file `prefixes: [CIDR, ...]` (the exclude-prefixes sidecar writes it) whose prefixes every Request carries as excluded, so that endpoints allocate no address inside them; watched, a change applies without restart (upstream: this path, fixed)',
   },
+  namedNetnsSender: {
+    kind: 'string',
+    env: 'NSM_NAMED_NETNS_SENDER',
+    default: '',
+    description:
+      "inode://<dev>/<ino> of a network namespace whose processes may name any named namespace (file:///var/run/netns/<name>) but the node's: the local runtime sets its own, for its tests and tools; empty (a cluster): a Request may only name its sender's own namespace",
+  },
   spiffeEndpointSocket: common.spiffeEndpointSocket(),
   identityTimeout: common.identityTimeout(),
   logLevel: common.logLevel(),

@@ -8,6 +8,7 @@ import { clientInfoLabels } from '@nsm/sdk/elements/clientinfo';
 import { excludedPrefixes } from '@nsm/sdk/elements/excludedprefixes';
 import { nsmgrRegistry } from '@nsm/sdk/chains/registry';
 import { log } from '@nsm/sdk/log';
+import { peerOfSocket } from '@nsm/sdk-kernel';
 import { schema } from './config';
 import { publicUrl } from './publicurl';
 
@@ -18,6 +19,9 @@ void runCommand({
   identity: true,
   helpFooter: 'Also read: NODE_NAME, POD_NAME, CLUSTER_NAME (labels nodeName, podName, clusterName added to requests and registrations).',
   async start(cfg, _ctx, id) {
+    if (cfg.namedNetnsSender && !/^inode:\/\/\d{1,20}\/\d{1,20}$/.test(cfg.namedNetnsSender)) {
+      throw new Error(`NSM_NAMED_NETNS_SENDER "${cfg.namedNetnsSender}" is not inode://<dev>/<ino>`);
+    }
     const url = publicUrl(cfg.listenOn);
     const excluded = excludedPrefixes({ path: cfg.excludedPrefixesFile });
     const registry = nsmgrRegistry({ nsmgrUrl: url, registryUrl: cfg.registryUrl || undefined, expiryMs: cfg.expirePeriod, source: id.source });
@@ -31,8 +35,10 @@ void runCommand({
       dialTimeoutMs: cfg.dialTimeout,
       labels: clientInfoLabels(),
       excludedPrefixes: excluded,
+      senderNetns: { namedFrom: cfg.namedNetnsSender || undefined },
     });
-    const server = await startServer(cfg.listenOn, [...mgr.services(), ...registry.services()], { source: id.source });
+    // Each client's connection tells who it is (SO_PEERCRED) and so which namespace it may name.
+    const server = await startServer(cfg.listenOn, [...mgr.services(), ...registry.services()], { source: id.source, unixPeer: peerOfSocket });
     log.info({ urls: server.urls, publicUrl: url, registry: cfg.registryUrl || '(local only)' }, 'nsmgr serving');
     return async () => {
       await server.stop();

@@ -8,6 +8,7 @@ import { exec } from './exec';
 import { applyIpContext } from './ipcontext';
 import { deleteLink, getMac, linkExists, listLinks, setMac } from './link';
 import { Netns, netnsFromPath, netnsFromUrl } from './netns';
+import { closeIdleNamespaces, inodeUrlOf, openNamespaceCount } from './nsinode';
 import { TEMP_IF_PREFIX } from './names';
 import { ensureHostDeps, isRoot, TestNetnsSet } from './testhost';
 import { createVethPair } from './veth';
@@ -39,7 +40,7 @@ describeHost('sdk-kernel on the host', () => {
       }
       await new Promise((r) => setTimeout(r, 10));
     }
-    podBByPid = netnsFromUrl(`file:///proc/${sleeper.pid}/ns/net`);
+    podBByPid = netnsFromPath(`/proc/${sleeper.pid}/ns/net`);
   }, 300_000);
 
   afterAll(async () => {
@@ -53,7 +54,7 @@ describeHost('sdk-kernel on the host', () => {
     expect(netnsFromUrl(`file://${podA.path}`)).toMatchObject({ path: podA.path, name: podA.name });
     expect(podBByPid.name).toBeUndefined();
     expect(() => netnsFromUrl('file:///var/run/netns/nsm-no-such-ns')).toThrow('netns file:///var/run/netns/nsm-no-such-ns does not exist');
-    expect(() => netnsFromUrl('inode://4/4026532')).toThrow(/must be a file:\/\/ URL/);
+    expect(() => netnsFromUrl('unix:///var/run/netns/x')).toThrow(/must be an inode:\/\/<dev>\/<ino> or file:\/\/\/var\/run\/netns\/<name> URL/);
     const plain = join(tmpdir(), `nsm-not-a-netns-${process.pid}`);
     writeFileSync(plain, '');
     try {
@@ -61,7 +62,42 @@ describeHost('sdk-kernel on the host', () => {
     } finally {
       rmSync(plain, { force: true });
     }
-    expect(() => netnsFromUrl('file:///proc/self/ns/mnt')).toThrow(/not a network namespace/);
+    expect(() => netnsFromPath('/proc/self/ns/mnt')).toThrow(/not a network namespace/);
+  });
+
+  it('refuses /proc paths from peers: their pid is of another PID namespace', () => {
+    for (const url of [`file:///proc/${sleeper!.pid}/ns/net`, 'file:///proc/1/ns/net', 'file:///proc/self/ns/net', `file:///proc/${process.pid}/fd/0`]) {
+      expect(() => netnsFromUrl(url)).toThrow(/a \/proc path names a process of the sender's PID namespace.*send the namespace as inode:\/\//);
+    }
+    expect(() => netnsFromUrl('file:///tmp/some-bind-mount')).toThrow(/must be an inode:\/\/<dev>\/<ino> or file:\/\/\/var\/run\/netns\/<name> URL/);
+  });
+
+  it('resolves inode://<dev>/<ino> through a process in that namespace, and keeps it open while used', async () => {
+    const url = inodeUrlOf(podB.path);
+    const ns = netnsFromUrl(url);
+    expect(ns.label).toBe(url);
+    expect(ns.path).toMatch(new RegExp(`^/proc/${process.pid}/fd/\\d+$`));
+    expect(statSync(ns.path).ino).toBe(statSync(podB.path).ino);
+    await createVethPair({ hostName: 'veth-ino', hostNetns: node, peerName: 'nsm-ino', peerNetns: ns });
+    expect(await names(podB)).toContain('nsm-ino');
+    await deleteLink(node, 'veth-ino');
+    // Closed when idle; the same Netns opens it again on its next use (the sleeper is still in it).
+    closeIdleNamespaces(0);
+    expect(openNamespaceCount()).toBe(0);
+    expect(statSync(ns.path).ino).toBe(statSync(podB.path).ino);
+    closeIdleNamespaces(0);
+  });
+
+  it('refuses an inode that names no namespace, the forwarder\'s own or the host\'s', () => {
+    const dev = statSync('/proc/self/ns/net').dev;
+    // podA has no process in it: a named namespace, but nothing a peer could be running in.
+    expect(() => netnsFromUrl(inodeUrlOf(podA.path))).toThrow(/names no network namespace of a running process on this node/);
+    expect(() => netnsFromUrl(`inode://${dev}/1`)).toThrow(/names no network namespace of a running process/);
+    expect(() => netnsFromUrl(`inode://${dev + 1}/${statSync(podB.path).ino}`)).toThrow(/is not the namespace file system's/);
+    expect(() => netnsFromUrl(inodeUrlOf('/proc/self/ns/net'))).toThrow(/names the forwarder's own \(the node's\) network namespace/);
+    expect(() => netnsFromUrl('inode://4/abc')).toThrow(/is not inode:\/\/<dev>\/<ino>/);
+    expect(() => netnsFromUrl(`file://${node.path}`)).not.toThrow();
+    expect(openNamespaceCount()).toBe(0);
   });
 
   it('creates a veth pair into a pod, configures both ends (IPv4+IPv6) and pings', async () => {
@@ -100,7 +136,7 @@ describeHost('sdk-kernel on the host', () => {
   it('works with the /proc/<pid>/fd/<n> form NSM hands a forwarder', async () => {
     const fd = openSync(podA.path, 'r');
     try {
-      const ns = netnsFromUrl(`file:///proc/${process.pid}/fd/${fd}`);
+      const ns = netnsFromPath(`/proc/${process.pid}/fd/${fd}`);
       await createVethPair({ hostName: 'veth-fd', hostNetns: node, peerName: 'nsm-fd', peerNetns: ns });
       await applyIpContext(ns, 'nsm-fd', { addrs: ['10.251.0.1/24'] });
       expect((await listLinks(podA)).map((l) => l.name)).toContain('nsm-fd');

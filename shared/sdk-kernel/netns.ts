@@ -1,8 +1,12 @@
 // Network namespace references and how to run a command inside one.
 //
-// NSM hands a forwarder a namespace as a URL (`inodeURL`), e.g. file:///proc/<pid>/fd/<n>,
-// file:///proc/<pid>/ns/net or file:///var/run/netns/<name>. The forwarder's own operations reach
-// a namespace through netlink sockets the addon opens inside it (./netlink/handles.ts); commands
+// NSM hands a forwarder a namespace as a URL (`inodeURL`). Two forms are accepted (netnsFromUrl):
+// inode://<dev>/<ino>, upstream's, which names the namespace by identity and works across PID
+// namespaces (./nsinode.ts finds it); and file:///var/run/netns/<name>, a named namespace (tests,
+// tools). file:///proc/<pid>/... is refused: a pid means another process in another PID namespace.
+// Neither form may name the forwarder's own namespace (the node's) or the host's. The forwarder's
+// own operations reach a namespace through netlink sockets the addon opens inside it
+// (./netlink/handles.ts); commands
 // (start-up work, daemons, tests) are child processes that enter the namespace first:
 //  * a namespace named under /var/run/netns runs `ip -n NAME ...` (iproute2 opens it itself);
 //  * any other namespace file runs `nsenter --net=PATH ip ...`: nsenter setns()es and then execs
@@ -14,7 +18,8 @@
 // OVS daemons in a named namespace use `ip netns exec`, which also mounts that namespace's /sys.
 import { readlinkSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { invalidArgument, notFound } from '@nsm/sdk/core/errors';
+import { invalidArgument, notFound, permissionDenied } from '@nsm/sdk/core/errors';
+import { identityOf, parseInodeUrl, pathOfNamespace, type NsIdentity } from './nsinode';
 
 export interface Netns {
   /** The namespace file: /var/run/netns/<name>, /proc/<pid>/ns/net, /proc/<pid>/fd/<n>, ... */
@@ -30,18 +35,56 @@ export type NetnsRef = Netns | undefined;
 
 export const NETNS_RUN_DIR = '/var/run/netns';
 
-/** Parses and validates an NSM `inodeURL` (scheme `file`, non-empty path, a network namespace file). */
+/**
+ * Parses and resolves an NSM `inodeURL` from a peer: inode://<dev>/<ino> or
+ * file:///var/run/netns/<name>; refuses /proc paths and the forwarder's own and the host's namespaces.
+ */
 export function netnsFromUrl(url: string): Netns {
+  if (url.startsWith('inode://')) {
+    const id = parseInodeUrl(url);
+    if (id.dev !== nsfsDev()) throw invalidArgument(`netns ${url}: device ${id.dev} is not the namespace file system's (${nsfsDev()})`);
+    refuseOwn(id, url);
+    return inodeNetns(id, url);
+  }
   let u: URL;
   try {
     u = new URL(url);
   } catch {
     throw invalidArgument(`netns ${url} is not a URL`);
   }
-  if (u.protocol !== 'file:') throw invalidArgument(`netns ${url} must be a file:// URL`);
+  if (u.protocol !== 'file:') throw invalidArgument(`netns ${url} must be an inode://<dev>/<ino> or file:///var/run/netns/<name> URL`);
   const path = decodeURIComponent(u.pathname);
   if (!path || path === '/') throw invalidArgument(`netns ${url} has an empty path`);
-  return netnsFromPath(path, url);
+  if (path.startsWith('/proc/')) {
+    throw invalidArgument(`netns ${url}: a /proc path names a process of the sender's PID namespace, which is not ours; send the namespace as inode://<dev>/<ino> (stat of /proc/self/ns/net)`);
+  }
+  if (namedNetns(path) === undefined) throw invalidArgument(`netns ${url} must be an inode://<dev>/<ino> or file:///var/run/netns/<name> URL`);
+  const ns = netnsFromPath(path, url);
+  const id = identityOf(path);
+  if (id) refuseOwn(id, url);
+  return ns;
+}
+
+/** The namespaces no peer may name: the forwarder's own (the node's, with host networking) and the host's. */
+function refuseOwn(id: NsIdentity, url: string): void {
+  for (const [path, what] of [
+    ['/proc/self/ns/net', "the forwarder's own (the node's) network namespace"],
+    ['/proc/1/ns/net', "the host's network namespace"],
+  ] as const) {
+    const own = identityOf(path);
+    if (own && own.dev === id.dev && own.ino === id.ino) throw permissionDenied(`netns ${url} names ${what}; a Request may only name its sender's own namespace`);
+  }
+}
+
+/** A namespace found by identity; its path (a descriptor of ours) is looked up on every use. */
+function inodeNetns(id: NsIdentity, label: string): Netns {
+  pathOfNamespace(id, label); // NOT_FOUND now rather than at first use
+  return {
+    label,
+    get path() {
+      return pathOfNamespace(id, label);
+    },
+  };
 }
 
 /** A namespace created with `ip netns add NAME`. */

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { NODE_UPLINK } from '../../local/host';
 import { LocalMesh } from '../../local/mesh';
 import { meshPaths } from '../../local/paths';
+import { execArgv } from '../../local/supervisor';
 import type { PodSpec, Topology } from '../../local/topology';
 
 export const root = resolve(__dirname, '../..');
@@ -91,6 +92,17 @@ export class TestMesh {
     return inNs(this.ns(node), ['ovs-vsctl', `--db=unix:${this.paths.nodeDir(node)}/ovs/db.sock`, 'list-ports', 'br-nsm'])
       .split('\n')
       .filter((p) => p && p !== NODE_UPLINK);
+  }
+
+  /** Runs `argv` in every namespace of pod `pod` (as `nsm-local exec` does). */
+  inPod(pod: string, argv: string[], opts: { allowFail?: boolean } = {}): string {
+    const [bin, ...args] = execArgv(this.ns(pod), this.mesh.supervisor.status().find((p) => p.name === pod), argv);
+    try {
+      return execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      if (opts.allowFail) return String((err as { stdout?: string }).stdout ?? '');
+      throw err;
+    }
   }
 
   links(ns: string): string[] {

@@ -101,7 +101,8 @@ d('Kernel2Kernel on a local mesh', () => {
     const cases: [string, () => NetworkServiceRequest, Code, RegExp][] = [
       ['unknown network service', () => request({ id: 'bad-1', networkService: 'no-such-service' }, kernel('nsc-eth')), Code.NOT_FOUND, /network service "no-such-service" is not found/],
       ['unknown mechanism', () => request({ id: 'bad-2', networkService: 'icmp-spare' }, { cls: 'LOCAL', type: 'CARRIER_PIGEON' }), Code.INVALID_ARGUMENT, /cannot support any of the requested mechanisms.*CARRIER_PIGEON/],
-      ['a netns that does not exist', () => request({ id: 'bad-3', networkService: 'icmp-spare' }, { ...kernel('nsc-eth'), parameters: { inodeURL: 'file:///var/run/netns/does-not-exist', name: 'nsm-9' } }), Code.NOT_FOUND, /netns file:\/\/\/var\/run\/netns\/does-not-exist does not exist/],
+      ['a netns that does not exist', () => request({ id: 'bad-3', networkService: 'icmp-spare' }, { ...kernel('nsc-eth'), parameters: { inodeURL: 'file:///var/run/netns/does-not-exist', name: 'nsm-9' } }), Code.PERMISSION_DENIED, /"file:\/\/\/var\/run\/netns\/does-not-exist" is not the sender's own network namespace/],
+      ['a namespace as a /proc path (a pid of another PID namespace)', () => request({ id: 'bad-5', networkService: 'icmp-spare' }, { ...kernel('nsc-eth'), parameters: { inodeURL: 'file:///proc/1/ns/net', name: 'nsm-9' } }), Code.INVALID_ARGUMENT, /send the namespace as inode:\/\/<dev>\/<ino>/],
       ['an interface name already taken in the pod', () => request({ id: 'bad-4', networkService: 'icmp-spare' }, kernel('nsc-eth', 'nsm-1')), Code.ALREADY_EXISTS, /nsm-1 already exists/],
     ];
     test.each(cases)('%s', async (_n, req, code, message) => {

@@ -4,7 +4,6 @@
 // just as it retires is served by a new one; at the end nothing is left (pods, registrations).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { NetworkServiceEndpoint } from '@nsm/api';
@@ -31,7 +30,8 @@ async function inNs(ns: string, argv: string[]): Promise<string> {
 
 d('scale from zero on a local mesh', () => {
   const t = new TestMesh(`sfz${process.pid % 10000}`);
-  const dir = mkdtempSync(join(tmpdir(), 'sfz-'));
+  // Not under /tmp: the supplier, a pod, has a /tmp of its own (a ConfigMap's stand-in is a host file).
+  const dir = mkdtempSync(join('/var/tmp', 'sfz-'));
   const template = join(dir, 'pod-template.yaml');
   const registry = () => nseRegistryClient(`unix://${join(t.paths.root, 'registry.sock')}`, t.mesh.sourceOf('registry'));
   const spawned = () =>

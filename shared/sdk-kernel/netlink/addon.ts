@@ -16,6 +16,8 @@ export interface NetlinkAddon {
   request(fd: number, batch: Buffer): Promise<Buffer>;
   /** Reads (value null) or writes a file under /proc/sys/net/ as seen from inside the namespace. */
   sysctl(nsPath: string | null, file: string, value: string | null): Promise<string>;
+  /** SO_PEERCRED of a connected unix socket: the peer process (pid 0 when it is outside our PID namespace). */
+  peercred(fd: number): { pid: number; uid: number; gid: number };
 }
 
 export const ADDON_FILE = 'nsm_netlink.node';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Code } from '@nsm/sdk/core/errors';
 import { exec } from '../exec';
-import { Netns, netnsFromUrl } from '../netns';
+import { Netns, netnsFromPath, netnsFromUrl } from '../netns';
 import { ensureHostDeps, isRoot, TestNetnsSet } from '../testhost';
 import {
   addRedirects,
@@ -89,7 +89,7 @@ describeHost('netlink on the host', () => {
       }
       await new Promise((r) => setTimeout(r, 10));
     }
-    podBByPid = netnsFromUrl(`file:///proc/${sleeper.pid}/ns/net`);
+    podBByPid = netnsFromPath(`/proc/${sleeper.pid}/ns/net`);
   }, 300_000);
 
   afterAll(async () => {

@@ -24,6 +24,8 @@ export interface ForwarderDataplane {
   server: NetworkServiceElement[];
   /** Client-side elements: each offers its mechanism and sets it up once selected. */
   client: NetworkServiceElement[];
+  /** Checks of the next hop's answer that run before the client-side elements use it (the endpoint's namespace). */
+  replyChecks?: NetworkServiceElement[];
 }
 
 export interface ForwarderOptions {
@@ -66,7 +68,7 @@ export function forwarder(opts: ForwarderOptions): Endpoint {
           // sends on is not chained until the next hop stamps it; the next hop checks that Close.
           authorize: authorizeClient({ clock: opts.clock, closePolicies: [] }),
           dialTimeoutMs: opts.dialTimeoutMs,
-          additional: [mechanismTranslation(), ...opts.dataplane.client, filterMechanisms()],
+          additional: [mechanismTranslation(), ...opts.dataplane.client, ...(opts.dataplane.replyChecks ?? []), filterMechanisms()],
         }),
       ),
     ],

@@ -16,6 +16,7 @@ import type { X509Source } from '../spiffe/source';
 import type { TokenGenerator } from '../token';
 import { client } from './client';
 import { endpoint, Endpoint } from './endpoint';
+import { senderNetns, type SenderNetnsOptions } from '../elements/sendernetns';
 
 export interface NsmgrOptions {
   name: string;
@@ -34,6 +35,8 @@ export interface NsmgrOptions {
   labels?: Record<string, string>;
   /** The node's excluded prefixes (excludedprefixes element), after forwarder selection. */
   excludedPrefixes?: NetworkServiceElement;
+  /** Who may name which namespace (elements/sendernetns); the check is always on. */
+  senderNetns?: SenderNetnsOptions;
 }
 
 export function nsmgr(opts: NsmgrOptions): Endpoint {
@@ -43,6 +46,8 @@ export function nsmgr(opts: NsmgrOptions): Endpoint {
     clock: opts.clock,
     policies: opts.policies,
     additional: [
+      // Before anything is chosen or made: a Request may only name its sender's own namespace.
+      senderNetns(opts.senderNetns),
       clientInfo(opts.labels),
       discoverForwarder({ ns: registryHandler(queryCache<NetworkService>(), opts.ns), localNse: opts.localNse, serviceName: opts.forwarderServiceName, clock: opts.clock }),
       ...(opts.excludedPrefixes ? [opts.excludedPrefixes] : []),

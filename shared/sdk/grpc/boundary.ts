@@ -9,6 +9,7 @@ import { refusal } from './guard';
 import { peerFromAuthContext } from '../spiffe/peer';
 import type { PeerInfo } from '../token';
 import { incomingMetadataKey, peerKey } from './keys';
+import { unixPeerKey, unixPeerOf } from './unixpeer';
 
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
 
@@ -21,7 +22,8 @@ export function contextOf(call: AnyCall): Context {
   for (const [k, v] of Object.entries(call.metadata.getMap())) md[k] = String(v);
   let ctx = Context.background().withSignal(ac.signal, deadline);
   ctx = ctx.with(incomingMetadataKey, md).with(peerKey, peerOf(call));
-  return ctx;
+  const unix = unixPeerOf(call.getPeer?.());
+  return unix ? ctx.with(unixPeerKey, unix) : ctx;
 }
 
 /**

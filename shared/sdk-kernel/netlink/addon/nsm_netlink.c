@@ -1,7 +1,8 @@
 // The few system calls Node cannot make itself, so that the forwarder can configure the kernel
 // without starting a process: a netlink socket opened inside another network namespace, one netlink
 // exchange (send a batch, read until every message of the batch is answered) run on the libuv
-// threadpool, and a /proc/sys/net file read or written from inside a namespace. Everything else
+// threadpool, a /proc/sys/net file read or written from inside a namespace, and the credentials of a
+// unix socket's peer (SO_PEERCRED: who is on the other end of an accepted connection). Everything else
 // (encoding, decoding, validation, errors) is TypeScript (../*.ts).
 //
 // Why the threadpool: the kernel handles a netlink request inside sendmsg() on the caller's thread,
@@ -423,6 +424,29 @@ static napi_value js_sysctl(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/* ---------- peercred(fd): {pid, uid, gid} ---------- */
+
+/** The process at the other end of a connected unix socket, as the kernel recorded it at connect(). */
+static napi_value js_peercred(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  if (argc < 1 || !get_int(env, argv[0], &fd) || fd < 0) return throw_type(env, "peercred: fd must be a non-negative integer");
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return throw_errno(env, errno, "getsockopt(SO_PEERCRED)", NULL);
+  napi_value out, pid, uid, gid;
+  napi_create_object(env, &out);
+  napi_create_int32(env, cred.pid, &pid);
+  napi_create_uint32(env, cred.uid, &uid);
+  napi_create_uint32(env, cred.gid, &gid);
+  napi_set_named_property(env, out, "pid", pid);
+  napi_set_named_property(env, out, "uid", uid);
+  napi_set_named_property(env, out, "gid", gid);
+  return out;
+}
+
 /* ---------- module ---------- */
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -431,6 +455,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"request", NULL, js_request, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sysctl", NULL, js_sysctl, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"peercred", NULL, js_peercred, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { Mechanism, MechanismType, Param } from '@nsm/api';
 import { chain, handler } from '../../core/networkservice';
 import { bg, conn, recorder, req } from '../../testing/elements';
@@ -29,7 +30,8 @@ describe('kernel mechanism client', () => {
     const got = rec.requests[0].mechanismPreferences;
     expect(got.map((m) => m.parameters.name)).toEqual(['given', undefined, 'nsm-1']);
     expect(got[0].parameters[Param.inodeURL]).toBe(ownNetnsUrl());
-    expect(ownNetnsUrl()).toBe(`file:///proc/${process.pid}/ns/net`);
+    const st = statSync('/proc/self/ns/net');
+    expect(ownNetnsUrl()).toBe(`inode://${st.dev}/${st.ino}`);
   });
 });
 

@@ -1,6 +1,7 @@
 // The KERNEL mechanism at the edges (api.md §4.4): the client offers an interface name and the network
 // namespace it lives in; the endpoint, once KERNEL is selected, fills in its own.
 import { LinuxIfMaxLength, Mechanism, MechanismClass, MechanismType, Param } from '@nsm/api';
+import { statSync } from 'node:fs';
 import type { NetworkServiceElement } from '../../core/networkservice';
 
 /** First 10 characters of the service, "-", the connection id; cut to 15 characters. */
@@ -8,8 +9,15 @@ export function derivedInterfaceName(networkService: string, connId: string): st
   return `${networkService.slice(0, LinuxIfMaxLength - 5)}-${connId}`.slice(0, LinuxIfMaxLength);
 }
 
-/** This process's network namespace as NSM passes it around. */
-export const ownNetnsUrl = () => `file:///proc/${process.pid}/ns/net`;
+/**
+ * This process's network namespace as upstream NSM passes it around: inode://<dev>/<ino> of
+ * /proc/self/ns/net. A pid would mean another process to a forwarder in another PID namespace; the
+ * namespace's identity is the same in every one.
+ */
+export function ownNetnsUrl(): string {
+  const st = statSync('/proc/self/ns/net');
+  return `inode://${st.dev}/${st.ino}`;
+}
 
 export function kernelMechanismClient(opts: { interfaceName?: string; netnsUrl?: string } = {}): NetworkServiceElement {
   return {
