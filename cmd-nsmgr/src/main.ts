@@ -8,7 +8,7 @@ import { clientInfoLabels } from '@nsm/sdk/elements/clientinfo';
 import { nsmgrRegistry } from '@nsm/sdk/chains/registry';
 import { log } from '@nsm/sdk/log';
 import { schema } from './config';
-import { publicUrl } from './publicurl';
+import { publicUrl } from '@nsm/sdk/cmd/publicurl';
 
 void runCommand({
   name: 'cmd-nsmgr',
