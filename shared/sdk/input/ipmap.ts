@@ -70,6 +70,7 @@ export class IpMapFile implements IpSwap {
     pollMs = 1000,
   ) {
     this.swap = ipSwap(parseIpMap(readFileSync(path, 'utf8'), path));
+    // Polled (stat), as a ConfigMap's atomic symlink swap defeats inotify on the file itself.
     watchFile(path, { interval: pollMs, persistent: false }, this.listener);
   }
 
