@@ -15,6 +15,7 @@
 // must then point at the other side's external address: the proof that the map was applied.
 import { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
 import { Context } from '@nsm/sdk/core/context';
+import { Code } from '@nsm/sdk/core/errors';
 import { findAll } from '@nsm/sdk/core/registry';
 import { nseRegistryClient, nsRegistryClient } from '@nsm/sdk/grpc/registry';
 import { NSMGR_PROXY_SERVICE, REGISTRY_SERVICE } from '@nsm/sdk/registry/dnsresolve/resolver';
@@ -162,5 +163,67 @@ d('interdomain: two domains and a floating registry', () => {
     // The data plane: straight between the two domains' forwarders, each addressing the other's external IP.
     expect(vxlanRemotes('node1')).toEqual([EXTERNAL.d2['10.233.0.12']]);
     expect(vxlanRemotes('node2')).toEqual([EXTERNAL.d1['10.233.0.11']]);
+  });
+
+  test('Close leaves nothing in either domain', async () => {
+    await t.mesh.deletePod('nsc-d1');
+    await eventually('no NSM interface left on node1 or node2', () => t.nsmLeftovers('node1').length === 0 && t.nsmLeftovers('node2').length === 0, 30_000);
+    expect(vxlanRemotes('node1')).toEqual([]);
+    expect(inNs(t.ns('nse-d2'), ['ip', '-br', 'link'])).not.toMatch(/nsm|icmp/);
+  });
+
+  /** A registry of the mesh, asked as the test's own workload over its unix socket. */
+  const registryAt = (name: string) => `unix://${join(t.paths.root, `${name}.sock`)}`;
+  const ctx = () => Context.background().withTimeout(10_000).ctx;
+
+  test(`floating: an endpoint of ${D2} registers as icmp-server@${FLOATING}; a client in ${D1} finds and reaches it`, async () => {
+    await t.pods(
+      nse('nse-fl', { NSM_NAME: `icmp-server@${FLOATING}`, NSM_SERVICE_NAMES: `icmp-responder@${FLOATING}`, NSM_CIDR_PREFIX: '172.16.2.2/31' }, 'node2'),
+    );
+    // The floating registry knows it by its bare name, reached at domain 2's nsmgr-proxy's external address.
+    const source = t.mesh.sourceOf('e2e-probe');
+    const floating = nseRegistryClient(registryAt('registry-floating'), source);
+    const floatingNs = nsRegistryClient(registryAt('registry-floating'), source);
+    try {
+      const kept = await eventually('the registration in the floating registry', async () => {
+        const found = await findAll(floating, ctx(), NetworkServiceEndpoint.fromPartial({ name: 'icmp-server' }));
+        return found.length > 0 ? found : undefined;
+      });
+      expect(kept!.map((f) => [f.item.name, f.item.networkServiceNames, f.item.url])).toEqual([['icmp-server', ['icmp-responder'], `tcp://${EXTERNAL.d2[FABRIC_IP]}:${PORTS.d2.proxy}`]]);
+      expect((await findAll(floatingNs, ctx(), NetworkService.fromPartial({ name: 'icmp-responder' }))).map((f) => f.item.name)).toEqual(['icmp-responder']);
+
+      await t.pods(nsc('nsc-fl', { NSM_NETWORK_SERVICES: `kernel://icmp-responder@${FLOATING}/nsm-2` }, 'node1'));
+      await eventually('nsm-2 in the client', hasAddr('nsc-fl', 'nsm-2', '172.16.2.3/32'), 90_000);
+      ping('nsc-fl', '172.16.2.2');
+      ping('nse-fl', '172.16.2.3');
+      const [shown] = await actAsConnections(t.paths, t.mesh.status().identities, 'nsc-fl', 'node1');
+      expect(shown.path.map((s) => s.name)).toEqual(['nsc-fl', 'nsmgr-node1', 'forwarder-node1', 'nsmgr-proxy-d1', 'nsmgr-proxy-d2', 'nsmgr-node2', 'forwarder-node2', `icmp-server@${FLOATING}`]);
+      expect(vxlanRemotes('node1')).toEqual([EXTERNAL.d2['10.233.0.12']]);
+
+      // Gone: the connection from both nodes, the registration from the floating registry.
+      await t.mesh.deletePod('nsc-fl');
+      await eventually('no NSM interface left', () => t.nsmLeftovers('node1').length === 0 && t.nsmLeftovers('node2').length === 0, 30_000);
+      await t.mesh.deletePod('nse-fl');
+      await eventually('the floating registration gone', async () => (await findAll(floating, ctx(), NetworkServiceEndpoint.fromPartial({ name: 'icmp-server' }))).length === 0);
+    } finally {
+      floating.close();
+      floatingNs.close();
+    }
+  });
+
+  test('a registration for a domain DNS cannot resolve gets a clear error, and is kept nowhere', async () => {
+    const { source } = await t.mesh.workload('e2e-registrant');
+    const nsmgr2 = nseRegistryClient(`unix://${t.paths.nsmSocket('node2')}`, source);
+    const registry2 = nseRegistryClient(registryAt('registry-d2'), t.mesh.sourceOf('e2e-probe'));
+    try {
+      const lost = NetworkServiceEndpoint.fromPartial({ name: 'lost@nowhere.nsm', url: 'tcp://10.233.0.12:5999', networkServiceNames: ['svc@nowhere.nsm'] });
+      await expect(nsmgr2.register(ctx(), lost)).rejects.toMatchObject({ code: Code.NOT_FOUND, message: expect.stringMatching(/cannot resolve domain "nowhere.nsm": no SRV record _registry.nsm-system._tcp.nowhere.nsm/) });
+      const names = (await findAll(registry2, ctx(), NetworkServiceEndpoint.fromPartial({}))).map((f) => f.item.name);
+      expect(names).not.toContain('lost@nowhere.nsm');
+      expect(names).toContain('nse-d2');
+    } finally {
+      nsmgr2.close();
+      registry2.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 // A real DNS server for tests of interdomain discovery: dnsmasq (Debian dnsmasq-base) serving, per
 // domain, the SRV and address records of its registry and nsmgr-proxy as a cluster's DNS would
-// (upstream: CoreDNS with the other clusters' zones). Authoritative for the listed domains only
-// (--local), so an unknown name in them is NXDOMAIN rather than a timeout.
+// (upstream: CoreDNS with the other clusters' zones). It has no upstream server and answers every
+// other name NXDOMAIN (--local=/#/), as the internet would for a domain nobody serves.
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -52,7 +52,7 @@ async function freePort(): Promise<number> {
 
 export function dnsmasqArgs(ip: string, port: number, pidFile: string, domains: Record<string, ServiceRecord[]>): string[] {
   const args = ['--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--user=root', `--pid-file=${pidFile}`];
-  args.push('--log-facility=-', '--bind-interfaces', `--listen-address=${ip}`, `--port=${port}`);
+  args.push('--log-facility=-', '--bind-interfaces', `--listen-address=${ip}`, `--port=${port}`, '--local=/#/');
   for (const [domain, records] of Object.entries(domains)) {
     args.push(`--local=/${domain}/`);
     for (const r of records) {
