@@ -13,10 +13,11 @@
 // interfaces carry a second, "external" address, DNS gives the other domain the external ones, and
 // each domain's nsmgr-proxy has an address map (internal → external). The forwarders' VXLAN devices
 // must then point at the other side's external address: the proof that the map was applied.
-import { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
+import { Connection, NetworkService, NetworkServiceEndpoint, Param } from '@nsm/api';
 import { Context } from '@nsm/sdk/core/context';
 import { Code } from '@nsm/sdk/core/errors';
 import { findAll } from '@nsm/sdk/core/registry';
+import { monitorStream, NsmConnection } from '@nsm/sdk/grpc/clients';
 import { nseRegistryClient, nsRegistryClient } from '@nsm/sdk/grpc/registry';
 import { NSMGR_PROXY_SERVICE, REGISTRY_SERVICE } from '@nsm/sdk/registry/dnsresolve/resolver';
 import { Dnsmasq, dnsmasqUnavailable, startDnsmasq } from '@nsm/sdk/testing/dnsmasq';
@@ -170,6 +171,49 @@ d('interdomain: two domains and a floating registry', () => {
     await eventually('no NSM interface left on node1 or node2', () => t.nsmLeftovers('node1').length === 0 && t.nsmLeftovers('node2').length === 0, 30_000);
     expect(vxlanRemotes('node1')).toEqual([]);
     expect(inNs(t.ns('nse-d2'), ['ip', '-br', 'link'])).not.toMatch(/nsm|icmp/);
+  });
+
+  /** The connections nsmgr-proxy-d1 shows the pod `as` (MonitorConnections shows a caller its own). */
+  async function atProxy1(as: string): Promise<Connection[]> {
+    const cc = new NsmConnection(`unix://${join(t.paths.root, 'proxy-d1.sock')}`, t.mesh.sourceOf(as));
+    const { ctx: c, cancel } = Context.background().withTimeout(10_000);
+    let shown: Connection[] = [];
+    try {
+      await monitorStream(c, cc, { pathSegments: [], networkServices: [] }, (ev) => {
+        shown = Object.values(ev.connections);
+        cancel();
+      }).catch(() => undefined);
+      return shown;
+    } finally {
+      cancel();
+      cc.close();
+    }
+  }
+
+  test(`Kernel2Wireguard2Kernel: IP payload across the domains goes over WireGuard between the forwarders`, async () => {
+    await t.pods(nse('nse-wg', { NSM_SERVICE_NAMES: 'icmp-responder-ip', NSM_PAYLOAD: 'IP', NSM_CIDR_PREFIX: '172.16.3.2/31' }, 'node2'));
+    // Domain 1's registry sees the service (with its payload, which makes it WireGuard) and the endpoint.
+    const registry1 = nsRegistryClient(registryAt('registry'), t.mesh.sourceOf('e2e-probe'));
+    const registry1Nse = nseRegistryClient(registryAt('registry'), t.mesh.sourceOf('e2e-probe'));
+    try {
+      const ns = await eventually('the service seen from domain 1', async () => (await findAll(registry1, ctx(), NetworkService.fromPartial({ name: `icmp-responder-ip@${D2}` })))[0]?.item);
+      expect(ns.payload).toBe('IP');
+      await eventually('the endpoint seen from domain 1', async () => (await findAll(registry1Nse, ctx(), NetworkServiceEndpoint.fromPartial({ networkServiceNames: [`icmp-responder-ip@${D2}`] })))[0]?.item.name === `nse-wg@${D2}`);
+    } finally {
+      registry1.close();
+      registry1Nse.close();
+    }
+    await t.pods(nsc('nsc-wg', { NSM_NETWORK_SERVICES: `kernel://icmp-responder-ip@${D2}/nsm-1` }, 'node1'));
+    await eventually('nsm-1 in the client', hasAddr('nsc-wg', 'nsm-1', '172.16.3.3/32'), 90_000);
+    ping('nsc-wg', '172.16.3.2');
+    ping('nse-wg', '172.16.3.3');
+    const conn = (await atProxy1('nsc-wg')).find((c) => c.networkService === `icmp-responder-ip@${D2}`)!;
+    expect(conn.mechanism?.type).toBe('WIREGUARD');
+    // Between the proxies the forwarders are known by their external addresses only.
+    expect(conn.mechanism?.parameters[Param.dstIp]).toBe(EXTERNAL.d2['10.233.0.12']);
+    await t.mesh.deletePod('nsc-wg');
+    await t.mesh.deletePod('nse-wg');
+    await eventually('no NSM interface left on node1 or node2', () => t.nsmLeftovers('node1').length === 0 && t.nsmLeftovers('node2').length === 0, 30_000);
   });
 
   /** A registry of the mesh, asked as the test's own workload over its unix socket. */
