@@ -70,7 +70,13 @@ d('interdomain: two domains and a floating registry', () => {
     await t.down().catch(() => undefined);
     // Domain 1 first (the mesh's registry, told where interdomain names go), then the fabric holds
     // the domains' components, then node2 joins as domain 2.
-    await t.up({ nodes: [{ name: 'node1', forwarder: 'ovs', env: { CLUSTER_NAME: 'cluster1' } }], registryEnv: {
+    await t.up({
+      nodes: [{ name: 'node1', forwarder: 'ovs', env: { CLUSTER_NAME: 'cluster1' } }],
+      // The forwarders' default dial timeout (50 ms, upstream's) is less than a first mutual-TLS dial
+      // takes on this loaded 2-core machine now and then; a WireGuard attempt that fails so is retried
+      // on the next preference, VXLAN, and this test asks for WireGuard.
+      forwarderEnv: { NSM_DIAL_TIMEOUT: '1s' },
+      registryEnv: {
         REGISTRY_K8S_PROXY_REGISTRY_URL: url(PORTS.d1.proxy),
         // Also on the domain's external address (what DNS tells other domains).
         REGISTRY_K8S_LISTEN_ON: `tcp://:${PORTS.d1.registry},unix://${join(t.paths.root, 'registry.sock')}`,
