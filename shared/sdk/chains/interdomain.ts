@@ -2,9 +2,9 @@
 // carries Requests and registry calls across a domain's edge, and the registry proxy, which finds
 // another domain's registry through DNS. Both sit between this domain's registry (whose `proxy`
 // element hands them interdomain names) and the other domain.
-import type { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
+import { NetworkService, NetworkServiceEndpoint } from '@nsm/api';
 import type { Clock } from '../core/clock';
-import { registryChain, registryHandler, RegistryHandler } from '../core/registry';
+import { findAll, registryChain, registryHandler, RegistryHandler } from '../core/registry';
 import { nsKind, nseKind } from '../core/recordkinds';
 import { authorizeClient } from '../elements/authorizeclient';
 import { connectServer } from '../elements/connect/server';
@@ -88,7 +88,7 @@ export function nsmgrProxy(opts: NsmgrProxyOptions): NsmgrProxy {
     clock: opts.clock,
     policies: opts.policies,
     additional: [
-      interdomainUrl(book),
+      interdomainUrl(book, async (ctx, name) => void (await findAll(nse, ctx, NetworkServiceEndpoint.fromPartial({ name })))),
       discover({ ns: localNs, nse: localNse, clock: opts.clock }),
       swapIp(swap),
       connectServer(
@@ -106,7 +106,8 @@ export function nsmgrProxy(opts: NsmgrProxyOptions): NsmgrProxy {
   });
 
   const ns = registryHandler(registryChain<NetworkService>(validate(nsKind), onward.ns));
-  const nse = registryHandler(
+  // The endpoint chain above looks endpoints up through this (interdomainurl), once requests come.
+  const nse: RegistryHandler<NetworkServiceEndpoint> = registryHandler(
     registryChain<NetworkServiceEndpoint>(
       validate(nseKind), //
       floatingUrls(book),

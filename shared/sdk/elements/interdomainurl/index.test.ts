@@ -38,3 +38,27 @@ test('anything else passes on untouched, for discover', async () => {
   expect(rec.requests[0].connection!.networkServiceEndpointName).toBe('nse-b');
   expect(rec.contexts[0].get(clientUrlKey)).toBeUndefined();
 });
+
+test('a name the book does not know (after a proxy restart) is looked up once, then routed', async () => {
+  const book = new UrlBook();
+  const asked: string[] = [];
+  const rec = recorder();
+  const h = handler(
+    chain(
+      interdomainUrl(book, async (_ctx, name) => {
+        asked.push(name);
+        if (name === 'nse-a@d2.example') book.setRemote(name, 'tcp://198.51.100.7:5004');
+      }),
+      rec.el,
+    ),
+  );
+  await h.request(bg(), req(conn({ networkService: 'svc@d2.example', networkServiceEndpointName: 'nse-a@d2.example' })));
+  expect(rec.contexts[0].get(clientUrlKey)).toBe('tcp://198.51.100.7:5004');
+  expect(rec.requests[0].connection!.networkServiceEndpointName).toBe('nse-a');
+  await h.request(bg(), req(conn({ networkService: 'svc@d2.example', networkServiceEndpointName: 'nse-a@d2.example' })));
+  expect(asked).toEqual(['nse-a@d2.example']);
+  // Still unknown after the lookup: passed on unchanged (discover answers NOT_FOUND).
+  await h.request(bg(), req(conn({ networkService: 'svc@d2.example', networkServiceEndpointName: 'gone@d2.example' })));
+  expect(rec.requests[2].connection!.networkServiceEndpointName).toBe('gone@d2.example');
+  expect(rec.contexts[2].get(clientUrlKey)).toBeUndefined();
+});
