@@ -1,5 +1,5 @@
 # One entry point for building, testing, benchmarking and running the mesh locally.
-CMDS := cmd-nsmgr cmd-registry-k8s cmd-forwarder-vpp cmd-forwarder-ovs cmd-nsc cmd-nse-icmp-responder cmd-admission-webhook cmd-nse-supplier-k8s
+CMDS := cmd-nsmgr cmd-registry-k8s cmd-forwarder-vpp cmd-forwarder-ovs cmd-nsc cmd-nse-icmp-responder cmd-admission-webhook cmd-nse-supplier-k8s cmd-nsmgr-proxy cmd-registry-proxy-dns
 REGISTRY ?= ghcr.io/nsm-ts
 TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 

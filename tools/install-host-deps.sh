@@ -23,6 +23,7 @@ fi
 
 # command that must exist -> Debian package that provides it
 declare -A NEED=(
+  [dnsmasq]=dnsmasq-base
   [ovs-vsctl]=openvswitch-switch
   [ovs-vswitchd]=openvswitch-switch
   [ovsdb-server]=openvswitch-switch

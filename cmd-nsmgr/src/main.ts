@@ -10,7 +10,7 @@ import { nsmgrRegistry } from '@nsm/sdk/chains/registry';
 import { log } from '@nsm/sdk/log';
 import { peerOfSocket } from '@nsm/sdk-kernel';
 import { schema } from './config';
-import { publicUrl } from './publicurl';
+import { publicUrl } from '@nsm/sdk/cmd/publicurl';
 
 void runCommand({
   name: 'cmd-nsmgr',

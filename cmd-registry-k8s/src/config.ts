@@ -10,7 +10,7 @@ export const schema = {
     kind: 'url',
     env: 'REGISTRY_K8S_PROXY_REGISTRY_URL',
     default: '',
-    description: 'registry proxy for interdomain names (name@domain); accepted but NOT YET USED: interdomain is not implemented',
+    description: 'where interdomain names (name@domain) go on to after this registry kept them: the domain\'s nsmgr-proxy (manifest: nsmgr-proxy:5004); empty keeps them here only',
   },
   store: {
     kind: 'enum',

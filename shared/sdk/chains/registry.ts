@@ -10,6 +10,7 @@ import { connectTo } from '../registry/connect';
 import { expire, ExpireElement } from '../registry/expire';
 import { nseRegistryClient, nsRegistryClient, registryServices, RegistryServiceStats } from '../grpc/registry';
 import { heal, HealElement } from '../registry/heal';
+import { interdomainProxies } from './interdomain';
 import { nsKind, nseKind } from '../core/recordkinds';
 import { localBypass } from '../registry/localbypass';
 import { ownership } from '../registry/ownership';
@@ -36,6 +37,11 @@ export interface RegistryServerOptions {
   /** Longest NSE lifetime without refresh (REGISTRY_K8S_EXPIRE_PERIOD); default 1 minute. */
   expiryMs?: number;
   clock?: Clock;
+  /**
+   * Where interdomain names (`name@domain`) go on to, after this registry kept them (the domain's
+   * nsmgr-proxy; REGISTRY_K8S_PROXY_REGISTRY_URL). Without it they are kept here only.
+   */
+  proxy?: { url: string; source: X509Source };
 }
 
 export interface RegistryServer {
@@ -61,6 +67,7 @@ export function registryServer(opts: RegistryServerOptions = {}): RegistryServer
   const nseStore = storeElement(nseKind, stores.nse);
   const nseSerialize = serialize<NetworkServiceEndpoint>();
   const nseExpire = expire({ maxMs: opts.expiryMs ?? MINUTE, clock });
+  const onward = opts.proxy ? interdomainProxies(opts.proxy.url, opts.proxy.source) : undefined;
 
   const ns = registryHandler(
     registryChain<NetworkService>(
@@ -68,6 +75,7 @@ export function registryServer(opts: RegistryServerOptions = {}): RegistryServer
       serialize(),
       setPayload(),
       nsStore,
+      ...(onward ? [onward.ns] : []),
     ),
   );
   const nse = registryHandler(
@@ -78,6 +86,7 @@ export function registryServer(opts: RegistryServerOptions = {}): RegistryServer
       setRegistrationTime(clock),
       nseExpire,
       nseStore,
+      ...(onward ? [onward.nse] : []),
     ),
   );
   const afterExpire = registryHandler(registryChain<NetworkServiceEndpoint>(nseStore));
@@ -103,6 +112,7 @@ export function registryServer(opts: RegistryServerOptions = {}): RegistryServer
       nsStore.close();
       nseStore.close();
       nseExpire.stop();
+      onward?.close();
       await Promise.all([stores.ns.close?.(), stores.nse.close?.()]);
     },
   };

@@ -8,6 +8,7 @@ import { isDnsName } from './formats';
 import { Limits, MAX_TIMESTAMP_SECONDS } from './limits';
 import { checkMechanism, checkPreferences } from './mechanism';
 import { checkBytes, checkFormat, checkText, entries, keyPath, list, malformed, requireString, show } from './text';
+import { checkDomain, isInterdomain } from './interdomain';
 
 /** Connection and segment ids: printable ASCII without spaces, quotes or backslashes (UUIDs, `nsc-1`). */
 const ID = /^[\x21-\x7e]+$/;
@@ -21,6 +22,13 @@ const MAX_STATE = 3;
 /** A component or service name: at most 253 bytes, no whitespace or control characters. */
 export function checkName(field: string, v: unknown, required = false): string {
   return checkText(field, v, Limits.nameBytes, { required, noSpace: true });
+}
+
+/** A network service or endpoint name: a name, whose `@domain` (interdomain, if any) is a DNS name or ip:port. */
+export function checkServiceName(field: string, v: unknown, required = false): string {
+  const s = checkName(field, v, required);
+  if (isInterdomain(s)) checkDomain(field, s);
+  return s;
 }
 
 export function checkId(field: string, v: unknown, required = false): string {
@@ -79,8 +87,8 @@ function checkSegment(field: string, s: PathSegment): void {
 export function checkConnection(field: string, c: Connection | undefined): void {
   if (!c || typeof c !== 'object') throw invalidArgument(`${field} is required`);
   checkId(`${field}.id`, c.id);
-  checkName(`${field}.network_service`, c.networkService);
-  checkName(`${field}.network_service_endpoint_name`, c.networkServiceEndpointName);
+  checkServiceName(`${field}.network_service`, c.networkService);
+  checkServiceName(`${field}.network_service_endpoint_name`, c.networkServiceEndpointName);
   const payload = requireString(`${field}.payload`, c.payload ?? '');
   if (!PAYLOADS.has(payload)) throw malformed(`${field}.payload`, payload, 'is not a payload (IP or ETHERNET)');
   const state = c.state ?? 0;

@@ -2,6 +2,7 @@
 // external IP, e.g. `10.233.0.11: 192.0.2.11`): what a NAT in front of a cluster does to its nodes'
 // addresses. Both sides must be IP literals of one family; a bad entry names its key. Bounded: a map
 // is a handful of node addresses, not a routing table.
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { parse } from 'yaml';
 import { invalidArgument } from '../core/errors';
 import { ipFamily, isIpLiteral } from './formats';
@@ -43,4 +44,53 @@ export function reverseIpMap(map: IpMap, field = 'address map'): Map<string, str
     out.set(v, k);
   }
   return out;
+}
+/** Both directions of an address map, as the swapip elements use it. */
+export interface IpSwap {
+  toExternal(ip: string): string | undefined;
+  toInternal(ip: string): string | undefined;
+}
+
+export function ipSwap(map: IpMap): IpSwap {
+  const reverse = reverseIpMap(map);
+  return { toExternal: (ip) => map.get(ip), toInternal: (ip) => reverse.get(ip) };
+}
+
+/**
+ * An address map file, re-read when it changes (a ConfigMap volume is updated in place). A change
+ * that does not parse keeps the last good map and is reported through `onError`.
+ */
+export class IpMapFile implements IpSwap {
+  private swap: IpSwap;
+  private readonly listener = () => this.reload();
+
+  constructor(
+    readonly path: string,
+    private readonly onError: (err: Error) => void = () => undefined,
+    pollMs = 1000,
+  ) {
+    this.swap = ipSwap(parseIpMap(readFileSync(path, 'utf8'), path));
+    // Polled (stat), as a ConfigMap's atomic symlink swap defeats inotify on the file itself.
+    watchFile(path, { interval: pollMs, persistent: false }, this.listener);
+  }
+
+  private reload(): void {
+    try {
+      this.swap = ipSwap(parseIpMap(readFileSync(this.path, 'utf8'), this.path));
+    } catch (err) {
+      this.onError(err as Error);
+    }
+  }
+
+  toExternal(ip: string): string | undefined {
+    return this.swap.toExternal(ip);
+  }
+
+  toInternal(ip: string): string | undefined {
+    return this.swap.toInternal(ip);
+  }
+
+  close(): void {
+    unwatchFile(this.path, this.listener);
+  }
 }

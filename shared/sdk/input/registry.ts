@@ -3,7 +3,7 @@
 // labels, matches, service lists, path ids and times are parsed and bounded the same way in both.
 import { NetworkService, NetworkServiceEndpoint, Payload } from '@nsm/api';
 import { invalidArgument } from '../core/errors';
-import { checkLabels, checkName, checkTimestamp } from './connection';
+import { checkLabels, checkServiceName, checkTimestamp } from './connection';
 import { isEndpointUrl } from './formats';
 import { Limits } from './limits';
 import { checkText, entries, list, malformed, requireString, show } from './text';
@@ -19,7 +19,7 @@ function checkPathIds(field: string, ids: string[] | undefined): void {
 
 export function checkNetworkService(field: string, ns: NetworkService | undefined, use: RecordUse): void {
   if (!ns || typeof ns !== 'object') throw invalidArgument(`${field} is required`);
-  checkName(`${field}.name`, ns.name, use === 'record');
+  checkServiceName(`${field}.name`, ns.name, use === 'record');
   const payload = requireString(`${field}.payload`, ns.payload ?? '');
   if (!PAYLOADS.has(payload)) throw malformed(`${field}.payload`, payload, 'is not a payload (IP or ETHERNET)');
   list(`${field}.matches`, ns.matches, Limits.matches).forEach((m, i) => {
@@ -43,7 +43,7 @@ export function checkNetworkServiceEndpoint(field: string, nse: NetworkServiceEn
     throw invalidArgument(`${field} is empty: it needs at least a url and network_service_names`);
   }
   // A registry may name an endpoint that registers without one (api.md §8.1).
-  checkName(`${field}.name`, nse.name);
+  checkServiceName(`${field}.name`, nse.name);
   const url = requireString(`${field}.url`, nse.url ?? '');
   if (use === 'record' && !url) throw invalidArgument(`${field}.url must not be empty`);
   // A query matches URLs by substring, so a template's url is any short plain text.
@@ -51,9 +51,9 @@ export function checkNetworkServiceEndpoint(field: string, nse: NetworkServiceEn
   else if (!isEndpointUrl(url, Limits.urlBytes)) {
     throw malformed(`${field}.url`, url, `is not a URL (unix:///path, tcp://host:port or inode://dev/ino, at most ${Limits.urlBytes} bytes)`);
   }
-  names.forEach((n, i) => checkName(`${field}.network_service_names[${i}]`, n, true));
+  names.forEach((n, i) => checkServiceName(`${field}.network_service_names[${i}]`, n, true));
   for (const [svc, l] of labelSets as unknown as [string, { labels?: Record<string, string> } | undefined][]) {
-    checkName(`${field}.network_service_labels key`, svc, true);
+    checkServiceName(`${field}.network_service_labels key`, svc, true);
     checkLabels(`${field}.network_service_labels[${show(svc)}].labels`, l?.labels);
   }
   checkTimestamp(`${field}.expiration_time`, nse.expirationTime);

@@ -4,6 +4,7 @@ import type { Mechanism } from '@nsm/api';
 import { clone } from '../../core/conn';
 import { invalidArgument, StatusError } from '../../core/errors';
 import type { NetworkServiceElement } from '../../core/networkservice';
+import { log } from '../../log';
 
 export function mechanisms(byType: Record<string, NetworkServiceElement>): NetworkServiceElement {
   const supported = Object.keys(byType);
@@ -34,6 +35,8 @@ export function mechanisms(byType: Record<string, NetworkServiceElement>): Netwo
         } catch (err) {
           lastErr = err;
           errors.push(`${pref.type}: ${(err as Error).message}`);
+          // A fallback to the next preference is worth seeing: the connection ends up on another mechanism.
+          if (pref !== usable[usable.length - 1]) log.info({ id: req.connection?.id, mechanism: pref.type, err: (err as Error).message }, 'mechanism failed; trying the next preference');
         }
       }
       if (usable.length === 1) throw lastErr;

@@ -1,5 +1,5 @@
-// The URL other nodes use to reach this nsmgr (components.md §1): the first tcp:// listen URL, with a
-// host-less tcp://:port completed by the first non-loopback IPv4 address.
+// The URL other nodes use to reach a command (the nsmgr, components.md §1; the nsmgr-proxy): the
+// first tcp:// listen URL, with a host-less tcp://:port completed by the first non-loopback IPv4.
 import { networkInterfaces } from 'node:os';
 
 export function publicUrl(listenOn: string[], interfaces = networkInterfaces()): string {
