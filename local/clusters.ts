@@ -61,16 +61,13 @@ export function proxyEnv(spec: Pick<ClusterSpec, 'domain' | 'proxyEnv'>, cluster
     'cmd-nsmgr-proxy': {
       NSM_LISTEN_ON: at(NSMGR_PROXY_PORT),
       NSM_REGISTRY_URL: at(REGISTRY_PORT),
-      NSM_REGISTRY_PROXY_URL: at(REGISTRY_PROXY_DNS_PORT),
+      NSM_PROXY_REGISTRY_URL: at(REGISTRY_PROXY_DNS_PORT),
       NSM_MAP_IP_FILE_PATH: join(clusterRoot, 'map-ip.yaml'),
-      NSM_DOMAIN: spec.domain,
       ...spec.proxyEnv,
     },
     'cmd-registry-proxy-dns': {
       NSM_LISTEN_ON: at(REGISTRY_PROXY_DNS_PORT),
-      NSM_NSMGR_PROXY_URL: at(NSMGR_PROXY_PORT),
-      NSM_DOMAIN: spec.domain,
-      NSM_DNS_SERVER: `${DNS_IP}:53`,
+      NSM_DNS_SERVERS: `${DNS_IP}:53`,
       ...spec.proxyEnv,
     },
   };

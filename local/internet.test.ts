@@ -45,10 +45,9 @@ test('the proxies’ settings: upstream names at the cluster gateway’s address
   expect(env['cmd-nsmgr-proxy']).toEqual({
     NSM_LISTEN_ON: 'tcp://10.233.0.1:5004',
     NSM_REGISTRY_URL: 'tcp://10.233.0.1:5002',
-    NSM_REGISTRY_PROXY_URL: 'tcp://10.233.0.1:5003',
+    NSM_PROXY_REGISTRY_URL: 'tcp://10.233.0.1:5003',
     NSM_MAP_IP_FILE_PATH: '/tmp/m/clusters/cluster1/map-ip.yaml',
-    NSM_DOMAIN: 'my.cluster1',
     NSM_LOG_LEVEL: 'DEBUG',
   });
-  expect(env['cmd-registry-proxy-dns']).toMatchObject({ NSM_LISTEN_ON: 'tcp://10.233.0.1:5003', NSM_NSMGR_PROXY_URL: 'tcp://10.233.0.1:5004', NSM_DNS_SERVER: '198.18.0.53:53' });
+  expect(env['cmd-registry-proxy-dns']).toMatchObject({ NSM_LISTEN_ON: 'tcp://10.233.0.1:5003', NSM_DNS_SERVERS: '198.18.0.53:53' });
 });
