@@ -13,8 +13,9 @@
 // it came after its Request started (`mark`), so older news about an earlier life of the same id
 // does not count.
 //
-// A stream that breaks reports every connection on it as DOWN (their next hop is gone) and is
-// replaced by a new one for the next Request.
+// A stream that breaks reports every connection on it as DOWN (their next hop is gone), and so does
+// one that breaks while a connection is about to join it; it is replaced by a new one for the next
+// Request.
 import type { Connection, ConnectionEvent } from '@nsm/api';
 import { ConnectionEventType } from '@nsm/api';
 import { Context } from '../../core/context';
@@ -151,7 +152,15 @@ export class DownstreamMonitors {
       byName.set(own.name, s);
     }
     await s.ready;
-    if (s.broken) throw unavailable(`unable to monitor ${cc.url}: the stream ended`);
+    if (s.broken) {
+      // The stream worked and broke since (the next hop died right after its reply): the connection
+      // is made but its next hop is gone, which is DOWN, not a failed Request. Failing it would make
+      // the client retry along a fresh path, whose ids the hops behind the dead one do not know: the
+      // endpoint would hold the first attempt's addresses until expiry. DOWN lets the client heal
+      // along the same path.
+      l.broken(unavailable(`the monitor stream of ${cc.url} ended`));
+      return () => undefined;
+    }
     return s.add(own.id, l, since);
   }
 
