@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { LocalMesh } from '../local/mesh';
 import { meshPaths } from '../local/paths';
 import type { PodSpec, Topology } from '../local/topology';
+import { healedAt, untilClientReady } from './clientlog';
 import { record } from './figures';
 import { median, ms, table } from './stats';
 
@@ -40,20 +41,6 @@ interface Scenario {
   kill: string | 'nse';
 }
 
-/** When the client logged its connection healed after `since` (the control plane is back), or undefined. */
-function healedAt(logFile: string, since: number): number | undefined {
-  try {
-    for (const line of readFileSync(logFile, 'utf8').split('\n')) {
-      if (!line.includes('connection healed')) continue;
-      const t = Date.parse(JSON.parse(line).time);
-      if (t >= since) return t;
-    }
-  } catch {
-    /* not yet */
-  }
-  return undefined;
-}
-
 async function run(s: Scenario): Promise<{ dataPath: number[]; controlPlane: number[] }> {
   const paths = meshPaths('bheal');
   const mesh = new LocalMesh(paths, () => undefined);
@@ -64,6 +51,7 @@ async function run(s: Scenario): Promise<{ dataPath: number[]; controlPlane: num
     await mesh.apply({ nodes, pods: [nse('nse-0', s.nseNode, '172.16.1.0/31', s.ip), nsc('node1', s.ip)] });
     let target = '172.16.1.0';
     await untilPing(paths.netns('nsc'), target);
+    await untilClientReady(join(paths.logs, 'nsc.log'));
     for (let i = 0; i < RUNS; i++) {
       let t0: number;
       if (s.kill === 'nse') {

@@ -15,6 +15,7 @@ import { createNetns, deleteNetns } from '../local/host';
 import { LocalMesh } from '../local/mesh';
 import { meshPaths } from '../local/paths';
 import type { ForwarderKind, PodSpec } from '../local/topology';
+import { healedAt, untilClientReady } from './clientlog';
 import { median, ms, percentile, table } from './stats';
 
 const REQUESTS = Number(process.env.BENCH_VPP_REQUESTS ?? 20);
@@ -113,20 +114,6 @@ async function remote(): Promise<{ vxlan: number; wireguard: number }> {
   }
 }
 
-/** When the client logged its connection healed after `since`, or undefined. */
-function healedAt(logFile: string, since: number): number | undefined {
-  try {
-    for (const line of readFileSync(logFile, 'utf8').split('\n')) {
-      if (!line.includes('connection healed')) continue;
-      const t = Date.parse((JSON.parse(line) as { time: string }).time);
-      if (t >= since) return t;
-    }
-  } catch {
-    /* not yet */
-  }
-  return undefined;
-}
-
 /** Two VPP nodes, client on node1, endpoint on node2 (IP, WireGuard): kill `proc` HEAL_RUNS times. */
 async function heal(proc: 'forwarder-node1' | 'vpp-node1'): Promise<{ outage: number[]; healed: number[] }> {
   const paths = meshPaths('bvheal');
@@ -137,6 +124,7 @@ async function heal(proc: 'forwarder-node1' | 'vpp-node1'): Promise<{ outage: nu
     await mesh.apply({ nodes: ['node1', 'node2'].map((name) => ({ name, forwarder: 'vpp' as const, env: {} })), pods: [nse('nse', 'node2', 'ip', '172.23.0.0/31', true), nsc('nsc', 'node1', 'ip')] });
     const ns = paths.netns('nsc');
     await untilPing(ns, '172.23.0.0');
+    await untilClientReady(join(paths.logs, 'nsc.log'));
     for (let i = 0; i < HEAL_RUNS; i++) {
       const t0 = Date.now();
       mesh.supervisor.signal(proc, 'SIGKILL');

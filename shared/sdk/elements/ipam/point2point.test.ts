@@ -2,7 +2,7 @@ import { Connection, ConnectionContext, IPContext } from '@nsm/api';
 import { Code } from '../../core/errors';
 import { metadata } from '../../core/metadata';
 import { chain, handler } from '../../core/networkservice';
-import { bg, conn, failer, req } from '../../testing/elements';
+import { bg, conn, failer, req, seg, tokenOf } from '../../testing/elements';
 import { point2pointIpam } from './point2point';
 
 function setup(...prefixes: string[]) {
@@ -112,6 +112,30 @@ describe('point2point IPAM', () => {
     await expect(s.h.request(bg(), req(b))).rejects.toThrow();
     expect(s.ipam.leased()).toBe(1);
     expect(pair(await s.h.request(bg(), req(b)))).toEqual(pair(b));
+  });
+
+  test('the same client connection along a new path takes its pair over; the Close of the earlier path leaves it alone', async () => {
+    const s = setup('172.16.1.0/31');
+    // Our segment is the last; the first is the client's, signed by its identity.
+    const via = (ourId: string, clientId = 'nsc-0', sub = 'spiffe://nsm.local/ns/default/pod/nsc') =>
+      conn({ id: ourId, path: { index: 1, pathSegments: [seg('nsc', clientId, undefined, tokenOf(sub)), seg('nse', ourId)] } });
+    const first = await s.h.request(bg(), req(via('e1')));
+    // The path died with a hop in it: its Close never came. A retry (new ids behind the client) gets the pair.
+    const again = await s.h.request(bg(), req(via('e2')));
+    expect(pair(again)).toEqual(pair(first));
+    expect(s.ipam.leased()).toBe(1);
+    // Another client connection, or the same id claimed by another identity, does not.
+    await expect(s.h.request(bg(), req(via('e3', 'nsc-1')))).rejects.toMatchObject({ code: Code.RESOURCE_EXHAUSTED });
+    await expect(s.h.request(bg(), req(via('e4', 'nsc-0', 'spiffe://nsm.local/ns/default/pod/intruder')))).rejects.toMatchObject({ code: Code.RESOURCE_EXHAUSTED });
+    // The earlier path expires (Close): the pair stays with the new one.
+    await s.h.close(bg(), via('e1'));
+    expect(s.ipam.leased()).toBe(1);
+    await expect(s.h.request(bg(), req(via('e3', 'nsc-1')))).rejects.toMatchObject({ code: Code.RESOURCE_EXHAUSTED });
+    // The new path's Close gives it back.
+    await s.h.close(bg(), via('e2'));
+    expect(s.ipam.leased()).toBe(0);
+    const other = await s.h.request(bg(), req(via('e3', 'nsc-1')));
+    expect(pair(other)).toEqual(pair(first));
   });
 
   test('construction needs valid prefixes', () => {

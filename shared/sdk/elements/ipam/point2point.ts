@@ -1,11 +1,19 @@
 // point2pointipam (sdk.md §3.23): each connection gets two host addresses from the endpoint's prefix:
 // the lower one for the endpoint side, the next for the client side, and a route to each other.
 // The pair stays the same across refreshes; Close returns both to the pool.
-import { Route } from '@nsm/api';
+//
+// A client connection that comes again along a new path (a retry after a failed Request, a reselect)
+// reaches us with a new segment id while its earlier path may still hold its pair here: the hops that
+// died with that path cannot pass its Close on, so the pair would stay taken until the earlier
+// path's tokens expire (minutes; with a small pool the client gets no address at all). The same
+// client connection (the first segment's id, stamped by the same identity) takes its pair over
+// instead; the earlier path's Close or expiry then leaves the pair alone.
+import { Connection, Route } from '@nsm/api';
 import { createKey } from '../../core/context';
 import { resourceExhausted } from '../../core/errors';
 import { serverMeta } from '../../core/metadata';
 import type { NetworkServiceElement } from '../../core/networkservice';
+import { parseJwt } from '../../token/jwt';
 import { addressOf, contains, excludedUntil, hostPrefix, parsePrefix, Prefix } from './cidr';
 import { ipContextOf } from './context';
 
@@ -15,11 +23,20 @@ interface Lease {
   src: bigint;
 }
 
+/** The client connection a request belongs to, whatever path it came by: its first segment's id and signer. */
+function clientOf(conn: Connection): string | undefined {
+  const first = conn.path?.pathSegments?.[0];
+  const sub = first ? parseJwt(first.token)?.claims.sub : undefined;
+  return first?.id && sub ? JSON.stringify([first.id, sub]) : undefined;
+}
+
 export function point2pointIpam(prefixes: string[]): NetworkServiceElement & { leased(): number } {
   if (prefixes.length === 0) throw new Error('point2point IPAM needs one or more prefixes');
   const pools = prefixes.map(parsePrefix);
   const used = new Map<Prefix, Set<bigint>>(pools.map((p) => [p, new Set<bigint>()]));
   const leaseKey = createKey<Lease[]>('ipam.p2p');
+  /** Client connection → the segment id (ours) that holds its leases now. */
+  const holders = new Map<string, { id: string; leases: Lease[] }>();
   let count = 0;
 
   const allocate = (pool: Prefix, excluded: Prefix[]): [bigint, bigint] | undefined => {
@@ -48,7 +65,11 @@ export function point2pointIpam(prefixes: string[]): NetworkServiceElement & { l
       const ip = ipContextOf(conn);
       const excluded = excludedOf(ip.excludedPrefixes);
       const meta = serverMeta(ctx);
-      let leases = meta.get(leaseKey);
+      const client = clientOf(conn);
+      const held = client === undefined ? undefined : holders.get(client);
+      let leases = meta.get(leaseKey) ?? (held && held.id !== conn.id ? held.leases : undefined);
+      // Taken over from the client's earlier path: not ours to give back if this Request fails.
+      const takenOver = leases !== undefined && !meta.get(leaseKey);
       // A lease that became excluded is given up and replaced.
       if (leases?.some((l) => excluded.some((x) => contains(x, l.pool.v6, l.dst) || contains(x, l.pool.v6, l.src)))) {
         for (const l of leases) {
@@ -59,6 +80,7 @@ export function point2pointIpam(prefixes: string[]): NetworkServiceElement & { l
           ip.dstRoutes = ip.dstRoutes.filter((r) => !drop.includes(r.prefix));
           release(l);
         }
+        if (held?.leases === leases) holders.delete(client!);
         leases = undefined;
         meta.delete(leaseKey);
       }
@@ -96,15 +118,22 @@ export function point2pointIpam(prefixes: string[]): NetworkServiceElement & { l
       try {
         const out = await next.request(ctx, req);
         meta.set(leaseKey, leases);
+        if (client !== undefined) holders.set(client, { id: conn.id, leases });
         return out;
       } catch (err) {
-        if (fresh) leases.forEach(release);
+        if (fresh && !takenOver) leases.forEach(release);
         throw err;
       }
     },
     async close(ctx, conn, next) {
       const leases = serverMeta(ctx).take(leaseKey);
-      leases?.forEach(release);
+      const client = clientOf(conn);
+      const held = client === undefined ? undefined : holders.get(client);
+      // Leases another path of the same client took over stay with it.
+      if (leases && !(held && held.leases === leases && held.id !== conn.id)) {
+        leases.forEach(release);
+        if (held?.leases === leases) holders.delete(client!);
+      }
       return next.close(ctx, conn);
     },
   };

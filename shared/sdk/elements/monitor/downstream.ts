@@ -6,8 +6,16 @@
 // others join a stream that is already known to work, without a round trip. The stream outlives its
 // last connection for `lingerMs`, and ends with its channel.
 //
-// A stream that breaks reports every connection on it as DOWN (their next hop is gone) and is
-// replaced by a new one for the next Request.
+// A connection joins the stream only after its Request returned, so what the next hop said about it
+// in between (it may already report the connection DOWN: a hop behind it died right after the reply)
+// would be lost; the per-connection streams of before got it in their initial state. The stream keeps
+// the last event of each connection nobody follows yet (bounded), and a joining connection gets it if
+// it came after its Request started (`mark`), so older news about an earlier life of the same id
+// does not count.
+//
+// A stream that breaks reports every connection on it as DOWN (their next hop is gone), and so does
+// one that breaks while a connection is about to join it; it is replaced by a new one for the next
+// Request.
 import type { Connection, ConnectionEvent } from '@nsm/api';
 import { ConnectionEventType } from '@nsm/api';
 import { Context } from '../../core/context';
@@ -21,8 +29,16 @@ export type DownstreamListener = {
   broken(err: unknown): void;
 };
 
+/** How many unfollowed connections' last events a stream keeps for connections about to join. */
+const PENDING_MAX = 1024;
+
+/** Orders events across streams, so that a joining connection can tell news from before its Request. */
+let sequence = 0;
+
 class DownstreamStream {
   readonly listeners = new Map<string, DownstreamListener>();
+  /** The last event (its sequence number, the connection) of each of our segment ids nobody follows yet. */
+  private readonly pending = new Map<string, { seq: number; conn: Connection }>();
   readonly ready: Promise<void>;
   broken = false;
   private idle: NodeJS.Timeout | undefined;
@@ -39,15 +55,18 @@ class DownstreamStream {
     let initial = true;
     this.ready = new Promise((resolve, reject) => {
       const onEvent = (ev: ConnectionEvent) => {
-        if (initial) {
-          initial = false;
-          resolve();
-          return;
-        }
         const deleted = ev.type === ConnectionEventType.DELETE;
         for (const c of Object.values(ev.connections)) {
           const ours = c.path?.pathSegments?.find((s) => s.name === ownName);
-          if (ours) this.listeners.get(ours.id)?.event(c, deleted);
+          if (!ours) continue;
+          const l = this.listeners.get(ours.id);
+          if (l) l.event(c, deleted);
+          // A DELETE of an id nobody follows is most likely the Close of its earlier life: not kept.
+          else if (!deleted) this.keep(ours.id, c);
+        }
+        if (initial) {
+          initial = false;
+          resolve();
         }
       };
       const selector = { pathSegments: [{ name: ownName, id: '', token: '', expires: undefined, metrics: {} }], networkServices: [] };
@@ -66,11 +85,23 @@ class DownstreamStream {
     this.ready.catch(() => undefined);
   }
 
-  /** Registers the connection whose segment here has `id`; returns what unregisters it. */
-  add(id: string, l: DownstreamListener): () => void {
+  private keep(id: string, conn: Connection): void {
+    this.pending.delete(id);
+    this.pending.set(id, { seq: ++sequence, conn });
+    if (this.pending.size > PENDING_MAX) this.pending.delete(this.pending.keys().next().value!);
+  }
+
+  /**
+   * Registers the connection whose segment here has `id`, handing it what came since `since` (a
+   * `mark()` taken before its Request); returns what unregisters it.
+   */
+  add(id: string, l: DownstreamListener, since: number): () => void {
     if (this.idle) clearTimeout(this.idle);
     this.idle = undefined;
     this.listeners.set(id, l);
+    const missed = this.pending.get(id);
+    this.pending.delete(id);
+    if (missed && missed.seq > since) l.event(missed.conn, false);
     return () => {
       if (this.listeners.get(id) !== l) return;
       this.listeners.delete(id);
@@ -99,8 +130,16 @@ export class DownstreamMonitors {
 
   constructor(private readonly lingerMs = 60_000) {}
 
-  /** Follows `cc`'s news about our connection with segment `own`; resolves once the stream works. */
-  async follow(cc: NsmConnection, own: { name: string; id: string }, l: DownstreamListener): Promise<() => void> {
+  /** A point in the order of events, taken before a Request so that `follow` hands what came after. */
+  mark(): number {
+    return sequence;
+  }
+
+  /**
+   * Follows `cc`'s news about our connection with segment `own`, starting with what the next hop
+   * said about it after `since` (from `mark()`); resolves once the stream works.
+   */
+  async follow(cc: NsmConnection, own: { name: string; id: string }, l: DownstreamListener, since: number): Promise<() => void> {
     let byName = this.streams.get(cc);
     if (!byName) this.streams.set(cc, (byName = new Map()));
     let s = byName.get(own.name);
@@ -113,8 +152,16 @@ export class DownstreamMonitors {
       byName.set(own.name, s);
     }
     await s.ready;
-    if (s.broken) throw unavailable(`unable to monitor ${cc.url}: the stream ended`);
-    return s.add(own.id, l);
+    if (s.broken) {
+      // The stream worked and broke since (the next hop died right after its reply): the connection
+      // is made but its next hop is gone, which is DOWN, not a failed Request. Failing it would make
+      // the client retry along a fresh path, whose ids the hops behind the dead one do not know: the
+      // endpoint would hold the first attempt's addresses until expiry. DOWN lets the client heal
+      // along the same path.
+      l.broken(unavailable(`the monitor stream of ${cc.url} ended`));
+      return () => undefined;
+    }
+    return s.add(own.id, l, since);
   }
 
   /** Streams open now (tests, figures). */

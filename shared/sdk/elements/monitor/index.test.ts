@@ -131,6 +131,34 @@ describe('monitor element', () => {
       expect(down.subscriberCount).toBe(1);
     });
 
+    test('a DOWN the next hop reports before the Request returns is not lost; one from before the Request is', async () => {
+      const m = new MonitorServer();
+      const seg3 = (id: string) => [seg('nsc', `n${id}`), seg('fwd', id, undefined, tokenOf(FWD)), seg('nse', `e${id}`)];
+      const downOf = (id: string) => conn({ id: `e${id}`, state: State.DOWN, path: { index: 2, pathSegments: seg3(id) } });
+      // The next hop reports the connection DOWN (a hop behind it died) while the reply is on its way.
+      const dyingBehind: NetworkServiceElement = {
+        async request(ctx, r) {
+          const out = r.connection!;
+          if (out.id === 'B2') {
+            down.publish(T.UPDATE, [downOf('B2')]);
+            await new Promise((res) => setTimeout(res, 200));
+          }
+          return out;
+        },
+      };
+      const h = handler(chain(metadata(), monitor(m), useNextHop, dyingBehind));
+      await h.request(bg(), req(conn({ id: 'B1', path: { index: 1, pathSegments: seg3('B1') } })));
+      // News about B3 from before its Request (an earlier life of the id) does not count.
+      down.publish(T.UPDATE, [downOf('B3')]);
+      await new Promise((res) => setTimeout(res, 200));
+      await h.request(bg(), req(conn({ id: 'B2', path: { index: 1, pathSegments: seg3('B2') } })));
+      await h.request(bg(), req(conn({ id: 'B3', path: { index: 1, pathSegments: seg3('B3') } })));
+      expect(down.subscriberCount).toBe(1);
+      await waitFor(() => m.snapshot().find((c) => c.id === 'B2')?.state === State.DOWN);
+      expect(m.snapshot().find((c) => c.id === 'B3')?.state).not.toBe(State.DOWN);
+      expect(m.snapshot().find((c) => c.id === 'B1')?.state).not.toBe(State.DOWN);
+    });
+
     test('a broken downstream stream is reported as DOWN', async () => {
       const m = new MonitorServer();
       await handler(chain(metadata(), monitor(m), useNextHop)).request(bg(), req(ours()));

@@ -34,7 +34,7 @@ export function translateDownstream(ours: Connection, theirs: Connection, delete
   return out;
 }
 
-function followDownstream(ctx: Context, downstream: DownstreamMonitors, server: MonitorServer, conn: Connection): Promise<() => void> {
+function followDownstream(ctx: Context, downstream: DownstreamMonitors, server: MonitorServer, conn: Connection, since: number): Promise<() => void> {
   const cc = clientMeta(ctx).get(clientConnKey);
   if (!cc) return Promise.resolve(() => undefined);
   const own = currentSegment(conn)!;
@@ -50,7 +50,7 @@ function followDownstream(ctx: Context, downstream: DownstreamMonitors, server: 
       log.info({ id: conn.id, url: cc.url, err: String(err) }, 'downstream monitor stream broke; reporting DOWN');
       server.publish(ConnectionEventType.UPDATE, [{ ...clone(last), state: State.DOWN }]);
     },
-  });
+  }, since);
 }
 
 export interface MonitorOptions {
@@ -63,10 +63,11 @@ export function monitor(server: MonitorServer, opts: MonitorOptions = {}): Netwo
   return {
     async request(ctx, req, next) {
       serverMeta(ctx).take(loopKey)?.();
+      const since = downstream.mark();
       const out = await next.request(ctx, req);
       server.publish(ConnectionEventType.UPDATE, [out]);
       try {
-        serverMeta(ctx).set(loopKey, await followDownstream(ctx, downstream, server, out));
+        serverMeta(ctx).set(loopKey, await followDownstream(ctx, downstream, server, out, since));
       } catch (err) {
         // Without a way to notice downstream failures the connection could not heal: undo it.
         await next.close(ctx, clone(out)).catch(() => undefined);
