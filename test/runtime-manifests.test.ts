@@ -16,6 +16,8 @@ import { schema as nse } from '../cmd-nse-icmp-responder/src/config';
 import { schema as supplier } from '../cmd-nse-supplier-k8s/src/config';
 import { schema as nsmgr } from '../cmd-nsmgr/src/config';
 import { schema as registry } from '../cmd-registry-k8s/src/config';
+import { schema as nsmgrProxy } from '../cmd-nsmgr-proxy/src/config';
+import { schema as registryProxyDns } from '../cmd-registry-proxy-dns/src/config';
 import { schema as webhook } from '../cmd-admission-webhook/src/config';
 import { review } from '../cmd-admission-webhook/src/mutate';
 import { mutationSettings } from '../cmd-admission-webhook/src/main';
@@ -67,7 +69,9 @@ const SRIOV = 'SR-IOV (SmartVF) only; the local runtime has no SR-IOV devices';
 const NEEDS: Record<string, Needs> = {
   'cmd-nsmgr': {
     hostNetwork: false,
-    hostPID: false,
+    // The sender rule: a unix-socket client's pid (SO_PEERCRED) must name its network namespace in
+    // /proc (the runtime: nsmgr runs in the host's PID namespace).
+    hostPID: true,
     privileged: false,
     // The runtime's nsmgr listens on the node's address, port 5001: hostPort in a cluster.
     hostPorts: [5001],
@@ -78,7 +82,8 @@ const NEEDS: Record<string, Needs> = {
   },
   'cmd-exclude-prefixes-k8s': {
     hostNetwork: false,
-    hostPID: false,
+    // Not its own need: hostPID is the nsmgr pod's, whose sidecar it is.
+    hostPID: true,
     privileged: false,
     mounts: [{ path: `${NSM}/config`, source: 'emptyDir', readOnly: false, why: 'writes excluded_prefixes.yaml for nsmgr' }],
   },
@@ -136,6 +141,17 @@ const NEEDS: Record<string, Needs> = {
     // The runtime gives it the pod API (kubeApi: a kubeconfig for its namespace).
     podApi: true,
   },
+  // The interdomain proxies run beside the cluster's registry (the runtime: in the gateway namespace).
+  'cmd-nsmgr-proxy': {
+    hostNetwork: false,
+    hostPID: false,
+    privileged: false,
+    mounts: [spire],
+    extra: { '/etc/nsm-map-ip': 'the address map, a ConfigMap (the runtime: <mesh>/clusters/<cluster>/map-ip.yaml)' },
+    settings: { SPIFFE_ENDPOINT_SOCKET: 'connect' },
+    schema: nsmgrProxy,
+  },
+  'cmd-registry-proxy-dns': { hostNetwork: false, hostPID: false, privileged: false, mounts: [spire], settings: { SPIFFE_ENDPOINT_SOCKET: 'connect' }, schema: registryProxyDns },
   // The runtime makes its serving certificate and runs it beside the registry; nothing of the node.
   'cmd-admission-webhook': { hostNetwork: false, hostPID: false, privileged: false, mounts: [], schema: webhook },
   // The examples' app containers (a pinger beside the client or endpoint): the runtime runs their
@@ -252,9 +268,9 @@ test('the checks are not vacuous', () => {
   c.volumeMounts = c.volumeMounts.filter((m: Obj) => !m.mountPath.startsWith(`${NSM}/config`));
   c.volumeMounts.find((m: Obj) => m.mountPath === NSM).readOnly = true;
   c.volumeMounts.push({ name: 'x', mountPath: '/host' });
-  pod.hostPID = true;
+  pod.hostPID = false;
   const d = differences(pod, c, NEEDS['cmd-nsmgr']).join('\n');
-  expect(d).toMatch(/hostPID is true/);
+  expect(d).toMatch(/hostPID is false/);
   expect(d).toMatch(/no mount at \/var\/lib\/networkservicemesh\/config/);
   expect(d).toMatch(/\/var\/lib\/networkservicemesh is read-only; the process needs it writable/);
   expect(d).toMatch(/NSM_LISTEN_ON=unix:\/\/\/var\/lib\/networkservicemesh\/nsm.io.sock: the process creates it/);

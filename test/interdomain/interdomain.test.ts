@@ -303,7 +303,7 @@ d('interdomain: two domains and a floating registry', () => {
       () => vxlanRemotes('node1').join() === EXTERNAL.d2['10.233.0.12'] && vxlanRemotes('node2').join() === EXTERNAL.d1['10.233.0.11'] && (ping('nsc-heal', '172.16.4.2'), true),
       60_000,
     );
-    ping('nse-heal', '172.16.4.3');
+    await eventually('the endpoint pings the client back', () => (ping('nse-heal', '172.16.4.3'), true), 20_000);
     // Known gap: after the remote forwarder's restart and the client's heal, Close leaves the old
     // path's endpoint-side veth on node2 (tapdst-…); this test does not check for leftovers.
   });
