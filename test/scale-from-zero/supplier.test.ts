@@ -110,16 +110,17 @@ describe('supplier', () => {
   });
 
   test('a refused create is a clear error at once; within the backoff the same error, after it a new try', async () => {
-    const twoContainers = TEMPLATE.replace('  containers:\n', '  containers:\n    - {name: side, image: busybox}\n');
+    // Two containers of one name: the API server refuses the create (422).
+    const twoContainers = TEMPLATE.replace('  containers:\n', '  containers:\n    - {name: nse, image: busybox}\n');
     const s = await supplier(tpl(twoContainers), { failureBackoffMs: 300 });
     const err = await supply(s, 'node2').catch((e) => e);
     expect(err).toMatchObject({ code: Code.INVALID_ARGUMENT });
-    expect(err.message).toMatch(/^cannot create an endpoint pod on node node2 from template nse-icmp-responder: create pod: Pod "nse-icmp-responder-\w{5}" is invalid: spec.containers: Too many: 2/);
+    expect(err.message).toMatch(/^cannot create an endpoint pod on node node2 from template nse-icmp-responder: create pod: Pod "nse-icmp-responder-\w{5}" is invalid: spec.containers\[1\].name: Duplicate value: "nse"/);
     await expect(supply(s, 'node2')).rejects.toBe(err);
     await new Promise((r) => setTimeout(r, 350));
     const again = await supply(s, 'node2').catch((e) => e);
     expect(again).not.toBe(err);
-    expect(again.message).toMatch(/Too many: 2/);
+    expect(again.message).toMatch(/Duplicate value: "nse"/);
     expect(await pods()).toEqual([]);
   });
 
