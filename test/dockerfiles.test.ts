@@ -24,7 +24,7 @@ const PACKAGES: Record<string, string[]> = {
   'cmd-forwarder-ovs': ['iproute2', 'openvswitch-switch', 'wireguard-tools', 'wireguard-go'],
 };
 /** Commands whose bundle loads the netlink addon (tools/build.mjs copies it beside those bundles). */
-const ADDON = new Set(['cmd-forwarder-ovs', 'cmd-forwarder-vpp', 'cmd-nse-icmp-responder']);
+const ADDON = new Set(['cmd-forwarder-ovs', 'cmd-forwarder-vpp', 'cmd-nse-icmp-responder', 'cmd-nsmgr']);
 
 interface Instr {
   op: string;
