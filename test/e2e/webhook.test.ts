@@ -4,7 +4,8 @@
 // containers run to completion before the containers, and one that fails keeps them from starting;
 // deleting the pods leaves no process, namespace or file of theirs.
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { splitManifests } from '../../local/kube/manifests';
 import { e2eUnavailable, eventually, TestMesh } from './harness';
 
@@ -16,7 +17,8 @@ jest.setTimeout(180_000);
 
 const objects = (yaml: string) => splitManifests(yaml).objects;
 
-const annotated = (name: string, extra = '') => `
+/** `marker`: a file the app needs, which an init container may make (containers share only volumes). */
+const annotated = (name: string, extra = '', marker = `/nonexistent/${name}-init`) => `
 apiVersion: v1
 kind: Pod
 metadata:
@@ -29,7 +31,7 @@ ${extra}
   containers:
     - name: app
       image: alpine
-      command: ["sh", "-c", "test -f /tmp/${name}-init && exec sleep 600"]
+      command: ["sh", "-c", "test -f ${marker} && exec sleep 600"]
 `;
 
 d('admission webhook in the local runtime', () => {
@@ -37,8 +39,6 @@ d('admission webhook in the local runtime', () => {
   beforeAll(() => t.up());
   afterAll(async () => {
     await t.down();
-    // Written by p1's init container into the /tmp its pod sees (the host's, until pods are isolated).
-    rmSync('/tmp/p1-init', { force: true });
   });
 
   test('without NSM_CONTAINER_IMAGES the webhook does not start, and apply names the setting', async () => {
@@ -49,11 +49,14 @@ d('admission webhook in the local runtime', () => {
   });
 
   test('init containers run to completion first; the app then runs beside the injected client', async () => {
+    // The pod's folder is what its containers share here (each has its own /tmp, as in a cluster,
+    // where they would share an emptyDir volume).
+    const marker = join(t.paths.podDir('p1'), 'init-done');
     const init = `  initContainers:
     - name: prepare
       image: busybox
-      command: ["sh", "-c", "sleep 1; touch /tmp/p1-init"]`;
-    const [created] = await t.mesh.applyManifests(objects(annotated('p1', init)));
+      command: ["sh", "-c", "sleep 1; touch ${marker}"]`;
+    const [created] = await t.mesh.applyManifests(objects(annotated('p1', init, marker)));
     expect(created).toMatchObject({ name: 'p1', phase: 'Running' });
     const pod = t.mesh.kube.store.byName('p1')!;
     expect(pod.spec.containers.map((c) => c.name)).toEqual(['app', 'cmd-nsc', 'coredns']);
