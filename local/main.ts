@@ -13,6 +13,7 @@ import { runDemo } from './demo';
 import { LocalClusters } from './clusters';
 import { cleanupMesh, LocalMesh, writeExcludedPrefixes } from './mesh';
 import { commandArgv, meshPaths } from './paths';
+import { hasPodFiles, podArgv } from './podfs';
 import { execArgv, type ProcessStatus } from './supervisor';
 import { FORWARDER_KINDS, isMultiCluster, type ForwarderKind } from './topology';
 import { nodeVppBinaries } from './vpp';
@@ -215,7 +216,11 @@ program
     // is entered by its name at once.
     const isPod = existsSync(paths().podDir(name));
     const status = isPod ? ((await call(paths().control, 'GET', '/status').catch(() => undefined))?.json as { processes?: ProcessStatus[] } | undefined) : undefined;
-    const [bin, ...args] = execArgv(paths().netns(name.replace('/', '-')), status?.processes?.find((p) => p.name === name), cmd);
+    const proc = status?.processes?.find((p) => p.name === name);
+    // A pod whose process has ended (Completed) is still there to look at, as kubectl debug would:
+    // its network namespace and its own files (resolver), without a PID 1 to enter.
+    const ended = isPod && proc?.isolated && !proc.pid && hasPodFiles(paths(), name);
+    const [bin, ...args] = ended ? ['ip', 'netns', 'exec', paths().netns(name), ...podArgv(paths(), name, cmd)] : execArgv(paths().netns(name.replace('/', '-')), proc, cmd);
     const child = spawn(bin, args, { stdio: 'inherit' });
     child.on('exit', (code) => process.exit(code ?? 1));
   });

@@ -2,7 +2,7 @@
 // and pods (a network namespace with one NSM process in it). Read from YAML like a manifest.
 import type { NetworkService } from '@nsm/api';
 import { networkServiceCodec } from '@nsm/sdk-k8s/codec';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import type { RestartPolicy } from './supervisor';
 import type { DnsServerSpec } from './dnsserver';
 import { isDnsName, isIpLiteral } from '@nsm/sdk/input/formats';
@@ -127,6 +127,8 @@ const CLUSTER_KEYS = ['name', 'domain', 'trustDomain', 'federatesWith', 'proxyEn
 
 /** Whether a topology document describes several clusters (`clusters:`). */
 export function isMultiCluster(text: string): boolean {
+  // Several YAML documents are Kubernetes manifests (and maybe a topology), never a clusters: file.
+  if (parseAllDocuments(text).length > 1) return false;
   const doc = (parse(text) ?? {}) as Record<string, unknown>;
   return typeof doc === 'object' && doc !== null && doc.clusters !== undefined;
 }
