@@ -73,8 +73,8 @@ d('interdomain: two domains and a floating registry', () => {
     await t.up({
       nodes: [{ name: 'node1', forwarder: 'ovs', env: { CLUSTER_NAME: 'cluster1' } }],
       // The forwarders' default dial timeout (50 ms, upstream's) is less than a first mutual-TLS dial
-      // takes on this loaded 2-core machine now and then; a WireGuard attempt that fails so is retried
-      // on the next preference, VXLAN, and this test asks for WireGuard.
+      // takes on this loaded 2-core machine now and then; the client would retry, but each retry costs
+      // its back-off in this test's time.
       forwarderEnv: { NSM_DIAL_TIMEOUT: '1s' },
       registryEnv: {
         REGISTRY_K8S_PROXY_REGISTRY_URL: url(PORTS.d1.proxy),

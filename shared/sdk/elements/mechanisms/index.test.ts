@@ -51,6 +51,32 @@ describe('mechanisms', () => {
     expect(out.mechanism!.type).toBe('MEMIF');
   });
 
+  test('a failure after the selected element (the rest of the chain, the next hop) is returned as it is, not retried on another mechanism', async () => {
+    const wg = mech('wg');
+    const vxlan = mech('vxlan');
+    let calls = 0;
+    const beyond: NetworkServiceElement = {
+      async request() {
+        calls++;
+        throw new Error('failed to dial the endpoint');
+      },
+    };
+    const h = handler(chain(mechanisms({ WIREGUARD: wg.el, VXLAN: vxlan.el }), beyond));
+    await expect(h.request(bg(), req(conn({ id: 'x' }), [m('WIREGUARD', 'REMOTE'), m('VXLAN', 'REMOTE')]))).rejects.toThrow('failed to dial the endpoint');
+    expect(wg.seen).toEqual(['WIREGUARD']);
+    expect(vxlan.seen).toEqual([]);
+    expect(calls).toBe(1);
+  });
+
+  test('a cancelled call does not go on to the next preference', async () => {
+    const kernel = mech('kernel', true);
+    const memif = mech('memif');
+    const { ctx, cancel } = bg().withCancel();
+    cancel();
+    await expect(handler(mechanisms({ KERNEL: kernel.el, MEMIF: memif.el })).request(ctx, req(conn({ id: 'x' }), [m('KERNEL'), m('MEMIF')]))).rejects.toThrow('kernel cannot set up');
+    expect(memif.seen).toEqual([]);
+  });
+
   test('all failing: one error with each reason; a single usable one keeps its error', async () => {
     const h = handler(mechanisms({ KERNEL: mech('k', true).el, MEMIF: mech('m', true).el }));
     await expect(h.request(bg(), req(conn({ id: 'x' }), [m('KERNEL'), m('MEMIF')]))).rejects.toThrow(/all mechanisms failed: KERNEL: k cannot set up; MEMIF: m cannot set up/);

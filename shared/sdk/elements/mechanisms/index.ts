@@ -1,9 +1,13 @@
 // mechanisms server (sdk.md §3.22): picks the first preferred mechanism this hop supports and can set
 // up, and hands the call to that mechanism's element. A refresh must keep the agreed mechanism.
+// Unlike v1.1.1, only a failure of the selected element itself moves on to the next preference: when
+// what comes after it failed (the rest of this hop, the next hop, the endpoint), another mechanism
+// would meet the same failure, and a transient one (a slow dial) would leave the connection on a
+// less preferred tunnel for its lifetime. That error is returned as it is, and the caller retries.
 import type { Mechanism } from '@nsm/api';
 import { clone } from '../../core/conn';
 import { invalidArgument, StatusError } from '../../core/errors';
-import type { NetworkServiceElement } from '../../core/networkservice';
+import type { NetworkServiceElement, NetworkServiceHandler } from '../../core/networkservice';
 import { log } from '../../log';
 
 export function mechanisms(byType: Record<string, NetworkServiceElement>): NetworkServiceElement {
@@ -30,9 +34,19 @@ export function mechanisms(byType: Record<string, NetworkServiceElement>): Netwo
         const attempt = clone(req);
         attempt.connection!.mechanism = clone(pref);
         const el = elements.get(pref.type)!;
+        let afterwards = false;
+        const onward: NetworkServiceHandler = {
+          request: (c, r) =>
+            next.request(c, r).catch((err: unknown) => {
+              afterwards = true;
+              throw err;
+            }),
+          close: (c, conn) => next.close(c, conn),
+        };
         try {
-          return await (el.request ? el.request(ctx, attempt, next) : next.request(ctx, attempt));
+          return await (el.request ? el.request(ctx, attempt, onward) : onward.request(ctx, attempt));
         } catch (err) {
+          if (afterwards || ctx.done) throw err;
           lastErr = err;
           errors.push(`${pref.type}: ${(err as Error).message}`);
           // A fallback to the next preference is worth seeing: the connection ends up on another mechanism.
