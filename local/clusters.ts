@@ -54,11 +54,17 @@ interface Cluster {
   proxies: string[];
 }
 
-/** What a cluster's proxies are given: upstream's settings (components.md), at this cluster's addresses. */
-export function proxyEnv(spec: Pick<ClusterSpec, 'domain' | 'proxyEnv'>, clusterRoot: string): Record<'cmd-nsmgr-proxy' | 'cmd-registry-proxy-dns', Record<string, string>> {
+/**
+ * What a cluster's proxies are given: upstream's settings (components.md), at this cluster's addresses.
+ * The nsmgr-proxy's name carries its cluster, as a Deployment's pod name carries a hash: the two
+ * proxies are adjacent hops of a path, and a hop that finds its own name at the caller's segment takes
+ * it for itself (updatepath), so two proxies both named "nsmgr-proxy" would share one segment.
+ */
+export function proxyEnv(spec: Pick<ClusterSpec, 'name' | 'domain' | 'proxyEnv'>, clusterRoot: string): Record<'cmd-nsmgr-proxy' | 'cmd-registry-proxy-dns', Record<string, string>> {
   const at = (port: number) => `tcp://${FABRIC_IP}:${port}`;
   return {
     'cmd-nsmgr-proxy': {
+      NSM_NAME: `nsmgr-proxy-${spec.name}`,
       NSM_LISTEN_ON: at(NSMGR_PROXY_PORT),
       NSM_REGISTRY_URL: at(REGISTRY_PORT),
       NSM_PROXY_REGISTRY_URL: at(REGISTRY_PROXY_DNS_PORT),

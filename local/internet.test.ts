@@ -8,6 +8,8 @@ test('1:1 NAT per node and the load balancer’s ports, as one replaceable table
   const rules = natRuleset(2, [['10.233.0.11', '198.18.2.11'], ['10.233.0.12', '198.18.2.12']]);
   expect(rules).toContain('delete table ip nsm-nat');
   expect(rules).toContain('ip daddr 198.18.2.1 tcp dport { 5002, 5004 } dnat to 10.233.0.1;');
+  // The same DNAT for what the gateway sends itself (its proxies dialling their own cluster's address).
+  expect(rules.split('chain output')[1]).toContain('ip daddr 198.18.2.1 tcp dport { 5002, 5004 } dnat to 10.233.0.1;');
   expect(rules).toContain('ip daddr 198.18.2.12 dnat to 10.233.0.12;');
   expect(rules).toContain('oifname "inet0" ip saddr 10.233.0.11 snat to 198.18.2.11;');
   expect(externalIp(3, '10.233.0.14')).toBe('198.18.3.14');
@@ -41,8 +43,10 @@ test('DNS zones: registry and nsmgr-proxy SRV and A records per domain; none for
 });
 
 test('the proxies’ settings: upstream names at the cluster gateway’s addresses, extra env last', () => {
-  const env = proxyEnv({ domain: 'my.cluster1', proxyEnv: { NSM_LOG_LEVEL: 'DEBUG' } }, '/tmp/m/clusters/cluster1');
+  const env = proxyEnv({ name: 'cluster1', domain: 'my.cluster1', proxyEnv: { NSM_LOG_LEVEL: 'DEBUG' } }, '/tmp/m/clusters/cluster1');
   expect(env['cmd-nsmgr-proxy']).toEqual({
+    // Unique across clusters: the two proxies are adjacent segments of an interdomain path.
+    NSM_NAME: 'nsmgr-proxy-cluster1',
     NSM_LISTEN_ON: 'tcp://10.233.0.1:5004',
     NSM_REGISTRY_URL: 'tcp://10.233.0.1:5002',
     NSM_PROXY_REGISTRY_URL: 'tcp://10.233.0.1:5003',

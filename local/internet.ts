@@ -64,18 +64,27 @@ export type AddressMap = ReadonlyArray<readonly [internal: string, external: str
 /**
  * The gateway's NAT as one nftables table, replaced whole: 1:1 NAT for each node (DNAT of its
  * external address, SNAT of what it sends out), and the load balancer (its ports to the gateway's
- * internal address, where the registry and the proxies listen).
+ * internal address, where the registry and the proxies listen), also for what the gateway itself sends.
  */
 export function natRuleset(k: number, nodes: AddressMap): string {
   const lb = loadBalancerIp(k);
+  const dnat = [
+    `    ip daddr ${lb} tcp dport { ${REGISTRY_PORT}, ${NSMGR_PROXY_PORT} } dnat to ${FABRIC_IP};`,
+    ...nodes.map(([internal, external]) => `    ip daddr ${external} dnat to ${internal};`),
+  ];
   const lines = [
     'table ip nsm-nat',
     'delete table ip nsm-nat',
     'table ip nsm-nat {',
     '  chain prerouting {',
     '    type nat hook prerouting priority dstnat;',
-    `    ip daddr ${lb} tcp dport { ${REGISTRY_PORT}, ${NSMGR_PROXY_PORT} } dnat to ${FABRIC_IP};`,
-    ...nodes.map(([internal, external]) => `    ip daddr ${external} dnat to ${internal};`),
+    ...dnat,
+    '  }',
+    // Hairpin: the gateway's own processes (the proxies) reach their cluster at its external
+    // addresses too, as pods reach their own cluster's load balancer.
+    '  chain output {',
+    '    type nat hook output priority -100;',
+    ...dnat,
     '  }',
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat;',

@@ -115,6 +115,8 @@ const kernel2kernel = (cluster: string) => `
     inNs(ns('cluster1', 'node1'), ['ping', '-c', '1', '-W', '2', '198.18.2.11']);
     const conntrack = readFileSync(`/proc/${gatewayPid('cluster2')}/net/nf_conntrack`, 'utf8');
     expect(conntrack).toMatch(/src=198\.18\.1\.11 dst=198\.18\.2\.11 .*src=10\.233\.0\.11 dst=198\.18\.1\.11/);
+    // Hairpin: a cluster's gateway (where its proxies run) reaches its own load balancer's ports.
+    expect(spawnSync('ip', ['netns', 'exec', `${mesh}-cluster2-fabric`, 'bash', '-c', 'exec 3<>/dev/tcp/198.18.2.1/5002'], { encoding: 'utf8' }).status).toBe(0);
   });
 
   test('a VXLAN tunnel between the nodes of two clusters crosses both NATs (what the forwarders get after the proxies swap addresses)', () => {
