@@ -153,6 +153,28 @@ describe('heal (client) against a real monitor stream', () => {
     await s.done();
   });
 
+  test('a failed re-request (a refresh along a broken path) heals at once: its watch had ended with it', async () => {
+    const s = setup();
+    const out = await s.h.request(bg(), req(conn({ id: 'nsc-1' })));
+    await waitFor(() => nsmgr.subscriberCount === 1);
+    s.failing = 1;
+    await expect(s.h.request(bg(), req(out))).rejects.toThrow('nsmgr refused');
+    await waitFor(() => s.healed.length === 1);
+    expect(s.requests).toHaveLength(3);
+    // Watched again after the heal.
+    await waitFor(() => nsmgr.subscriberCount === 1);
+    await s.done();
+  });
+
+  test('a first Request that fails is not healed (its caller retries)', async () => {
+    const s = setup();
+    s.failing = 1;
+    await expect(s.h.request(bg(), req(conn({ id: 'nsc-1' })))).rejects.toThrow('nsmgr refused');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(s.requests).toHaveLength(1);
+    expect(s.healed).toEqual([]);
+  });
+
   test('the time to heal is measured on the injected clock', async () => {
     let t = 0;
     const times: number[] = [];

@@ -2,7 +2,8 @@
 // MonitorConnections (eventloop.ts). When the connection turns DOWN or the stream breaks, it
 // re-requests every 200 ms, first along the same path, then with reselect, until a Request succeeds
 // (healer.ts). An optional data-path check (liveness.ts, for example a ping of the far address)
-// catches a broken data path with no control-plane event.
+// catches a broken data path with no control-plane event. A failed re-request (refresh) of a watched
+// connection heals too.
 import type { Connection } from '@nsm/api';
 import { Clock, realClock } from '../../core/clock';
 import { Context, createKey } from '../../core/context';
@@ -32,8 +33,19 @@ export function heal(opts: HealOptions = {}): NetworkServiceElement {
 
   return {
     async request(ctx, req, next) {
-      clientMeta(ctx).take(loopKey)?.();
-      const out = await next.request(ctx, req);
+      const watched = clientMeta(ctx).take(loopKey);
+      watched?.();
+      let out: Connection;
+      try {
+        out = await next.request(ctx, req);
+      } catch (err) {
+        // A re-request of a watched connection (a refresh) failed: its watch has just ended, and the
+        // trouble that failed it (a restarted hop) may have been reported to that Request only. Heal
+        // now, not at the next refresh minutes later.
+        const factory = ctx.get(eventFactoryKey);
+        if (watched && factory && req.connection?.id) startHealing(factory, req.connection.id, `re-request failed: ${(err as Error).message}`);
+        throw err;
+      }
       const factory = ctx.get(eventFactoryKey);
       const cc = clientMeta(ctx).get(clientConnKey);
       if (!factory || !cc) return out;
