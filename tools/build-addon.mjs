@@ -9,9 +9,10 @@
 //
 //   node tools/build-addon.mjs [--force] [--copy-to DIR ...]
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { replaceFile } from './replace-file.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = join(root, 'shared/sdk-kernel/netlink/addon');
@@ -42,6 +43,6 @@ if (stale) {
 }
 for (const d of copyTo) {
   mkdirSync(d, { recursive: true });
-  copyFileSync(out, join(d, 'nsm_netlink.node'));
+  replaceFile(out, join(d, 'nsm_netlink.node'));
   console.log(`build-addon: copied to ${d}`);
 }

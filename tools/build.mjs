@@ -7,8 +7,9 @@
 // bundles need it is read from esbuild's list of inputs, so nobody has to keep a list.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { replaceFile } from './replace-file.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const only = process.argv.slice(2);
@@ -40,7 +41,7 @@ function withAddon(outfile) {
       execFileSync(process.execPath, [join(root, 'tools/build-addon.mjs')], { stdio: 'inherit' });
       addonBuilt = true;
     }
-    copyFileSync(ADDON, join(dirname(outfile), 'nsm_netlink.node'));
+    replaceFile(ADDON, join(dirname(outfile), 'nsm_netlink.node'));
     return result;
   };
 }
