@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { NetworkServiceEndpoint } from '@nsm/api';
 import { actAsConnections, actAsRequest, socketOf, SVID_KINDS, SvidKind, TOKEN_KINDS, TokenKind } from './actas';
 import { call, serveControl } from './control';
 import { podTable } from './kube/table';
@@ -12,7 +13,8 @@ import { workloadSocket, type WorkloadIdentity } from './identity';
 import { runDemo } from './demo';
 import { LocalClusters } from './clusters';
 import { cleanupMesh, LocalMesh, writeExcludedPrefixes } from './mesh';
-import { commandArgv, meshPaths } from './paths';
+import { clusterPaths, commandArgv, meshPaths } from './paths';
+import { endpointTable, registeredEndpoints } from './endpoints';
 import { hasPodFiles, podArgv } from './podfs';
 import { execArgv, type ProcessStatus } from './supervisor';
 import { FORWARDER_KINDS, isMultiCluster, type ForwarderKind } from './topology';
@@ -105,11 +107,22 @@ program
 
 program
   .command('get <what>')
-  .description('list the pods (get pods) of the runtime\'s pod API, like kubectl get pods -A -o wide; -o json for the objects')
+  .description(
+    "list the pods (get pods) of the runtime's pod API, like kubectl get pods -A -o wide, or the endpoints a registry keeps (get nse), like kubectl get networkserviceendpoints; -o json for the objects",
+  )
   .option('-o, --output <format>', 'table or json', 'table')
-  .option('-l, --selector <labels>', 'label selector, e.g. app=nse-icmp-responder')
-  .action(async (what: string, o: { output: string; selector?: string }) => {
-    if (!['pods', 'pod', 'po'].includes(what)) throw new Error(`can only get pods, not "${what}"`);
+  .option('-l, --selector <labels>', 'label selector, e.g. app=nse-icmp-responder (pods)')
+  .option('--cluster <name>', 'whose registry, in a multi-cluster mesh (nse)')
+  .action(async (what: string, o: { output: string; selector?: string; cluster?: string }) => {
+    if (['nse', 'nses', 'networkserviceendpoints'].includes(what)) {
+      const s = (await mustCall('GET', '/status')) as { identities?: WorkloadIdentity[]; clusters?: { name: string; identities: WorkloadIdentity[] }[] };
+      const ids = o.cluster ? s.clusters?.find((c) => c.name === o.cluster)?.identities : s.identities;
+      if (!ids) throw new Error(o.cluster ? `--cluster ${o.cluster}: no such cluster` : 'this mesh runs several clusters: name one with --cluster');
+      const at = o.cluster ? clusterPaths(paths(), o.cluster) : paths();
+      const items = await registeredEndpoints(at.registrySocket, socketOf(ids, 'registry').workloadApiSocket);
+      return console.log(o.output === 'json' ? JSON.stringify(items.map((e) => NetworkServiceEndpoint.toJSON(e)), null, 2) : endpointTable(items));
+    }
+    if (!['pods', 'pod', 'po'].includes(what)) throw new Error(`can get pods or nse, not "${what}"`);
     const q = o.selector ? `?labelSelector=${encodeURIComponent(o.selector)}` : '';
     const list = (await mustCall('GET', `/api/v1/pods${q}`)) as { items: Pod[] };
     if (o.output === 'json') return console.log(JSON.stringify(list, null, 2));

@@ -63,7 +63,7 @@ export class LocalMesh {
   ) {
     this.supervisor = new Supervisor(log, paths.mesh);
     this.webhook = new LocalWebhook(paths, this.supervisor);
-    this.networkServices = new NetworkServices(`unix://${join(paths.root, 'registry.sock')}`, log, () => {
+    this.networkServices = new NetworkServices(`unix://${paths.registrySocket}`, log, () => {
       if (!this.identity) throw new Error('the mesh is not up');
       return this.identity.probeSource;
     });
@@ -108,7 +108,7 @@ export class LocalMesh {
         netns: this.paths.netns('fabric'),
         argv: commandArgv('cmd-registry-k8s'),
         env: {
-          REGISTRY_K8S_LISTEN_ON: `${this.registryUrl},unix://${join(this.paths.root, 'registry.sock')}`,
+          REGISTRY_K8S_LISTEN_ON: `${this.registryUrl},unix://${this.paths.registrySocket}`,
           REGISTRY_K8S_STORE: 'memory',
           ...(await identity.add('registry', identity.componentId('registry'))),
           ...this.topology.registryEnv,
@@ -118,7 +118,7 @@ export class LocalMesh {
         onStart: () => this.networkServices.registryStarted(),
       });
       // Readiness is probed over the unix socket: this process is not on the fabric network.
-      await waitForGrpc(`unix://${join(this.paths.root, 'registry.sock')}`, 'registry', identity.probeSource);
+      await waitForGrpc(`unix://${this.paths.registrySocket}`, 'registry', identity.probeSource);
     }
     for (const x of t.externals ?? []) if (!this.externals.has(x.name)) await this.addExternal(x);
     for (const n of this.topology.nodes) if (!this.nodes.has(n.name)) await this.addNode(n);

@@ -6,6 +6,8 @@ export interface MeshPaths {
   root: string;
   control: string;
   logs: string;
+  /** The registry's unix socket (besides its TCP address), for the runtime's own calls. */
+  registrySocket: string;
   nodeDir(node: string): string;
   podDir(pod: string): string;
   nsmSocket(node: string): string;
@@ -21,6 +23,7 @@ export function meshPaths(mesh: string, base = process.env.NSM_LOCAL_DIR ?? '/tm
     root,
     control: join(root, 'control.sock'),
     logs: join(root, 'logs'),
+    registrySocket: join(root, 'registry.sock'),
     nodeDir: (node) => join(root, 'nodes', node),
     podDir: (pod) => join(root, 'pods', pod),
     // The hostPath an NSM pod mounts (/var/lib/networkservicemesh): one per node, in a folder of its
@@ -44,6 +47,7 @@ export function clusterPaths(parent: MeshPaths, cluster: string): MeshPaths {
     root,
     control: parent.control,
     logs: join(parent.logs, cluster),
+    registrySocket: join(root, 'registry.sock'),
     nodeDir: (node) => join(root, 'nodes', node),
     podDir: (pod) => join(root, 'pods', pod),
     nsmSocket: (node) => join(root, 'nodes', node, 'nsm', 'nsm.io.sock'),

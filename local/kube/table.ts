@@ -21,6 +21,11 @@ export function podTable(pods: Pod[], now = Date.now()): string {
   for (const p of pods) {
     rows.push([p.metadata.namespace, p.metadata.name, statusOf(p), String(p.status.containerStatuses?.[0]?.restartCount ?? 0), age(p.metadata.creationTimestamp, now), p.spec.nodeName ?? '<none>']);
   }
+  return columns(rows);
+}
+
+/** Rows as kubectl prints them: columns padded to their widest cell, three spaces apart. */
+export function columns(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('   ').trimEnd()).join('\n');
 }
