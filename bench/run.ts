@@ -20,6 +20,7 @@ const PARTS: [string, ...string[]][] = [
   ['registry.ts'],
   ['local-mesh.ts'],
   ['remote.ts'],
+  ['interdomain.ts'],
   ['heal.ts'],
   ['scale.ts'],
   ['security.ts'],
