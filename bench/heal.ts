@@ -8,7 +8,7 @@ import { meshPaths } from '../local/paths';
 import type { PodSpec, Topology } from '../local/topology';
 import { healedAt, untilClientReady } from './clientlog';
 import { record } from './figures';
-import { median, ms, table } from './stats';
+import { median, ms, runMain, table } from './stats';
 
 const RUNS = Number(process.env.BENCH_HEAL_RUNS ?? 5);
 const REMOTE = process.env.BENCH_HEAL_REMOTE !== '0';
@@ -129,10 +129,4 @@ async function main() {
   table(`Reconvergence, ${RUNS} runs each: longest stretch without a ping reply through the vWire from the kill (data path outage), and kill → the client's connection healed through the new path (control plane); ${new Date().toISOString()}`, rows);
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -12,7 +12,7 @@ import { clusterPaths, meshPaths } from '../local/paths';
 import { parseClusters } from '../local/topology';
 import { Figure, record } from './figures';
 import { Prober } from './probe';
-import { median, percentile, table } from './stats';
+import { median, percentile, runMain, table } from './stats';
 
 const CONNS = Number(process.env.BENCH_INTERDOMAIN_CONNS ?? 15);
 const paths = meshPaths('bench-idom');
@@ -103,10 +103,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -25,7 +25,7 @@ import { LocalMesh } from '../local/mesh';
 import { meshPaths } from '../local/paths';
 import { Figure, record } from './figures';
 import { Prober } from './probe';
-import { median, percentile, table } from './stats';
+import { median, percentile, runMain, table } from './stats';
 
 const SEQ = Number(process.env.BENCH_SEQUENTIAL ?? 50);
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 50);
@@ -330,10 +330,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -13,7 +13,7 @@ import { handler } from '@nsm/sdk/core/networkservice';
 import { createNetns } from '../local/host';
 import { LocalMesh } from '../local/mesh';
 import { meshPaths } from '../local/paths';
-import { median } from './stats';
+import { median, runMain } from './stats';
 
 const N = Number(process.argv[2] ?? 50);
 
@@ -160,10 +160,4 @@ async function main() {
   rmSync(dir, { recursive: true, force: true });
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

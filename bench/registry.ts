@@ -26,6 +26,7 @@ import type { NetworkServiceEndpointStore, NetworkServiceStore } from '@nsm/sdk/
 import { tempDir } from '@nsm/sdk/testing';
 import { testIdentities } from '@nsm/sdk/testing/identity';
 import { record } from './figures';
+import { runMain } from './stats';
 
 const COUNT = Number(process.argv[2] ?? 10_000);
 const IN_FLIGHT = 16;
@@ -191,10 +192,4 @@ function print(rows: Row[], started: number) {
   console.log(`\ntotal ${((now() - started) / 1000).toFixed(1)} s`);
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

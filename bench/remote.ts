@@ -14,7 +14,7 @@ import { LocalMesh } from '../local/mesh';
 import { meshPaths } from '../local/paths';
 import { Figure, record } from './figures';
 import { Prober } from './probe';
-import { median, percentile, table } from './stats';
+import { median, percentile, runMain, table } from './stats';
 
 const CONNS = Number(process.env.BENCH_REMOTE_CONNS ?? 20);
 const IPERF_SEC = Number(process.env.BENCH_IPERF_SEC ?? 4);
@@ -191,10 +191,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -27,7 +27,7 @@ import { pathFixture } from '@nsm/sdk/policy/testing';
 import { spiffeChannelCredentials } from '@nsm/sdk/spiffe/tls';
 import { testIdentity } from '@nsm/sdk/testing/identity';
 import { formatExpires, jwtTokenGenerator } from '@nsm/sdk/token';
-import { median, percentile, table } from './stats';
+import { median, percentile, runMain, table } from './stats';
 
 const N = Number(process.env.BENCH_SECURITY_N ?? 2000);
 const RPCS = Number(process.env.BENCH_SECURITY_RPCS ?? 300);
@@ -142,10 +142,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -1,4 +1,4 @@
-// Small helpers for benchmark figures: percentiles and a printed table.
+// Small helpers for benchmarks: percentiles, a printed table, and how a benchmark process ends.
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);
@@ -14,3 +14,14 @@ export function table(title: string, rows: [string, string][]): void {
 }
 
 export const ms = (v: number) => `${v.toFixed(1)} ms`;
+
+/** Runs a benchmark's main and exits: 0 when it finished, 1 with the error printed when it threw. */
+export function runMain(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -16,7 +16,7 @@ import { LocalMesh } from '../local/mesh';
 import { meshPaths } from '../local/paths';
 import type { ForwarderKind, PodSpec } from '../local/topology';
 import { healedAt, untilClientReady } from './clientlog';
-import { median, ms, percentile, table } from './stats';
+import { median, ms, percentile, runMain, table } from './stats';
 
 const REQUESTS = Number(process.env.BENCH_VPP_REQUESTS ?? 20);
 const HEAL_RUNS = Number(process.env.BENCH_VPP_HEAL_RUNS ?? 3);
@@ -220,10 +220,4 @@ async function main() {
   table(`VPP forwarder (VPP 25.02, af_packet, 1 main core, 4k pages) next to forwarder-ovs, ${new Date().toISOString()}`, rows);
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -4,7 +4,7 @@
 // bench/remote.ts inside a scratch namespace (`ip netns exec`), since the devices are made in the
 // namespace of the process; prints its figures as one JSON line.
 import { generateKeyPair, WgDevice, WgPool } from '@nsm/sdk-wireguard';
-import { median } from './stats';
+import { median, runMain } from './stats';
 
 const N = Number(process.env.BENCH_WG_DEVICES ?? 10);
 
@@ -33,10 +33,4 @@ async function main() {
   process.stdout.write(`${JSON.stringify({ startMs: median(started), pooledMs: median(pooled), spawnsAfterFill })}\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);
