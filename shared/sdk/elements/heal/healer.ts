@@ -37,7 +37,10 @@ export function healer(opts: HealerOptions): StartHealing {
             log.info({ id, ms }, 'connection healed');
             return;
           } catch (err) {
-            log.debug({ id, err: String(err) }, 'heal attempt failed');
+            // The first failure and then one in 25 (every ~5 s at 200 ms) are worth an operator's eye:
+            // a heal that does not end says why.
+            const level = attempt % 25 === 0 ? 'warn' : 'debug';
+            log[level]({ id, attempt: attempt + 1, reselect: dataPathFailed || attempt > 0, err: String(err) }, 'heal attempt failed');
           }
           await sleep(ctx, opts.attemptAfterMs);
         }
