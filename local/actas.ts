@@ -7,7 +7,7 @@
 // SPIFFE IDs in its tokens. `request --netns self` names the namespace the way upstream's clients do,
 // inode://<dev>/<ino> of the requesting process's own: run inside a pod (`nsm-local exec <pod>
 // nsm-local request ...`), it is an outside client of that pod; `--hold` keeps what it got for a while.
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, KeyObject } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { Connection, Mechanism, NetworkServiceRequest } from '@nsm/api';
 import { Context } from '@nsm/sdk/core/context';
@@ -20,7 +20,7 @@ import { WorkloadApiClient } from '@nsm/sdk/spiffe/client';
 import { StaticX509Source, X509Source } from '@nsm/sdk/spiffe/source';
 import { GeneratedToken, jwtTokenGenerator, PeerInfo, TokenGenerator } from '@nsm/sdk/token';
 import { audiences, parseJwt, signEs256 } from '@nsm/sdk/token/jwt';
-import { spiffeTokenGenerator } from '@nsm/sdk/token/spiffe';
+import { spiffeTokenGenerator, SvidHistory } from '@nsm/sdk/token/spiffe';
 import { inodeUrlOf } from '@nsm/sdk-kernel';
 import type { WorkloadIdentity } from './identity';
 import type { MeshPaths } from './paths';
@@ -69,9 +69,13 @@ async function foreignSource(trustDomain: string, meshBundleFrom: X509Source, na
 /** Token generators that a policy must refuse, built around the pod's real one. */
 function tokensOf(kind: TokenKind, source: X509Source, id: string): TokenGenerator {
   const good = spiffeTokenGenerator({ source, maxLifetimeMs: 600_000 });
-  const resign = (t: GeneratedToken, claims: (c: Record<string, unknown>) => Record<string, unknown>, key = source.current()!.svid.key) => {
+  // Re-signed with the key of the SVID this connection's handshake presented, as the good generator
+  // does: with short SVIDs the current one may already be a newer one, and the refusal must be the
+  // claims', not the signature's.
+  const svids = new SvidHistory(source, Date.now);
+  const resign = (t: GeneratedToken, claims: (c: Record<string, unknown>) => Record<string, unknown>, peer: PeerInfo | undefined, key?: KeyObject) => {
     const parsed = parseJwt(t.token)!;
-    return { ...t, token: signEs256(claims({ ...parsed.claims }), key) };
+    return { ...t, token: signEs256(claims({ ...parsed.claims }), key ?? svids.signer(peer?.localCertificate)!.key) };
   };
   switch (kind) {
     case 'valid':
@@ -79,12 +83,12 @@ function tokensOf(kind: TokenKind, source: X509Source, id: string): TokenGenerat
     case 'forged': {
       // The right claims, signed by a key that is not the SVID's.
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      return (peer?: PeerInfo) => resign(good(peer), (c) => c, privateKey);
+      return (peer?: PeerInfo) => resign(good(peer), (c) => c, peer, privateKey);
     }
     case 'expired':
-      return (peer?: PeerInfo) => resign(good(peer), (c) => ({ ...c, exp: Math.floor(Date.now() / 1000) - 60 }));
+      return (peer?: PeerInfo) => resign(good(peer), (c) => ({ ...c, exp: Math.floor(Date.now() / 1000) - 60 }), peer);
     case 'unchained':
-      return (peer?: PeerInfo) => resign(good(peer), (c) => ({ ...c, aud: ['spiffe://nsm.local/somebody-else'] }));
+      return (peer?: PeerInfo) => resign(good(peer), (c) => ({ ...c, aud: ['spiffe://nsm.local/somebody-else'] }), peer);
     case 'unsigned':
       return jwtTokenGenerator({ subject: id, lifetimeMs: 600_000 });
   }

@@ -28,7 +28,7 @@ export interface SpiffeTokenOptions {
 }
 
 /** SVIDs seen from a source, newest first, until they expire: the keys older connections still need. */
-class SvidHistory {
+export class SvidHistory {
   private svids: X509Svid[] = [];
 
   constructor(
