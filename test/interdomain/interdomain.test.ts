@@ -304,7 +304,10 @@ d('interdomain: two domains and a floating registry', () => {
       60_000,
     );
     await eventually('the endpoint pings the client back', () => (ping('nse-heal', '172.16.4.3'), true), 20_000);
-    // Known gap: after the remote forwarder's restart and the client's heal, Close leaves the old
-    // path's endpoint-side veth on node2 (tapdst-…); this test does not check for leftovers.
+    // Close leaves nothing on either node, also of the path before the heal, well before the restarted
+    // forwarder's adoption grace (1 min) would sweep it.
+    await t.mesh.deletePod('nsc-heal');
+    await eventually('no NSM interface left on node1 or node2', () => noLeftovers(), 30_000);
+    await t.mesh.deletePod('nse-heal');
   });
 });
