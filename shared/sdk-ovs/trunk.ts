@@ -105,7 +105,10 @@ export class VlanTrunk {
         return;
       }
       if (dev.index === this.attached) return;
-      await this.daemon.ovs.vsctl(['--', '--if-exists', 'del-port', this.bridge, this.trunk, '--', 'add-port', this.bridge, this.trunk]);
+      // Two transactions: in one, the port's rows are replaced under the same name, and a busy
+      // ovs-vswitchd may keep the old device open (the trunk was re-made before its removal was seen).
+      await this.daemon.ovs.vsctl(['--if-exists', 'del-port', this.bridge, this.trunk]);
+      await this.daemon.ovs.vsctl(['add-port', this.bridge, this.trunk]);
       this.attached = dev.index;
       log.info({ trunk: this.trunk, ifindex: dev.index }, 'VLAN trunk attached to the endpoint switch');
     });
