@@ -2,7 +2,6 @@
 // another cluster (`bench-eth@my.cluster2`: both clusters' nsmgr-proxies, DNS, federation, VXLAN
 // through both NATs), next to the same within one cluster (node1 → node2 of cluster 1, VXLAN), in
 // the same run on the multi-cluster runtime; sequential, each client in a namespace of its own.
-import { execFileSync } from 'node:child_process';
 import { Connection, Mechanism, NetworkServiceRequest } from '@nsm/api';
 import { client } from '@nsm/sdk/chains/client';
 import { Context } from '@nsm/sdk/core/context';
@@ -11,7 +10,7 @@ import { LocalClusters } from '../local/clusters';
 import { clusterPaths, meshPaths } from '../local/paths';
 import { parseClusters } from '../local/topology';
 import { Figure, record } from './figures';
-import { Prober } from './probe';
+import { clientNamespaces, Prober } from './probe';
 import { median, percentile, runMain, table } from './stats';
 
 const CONNS = Number(process.env.BENCH_INTERDOMAIN_CONNS ?? 15);
@@ -42,9 +41,7 @@ async function main() {
     await clusters.apply(parseClusters(TOPOLOGY));
     const c1 = clusters.cluster('cluster1');
     const c1Paths = clusterPaths(paths, 'cluster1');
-    const clientNs = Array.from({ length: CONNS }, (_, i) => paths.netns(`c${i}`));
-    execFileSync('ip', ['-batch', '-'], { input: clientNs.map((x) => `netns add ${x}`).join('\n') + '\n' });
-    for (const [i, ns] of clientNs.entries()) await prober.open(i, `/var/run/netns/${ns}`);
+    const clientNs = await clientNamespaces(prober, paths.netns, CONNS);
     const me = await c1.workload('bench-client');
     const nsc = handler(client({ name: 'bench', url: `unix://${c1Paths.nsmSocket('node1')}`, tokens: me.tokens, source: me.source, refresh: false }));
     const ctx = Context.background();

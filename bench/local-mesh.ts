@@ -24,7 +24,7 @@ import { addRedirects, applyIpContext, createVethPair, flushNeighbors, listLinks
 import { LocalMesh } from '../local/mesh';
 import { meshPaths } from '../local/paths';
 import { Figure, record } from './figures';
-import { Prober } from './probe';
+import { clientNamespaces, Prober } from './probe';
 import { median, percentile, runMain, table } from './stats';
 
 const SEQ = Number(process.env.BENCH_SEQUENTIAL ?? 50);
@@ -40,13 +40,6 @@ const rssMib = (pid?: number) => (pid ? Number(/VmRSS:\s+(\d+)/.exec(readFileSyn
 const dstOf = (c: Connection) => c.context!.ipContext!.dstIpAddrs[0].split('/')[0];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms1 = (v: number) => `${v.toFixed(1)} ms`;
-
-/** Client namespaces c0..c<n-1>, made with one `ip -batch` (they are the pods; the bench process stays in its own). */
-function makeClientNamespaces(n: number): string[] {
-  const names = Array.from({ length: n }, (_, i) => paths.netns(`c${i}`));
-  execFileSync('ip', ['-batch', '-'], { input: names.map((x) => `netns add ${x}`).join('\n') + '\n' });
-  return names;
-}
 
 function iperf(serverNs: string, clientNs: string, ip: string): number {
   sh(serverNs, ['iperf3', '-s', '-1', '-D', '-B', ip]);
@@ -292,8 +285,7 @@ async function main() {
         { name: 'nse-ovs-early', node: 'node2', command: 'nse-icmp-responder', env: { NSM_SERVICE_NAMES: 'bench-ovs-early', NSM_CIDR_PREFIX: '172.23.0.100/31' } },
       ],
     });
-    const clients = makeClientNamespaces(Math.max(CONNS, SEQ, CONCURRENT, EARLY, 2));
-    for (const [i, ns] of clients.entries()) await prober.open(i, `/var/run/netns/${ns}`);
+    const clients = await clientNamespaces(prober, paths.netns, Math.max(CONNS, SEQ, CONCURRENT, EARLY, 2));
     const me = await mesh.workload('bench-client', 3_600_000);
     const tc = new Node('node1', clients, prober, me);
     const ovs = new Node('node2', clients, prober, me);

@@ -72,3 +72,14 @@ export class Prober {
     this.child.kill();
   }
 }
+
+/**
+ * Client namespaces `netns('c0')`..`netns('c<n-1>')` (the pods; the bench process stays in its own),
+ * made with one `ip -batch` and opened for probing: probe id i is namespace i.
+ */
+export async function clientNamespaces(prober: Prober, netns: (name: string) => string, n: number): Promise<string[]> {
+  const names = Array.from({ length: n }, (_, i) => netns(`c${i}`));
+  execFileSync('ip', ['-batch', '-'], { input: names.map((x) => `netns add ${x}`).join('\n') + '\n' });
+  for (const [i, ns] of names.entries()) await prober.open(i, `/var/run/netns/${ns}`);
+  return names;
+}

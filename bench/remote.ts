@@ -13,7 +13,7 @@ import { handler } from '@nsm/sdk/core/networkservice';
 import { LocalMesh } from '../local/mesh';
 import { meshPaths } from '../local/paths';
 import { Figure, record } from './figures';
-import { Prober } from './probe';
+import { clientNamespaces, Prober } from './probe';
 import { median, percentile, runMain, table } from './stats';
 
 const CONNS = Number(process.env.BENCH_REMOTE_CONNS ?? 20);
@@ -98,9 +98,7 @@ async function main() {
       ],
       externals: [{ name: 'ext-bench', vlans: [{ id: 200, addresses: ['172.24.0.1/16'] }] }],
     });
-    const clients = Array.from({ length: CONNS }, (_, i) => paths.netns(`c${i}`));
-    execFileSync('ip', ['-batch', '-'], { input: clients.map((x) => `netns add ${x}`).join('\n') + '\n' });
-    for (const [i, ns] of clients.entries()) await prober.open(i, `/var/run/netns/${ns}`);
+    const clients = await clientNamespaces(prober, paths.netns, CONNS);
     const me = await mesh.workload('bench-client');
     const nsc = handler(client({ name: 'bench', url: `unix://${paths.nsmSocket('node1')}`, tokens: me.tokens, source: me.source, refresh: false }));
     const ctx = Context.background();
