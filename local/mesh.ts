@@ -1,6 +1,6 @@
 // A local mesh: the fabric, the registry, one nsmgr and forwarder per node, and pods, all supervised;
 // every component and pod with a SPIFFE identity of its own from the mesh's provider (identity.ts).
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { normalizePrefixes } from '@nsm/sdk/elements/ipam/cidr';
 import { cpus } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -118,7 +118,7 @@ export class LocalMesh {
         onStart: () => this.networkServices.registryStarted(),
       });
       // Readiness is probed over the unix socket: this process is not on the fabric network.
-      await waitForGrpc(`unix://${this.paths.registrySocket}`, 'registry', identity.probeSource);
+      await this.ready(`unix://${this.paths.registrySocket}`, 'registry', identity.probeSource);
     }
     for (const x of t.externals ?? []) if (!this.externals.has(x.name)) await this.addExternal(x);
     for (const n of this.topology.nodes) if (!this.nodes.has(n.name)) await this.addNode(n);
@@ -204,8 +204,24 @@ export class LocalMesh {
       },
       logFile: join(this.paths.logs, `forwarder-${spec.name}.log`),
     });
-    await waitForGrpc(nsmSocket, `nsmgr-${spec.name}`, identity.probeSource);
-    await waitForGrpc(forwarderSocket, `forwarder-${spec.name}`, identity.probeSource, 30_000);
+    await this.ready(nsmSocket, `nsmgr-${spec.name}`, identity.probeSource);
+    await this.ready(forwarderSocket, `forwarder-${spec.name}`, identity.probeSource, 30_000);
+  }
+
+  /** waitForGrpc for process `name`; a failure carries the tail of its log (the mesh's logs go with `down`). */
+  private async ready(url: string, name: string, source: X509Source, timeoutMs?: number): Promise<void> {
+    try {
+      await waitForGrpc(url, name, source, timeoutMs);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}${this.logTail(name)}`, { cause: err });
+    }
+  }
+
+  /** The last lines of process `name`'s log, for an error that is about it. */
+  private logTail(name: string, lines = 12): string {
+    const file = join(this.paths.logs, `${name}.log`);
+    const tail = existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '(no log yet)';
+    return `\n--- last lines of ${file}:\n${tail}`;
   }
 
   /**
@@ -437,7 +453,7 @@ export class LocalMesh {
       );
       if (r === undefined) return;
       last = r;
-      if (Date.now() > deadline) throw new Error(`${name} did not become ready on ${readyUrl} within 30 s (${last})`);
+      if (Date.now() > deadline) throw new Error(`${name} did not become ready on ${readyUrl} within 30 s (${last})${this.logTail(name)}`);
       await new Promise((res) => setTimeout(res, 200));
     }
   }
