@@ -14,6 +14,8 @@ export interface NetlinkAddon {
   close(fd: number): void;
   /** Sends a batch of messages and resolves with every reply to them, once each has its ACK/DONE. */
   request(fd: number, batch: Buffer): Promise<Buffer>;
+  /** request(), on the calling thread (blocks it for the kernel's work; the receive timeout bounds it). */
+  requestSync(fd: number, batch: Buffer): Buffer;
   /** Reads (value null) or writes a file under /proc/sys/net/ as seen from inside the namespace. */
   sysctl(nsPath: string | null, file: string, value: string | null): Promise<string>;
   /** SO_PEERCRED of a connected unix socket: the peer process (pid 0 when it is outside our PID namespace). */

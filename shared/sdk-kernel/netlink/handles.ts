@@ -27,6 +27,8 @@ interface Entry {
   key: string;
   path: string | undefined;
   route?: NetlinkSocket;
+  /** Deletions only (link.ts deleteLinks): their ack waits for RCU, which must not hold up the others. */
+  teardown?: NetlinkSocket;
   generic?: NetlinkSocket;
   lastUsed: number;
 }
@@ -63,17 +65,28 @@ export class NetlinkCache {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
-  /** The rtnetlink socket for `ns` (undefined: this process's namespace). */
+  /** The rtnetlink socket for `ns` (undefined: this process's namespace); a pod's runs even its dumps on the calling thread. */
   route(ns: NetnsRef): NetlinkSocket {
     const e = this.entry(ns);
-    e.route ??= new NetlinkSocket(NETLINK_ROUTE, e.path, describeNetns(ns), this.timeoutMs);
+    e.route ??= new NetlinkSocket(NETLINK_ROUTE, e.path, describeNetns(ns), this.timeoutMs, e.path === undefined ? 'changes' : 'all');
     return e.route;
+  }
+
+  /**
+   * A second rtnetlink socket for `ns`, for deletions: the kernel acknowledges a deletion only after
+   * its RCU waits (15–30 ms here), long after the links have gone, and a socket carries one exchange
+   * at a time; on the route socket, set-ups queued behind would wait for that too.
+   */
+  teardown(ns: NetnsRef): NetlinkSocket {
+    const e = this.entry(ns);
+    e.teardown ??= new NetlinkSocket(NETLINK_ROUTE, e.path, describeNetns(ns), this.timeoutMs);
+    return e.teardown;
   }
 
   /** The generic-netlink socket for `ns` (ethtool). */
   generic(ns: NetnsRef): NetlinkSocket {
     const e = this.entry(ns);
-    e.generic ??= new NetlinkSocket(NETLINK_GENERIC, e.path, describeNetns(ns), this.timeoutMs);
+    e.generic ??= new NetlinkSocket(NETLINK_GENERIC, e.path, describeNetns(ns), this.timeoutMs, 'changes');
     return e.generic;
   }
 
@@ -96,7 +109,7 @@ export class NetlinkCache {
   /** Open sockets (for tests and metrics). */
   get size(): number {
     let n = 0;
-    for (const e of this.entries.values()) n += (e.route ? 1 : 0) + (e.generic ? 1 : 0);
+    for (const e of this.entries.values()) n += (e.route ? 1 : 0) + (e.teardown ? 1 : 0) + (e.generic ? 1 : 0);
     return n;
   }
 
@@ -151,6 +164,7 @@ export class NetlinkCache {
 
   private drop(e: Entry): void {
     e.route?.close();
+    e.teardown?.close();
     e.generic?.close();
     this.entries.delete(e.key);
   }
@@ -158,7 +172,7 @@ export class NetlinkCache {
   /** Closes what is idle or whose namespace file has gone or changed. */
   sweep(now: number): void {
     for (const e of [...this.entries.values()]) {
-      const busy = (e.route?.pending ?? 0) + (e.generic?.pending ?? 0) > 0;
+      const busy = (e.route?.pending ?? 0) + (e.teardown?.pending ?? 0) + (e.generic?.pending ?? 0) > 0;
       if (busy) continue;
       let gone = false;
       if (e.path !== undefined) {

@@ -45,6 +45,7 @@ import { GroupCommit, mergedOrOneByOne } from '@nsm/sdk/core/groupcommit';
 import { errnoIs, isErrno, NetlinkError } from './errors';
 import { defaultNetlink, NetlinkCache, netnsKey } from './handles';
 import { REQ } from './socket';
+import { log } from '@nsm/sdk/log';
 
 /** What ../link.ts reports, plus what netlink tells without extra cost. */
 export interface NlLinkInfo extends LinkInfo {
@@ -246,19 +247,43 @@ export async function deleteLink(ns: NetnsRef, name: string, nl: NetlinkCache = 
 }
 
 /**
- * Deletes several links in one exchange; the ones already gone are skipped.
+ * Deletes several links in one exchange; the ones already gone are skipped. Resolves once they are
+ * gone from the namespace (below).
  *
- * Each deletion waits for RCU grace periods in the kernel (~20 ms here), once per unregister batch,
+ * Each deletion waits for RCU grace periods in the kernel (15–30 ms here), once per unregister batch,
  * and the kernel batches only a deletion by device group. So two or more links are first put in a
  * group of their own (a random number in the upper half of the range, which nothing assigns) and
  * deleted by group: two veth pairs then cost one wait instead of two. If the group deletion is
  * refused (a device without deletion support), each link is deleted on its own instead.
+ *
+ * The kernel takes the links out of the namespace (nothing can see, use or reuse them; their names
+ * are free) within a millisecond or two, and acknowledges only after those RCU waits. So the
+ * deletion goes out on the namespace's teardown socket, and this resolves as soon as the links are
+ * no longer there (asked on the route socket) or with the acknowledgement, whichever comes first; a
+ * failure acknowledged after the links went is logged.
  */
 export async function deleteLinks(ns: NetnsRef, names: readonly string[], nl: NetlinkCache = defaultNetlink()): Promise<void> {
   names.forEach(assertIfName);
   if (names.length === 0) return;
   if (ns && !existsSync(ns.path)) return;
-  const sock = nl.route(ns);
+  const acked = deleteAcked(ns, names, nl);
+  let settled = false;
+  const ack = acked.finally(() => (settled = true));
+  const gone = (async () => {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 1));
+      if (settled) return ack;
+      const left = await findLinkIndexes(ns, names, nl).catch(() => [0]);
+      if (left.every((i) => i === undefined)) return;
+    }
+  })();
+  await Promise.race([ack, gone]);
+  if (!settled) ack.catch((e) => log.warn({ err: (e as Error).message, links: names }, 'deleted links reported a failure after they had gone'));
+}
+
+/** The deletion itself, on the teardown socket: resolves when the kernel has acknowledged it. */
+async function deleteAcked(ns: NetnsRef, names: readonly string[], nl: NetlinkCache): Promise<void> {
+  const sock = nl.teardown(ns);
   if (names.length > 1) {
     const group = (0x80000000 + randomInt(1, 0x7fffffff)) >>> 0;
     const msgs = names.map((n) => message(RTM_NEWLINK, REQ, (w) => (ifinfo(w), w.attrString(IFLA_IFNAME, n), w.attrU32(IFLA_GROUP, group))));

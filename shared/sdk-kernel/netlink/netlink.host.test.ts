@@ -6,6 +6,8 @@ import { readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Code } from '@nsm/sdk/core/errors';
+import { message } from './codec';
+import { IFLA_IFNAME, NLM_F_ACK, NLM_F_REQUEST, RTM_GETLINK } from './consts';
 import { exec } from '../exec';
 import { Netns, netnsFromPath, netnsFromUrl } from '../netns';
 import { ensureHostDeps, isRoot, TestNetnsSet } from '../testhost';
@@ -208,6 +210,22 @@ describeHost('netlink on the host', () => {
     await deleteLinks({ path: '/var/run/netns/nsm-gone-already', label: 'gone' }, ['x'], nl);
   });
 
+  it('reports a deletion done once the links have gone, while the kernel finishes it; their names are free at once', async () => {
+    await createVethPair({ hostName: 'da', hostNetns: node, peerName: 'eth7', peerNetns: podA }, nl);
+    await createVethPair({ hostName: 'db', hostNetns: node, peerName: 'eth7', peerNetns: podB }, nl);
+    await deleteLinks(node, ['da', 'db'], nl);
+    const left = async () => [...(await ipJson<{ ifname: string }[]>(node, 'link', 'show')), ...(await ipJson<{ ifname: string }[]>(podA, 'link', 'show')), ...(await ipJson<{ ifname: string }[]>(podB, 'link', 'show'))].map((l) => l.ifname);
+    expect((await left()).filter((n) => ['da', 'db', 'eth7'].includes(n))).toEqual([]);
+    // The same names again, while the teardown socket may still wait for the kernel's acknowledgement.
+    await createVethPair({ hostName: 'da', hostNetns: node, peerName: 'eth7', peerNetns: podA }, nl);
+    expect((await getLink(node, 'da', nl))?.kind).toBe('veth');
+    await deleteLinks(node, ['da'], nl);
+    // The acknowledgements come; nothing is left in flight.
+    for (let i = 0; i < 200 && nl.teardown(node).pending > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(nl.teardown(node).pending).toBe(0);
+    expect((await left()).filter((n) => ['da', 'db', 'eth7'].includes(n))).toEqual([]);
+  });
+
   it('joins two pods through the node with tc redirects (first packet passes, offloads on), and removes them', async () => {
     await createVethPair({ hostName: 'ha', hostNetns: node, peerName: 'eth1', peerNetns: podA }, nl);
     await createVethPair({ hostName: 'hb', hostNetns: node, peerName: 'eth1', peerNetns: podB }, nl);
@@ -347,7 +365,7 @@ describeHost('netlink on the host', () => {
     expect(maxLag).toBeLessThan(took / 4);
   });
 
-  it('sends exchanges that queue behind one under way together, each caller getting its own outcomes', async () => {
+  it('changes and lookups go out on the calling thread, one system call each; on a threadpool socket, those queued behind one under way go together, each caller getting its own outcomes', async () => {
     const cache = new NetlinkCache();
     try {
       await addVeth(podA, { name: 'mrg0', peerName: 'mrg0p' }, cache);
@@ -355,10 +373,16 @@ describeHost('netlink on the host', () => {
       const before = { ...sock.counts };
       const found = await Promise.all(Array.from({ length: 20 }, (_, i) => getLink(podA, i % 2 ? 'mrg0' : 'nope0', cache)));
       expect(found.map((l) => l?.name)).toEqual(Array.from({ length: 20 }, (_, i) => (i % 2 ? 'mrg0' : undefined)));
-      // 20 lookups, and for each veth found one more for its peer's name: 30 exchanges. The first goes
-      // alone, the others queue behind it and go out in one batch; the peer lookups in another.
+      // 20 lookups, and for each veth found one more for its peer's name: 30 exchanges, 30 calls.
       expect(sock.counts.exchanges - before.exchanges).toBe(30);
-      expect(sock.counts.sends - before.sends).toBeLessThanOrEqual(4);
+      expect(sock.counts.sends - before.sends).toBe(30);
+      // The teardown socket goes through the threadpool: the first exchange alone, the rest together.
+      const pooled = cache.teardown(podA);
+      const get = (name: string) => message(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, (w) => (w.u8(0).u8(0).u16(0).i32(0).u32(0).u32(0), w.attrString(IFLA_IFNAME, name)));
+      const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => pooled.exchange([get(i % 2 ? 'mrg0' : 'nope0')])));
+      expect(outcomes.map(([o]) => o.errno === 0)).toEqual(Array.from({ length: 20 }, (_, i) => i % 2 === 1));
+      expect(pooled.counts.exchanges).toBe(20);
+      expect(pooled.counts.sends).toBeLessThanOrEqual(3);
       await deleteLink(podA, 'mrg0', cache);
     } finally {
       cache.closeAll();

@@ -50,6 +50,14 @@ export class NetlinkSocket {
     /** For messages: "netns X". */
     readonly label: string,
     timeoutMs = DEFAULT_TIMEOUT_MS,
+    /**
+     * Which exchanges run on the calling thread rather than the threadpool: the kernel does a change
+     * or a lookup within the send call, and the threadpool's two thread switches cost more than that.
+     * 'changes': all but dumps (a dump of a busy namespace can be large); 'all': dumps too (a pod's
+     * namespace, whose tables are small); 'none' (default): everything through the threadpool (a
+     * socket for exchanges that wait in the kernel, such as deletions).
+     */
+    readonly sync: 'none' | 'changes' | 'all' = 'none',
   ) {
     try {
       this.fd = addon().open(nsPath ?? null, protocol, timeoutMs);
@@ -110,7 +118,8 @@ export class NetlinkSocket {
         bytes += size;
       }
       try {
-        const outcomes = await this.send(batch.flatMap((q) => q.msgs));
+        const msgs = batch.flatMap((q) => q.msgs);
+        const outcomes = this.sync === 'all' || (this.sync === 'changes' && !first.dump) ? this.sendSync(msgs) : await this.send(msgs);
         let at = 0;
         for (const q of batch) q.resolve(outcomes.slice(at, (at += q.msgs.length)));
       } catch (e) {
@@ -122,6 +131,30 @@ export class NetlinkSocket {
   }
 
   private async send(msgs: readonly Buffer[]): Promise<Outcome[]> {
+    const { fd, seqs, batch } = this.numbered(msgs);
+    let raw: Buffer;
+    try {
+      raw = await addon().request(fd, batch);
+    } catch (e) {
+      throw fromSystemError(e, `netlink request in ${this.label}`);
+    }
+    return outcomesOf(raw, seqs);
+  }
+
+  /** send(), on this thread. */
+  private sendSync(msgs: readonly Buffer[]): Outcome[] {
+    const { fd, seqs, batch } = this.numbered(msgs);
+    let raw: Buffer;
+    try {
+      raw = addon().requestSync(fd, batch);
+    } catch (e) {
+      throw fromSystemError(e, `netlink request in ${this.label}`);
+    }
+    return outcomesOf(raw, seqs);
+  }
+
+  /** The batch to send, each message with the next sequence number. */
+  private numbered(msgs: readonly Buffer[]): { fd: number; seqs: number[]; batch: Buffer } {
     if (this.fd === undefined) throw new NetlinkError(9 /* EBADF */, `netlink socket for ${this.label} is closed`);
     this.counts.sends++;
     const seqs: number[] = [];
@@ -134,28 +167,7 @@ export class NetlinkSocket {
         return b;
       }),
     );
-    let raw: Buffer;
-    try {
-      raw = await addon().request(this.fd, batch);
-    } catch (e) {
-      throw fromSystemError(e, `netlink request in ${this.label}`);
-    }
-    const bySeq = new Map<number, Outcome>(seqs.map((s) => [s, { errno: 0, replies: [] }]));
-    for (const m of parseMessages(raw)) {
-      const o = bySeq.get(m.seq);
-      if (!o) continue;
-      if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
-        const st = parseStatus(m);
-        o.errno = st.errno;
-        if (st.extack) o.extack = st.extack;
-      } else {
-        // A dump the kernel had to restart (the table changed meanwhile) is reported as EINTR;
-        // callers may simply ask again.
-        if (m.flags & NLM_F_DUMP_INTR) o.errno ||= 4;
-        o.replies.push(m);
-      }
-    }
-    return seqs.map((s) => bySeq.get(s)!);
+    return { fd: this.fd, seqs, batch };
   }
 
   /** One change (ACK requested); throws a NetlinkError naming `what` when the kernel refuses it. */
@@ -186,6 +198,26 @@ export class NetlinkSocket {
     if (!this.running) doClose();
     else this.drained.push(doClose);
   }
+}
+
+/** Each message's outcome, from the replies to one exchange. */
+function outcomesOf(raw: Buffer, seqs: readonly number[]): Outcome[] {
+  const bySeq = new Map<number, Outcome>(seqs.map((s) => [s, { errno: 0, replies: [] }]));
+  for (const m of parseMessages(raw)) {
+    const o = bySeq.get(m.seq);
+    if (!o) continue;
+    if (m.type === NLMSG_ERROR || m.type === NLMSG_DONE) {
+      const st = parseStatus(m);
+      o.errno = st.errno;
+      if (st.extack) o.extack = st.extack;
+    } else {
+      // A dump the kernel had to restart (the table changed meanwhile) is reported as EINTR;
+      // callers may simply ask again.
+      if (m.flags & NLM_F_DUMP_INTR) o.errno ||= 4;
+      o.replies.push(m);
+    }
+  }
+  return seqs.map((s) => bySeq.get(s)!);
 }
 
 /** Flags of a change request. */

@@ -343,6 +343,40 @@ static napi_value js_request(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/*
+ * requestSync(fd, batch): Buffer. The same exchange on the calling thread: for a short change on an
+ * idle socket, the threadpool's two thread switches cost more than the kernel's work. The receive
+ * timeout set at open bounds how long it can block.
+ */
+static napi_value js_request_sync(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd;
+  bool isbuf = false;
+  if (argc < 2 || !get_int(env, argv[0], &fd) || fd < 0) return throw_type(env, "requestSync: fd must be a non-negative integer");
+  napi_is_buffer(env, argv[1], &isbuf);
+  if (!isbuf) return throw_type(env, "requestSync: batch must be a Buffer");
+  void *data;
+  size_t len;
+  napi_get_buffer_info(env, argv[1], &data, &len);
+  if (len < NLMSG_HDRLEN || len > (1u << 20)) return throw_type(env, "requestSync: batch must be 16 bytes to 1 MiB");
+  request_t r = {0};
+  r.msg = data;
+  r.len = len;
+  r.fd = fd;
+  request_execute(env, &r);
+  napi_value b = NULL;
+  if (r.err) {
+    napi_throw(env, errno_error(env, r.err, r.what, NULL));
+  } else {
+    void *p;
+    napi_create_buffer_copy(env, r.out_len, r.out_len ? r.out : (void *)"", &p, &b);
+  }
+  free(r.out);
+  return b;
+}
+
 /* ---------- sysctl(nsPath | null, file, value | null): Promise<string> ---------- */
 
 typedef struct {
@@ -454,6 +488,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"request", NULL, js_request, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"requestSync", NULL, js_request_sync, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sysctl", NULL, js_sysctl, NULL, NULL, NULL, napi_enumerable, NULL},
       {"peercred", NULL, js_peercred, NULL, NULL, NULL, napi_enumerable, NULL},
   };
