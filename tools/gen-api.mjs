@@ -24,6 +24,19 @@ function fixCloseConflict(file) {
   writeFileSync(file, text.replace('export interface NetworkServiceClient extends Client {', 'export interface NetworkServiceClient extends Omit<Client, "close"> {'));
 }
 
+// ts-proto gives every message an empty `_unknownFields` object at creation, and a connection is a
+// tree of ~30 messages held in several copies per hop: most of an nsmgr's memory per connection. The
+// object is made when a decode first meets an unknown field instead (encode already skips undefined).
+function lazyUnknownFields(file) {
+  const text = readFileSync(file, 'utf8');
+  writeFileSync(
+    file,
+    text
+      .replace(/_unknownFields: \{\}(,?\s*\};)/g, '_unknownFields: undefined$1')
+      .replaceAll('const list = message._unknownFields![tag];', 'const list = (message._unknownFields ??= {})[tag];'),
+  );
+}
+
 try {
   if (!check) rmSync(out, { recursive: true, force: true });
   execFileSync(join(root, 'node_modules/.bin/buf'), ['generate', '--output', check ? out : apiDir], {
@@ -31,6 +44,7 @@ try {
     stdio: 'inherit',
   });
   fixCloseConflict(join(check ? out : apiDir, 'gen/networkservice.ts'));
+  for (const f of files(join(check ? out : apiDir, 'gen'))) if (f.endsWith('.ts')) lazyUnknownFields(f);
   if (check) {
     const fresh = join(out, 'gen');
     const committed = join(apiDir, 'gen');

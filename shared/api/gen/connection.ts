@@ -185,7 +185,7 @@ export interface MonitorScopeSelector {
 }
 
 function createBaseMechanism(): Mechanism {
-  return { cls: "", type: "", parameters: {}, _unknownFields: {} };
+  return { cls: "", type: "", parameters: {}, _unknownFields: undefined };
 }
 
 export const Mechanism: MessageFns<Mechanism> = {
@@ -256,7 +256,7 @@ export const Mechanism: MessageFns<Mechanism> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -332,7 +332,7 @@ export const Mechanism: MessageFns<Mechanism> = {
 };
 
 function createBaseMechanism_ParametersEntry(): Mechanism_ParametersEntry {
-  return { key: "", value: "", _unknownFields: {} };
+  return { key: "", value: "", _unknownFields: undefined };
 }
 
 export const Mechanism_ParametersEntry: MessageFns<Mechanism_ParametersEntry> = {
@@ -389,7 +389,7 @@ export const Mechanism_ParametersEntry: MessageFns<Mechanism_ParametersEntry> = 
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -433,7 +433,7 @@ export const Mechanism_ParametersEntry: MessageFns<Mechanism_ParametersEntry> = 
 };
 
 function createBasePathSegment(): PathSegment {
-  return { name: "", id: "", token: "", expires: undefined, metrics: {}, _unknownFields: {} };
+  return { name: "", id: "", token: "", expires: undefined, metrics: {}, _unknownFields: undefined };
 }
 
 export const PathSegment: MessageFns<PathSegment> = {
@@ -526,7 +526,7 @@ export const PathSegment: MessageFns<PathSegment> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -614,7 +614,7 @@ export const PathSegment: MessageFns<PathSegment> = {
 };
 
 function createBasePathSegment_MetricsEntry(): PathSegment_MetricsEntry {
-  return { key: "", value: "", _unknownFields: {} };
+  return { key: "", value: "", _unknownFields: undefined };
 }
 
 export const PathSegment_MetricsEntry: MessageFns<PathSegment_MetricsEntry> = {
@@ -671,7 +671,7 @@ export const PathSegment_MetricsEntry: MessageFns<PathSegment_MetricsEntry> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -715,7 +715,7 @@ export const PathSegment_MetricsEntry: MessageFns<PathSegment_MetricsEntry> = {
 };
 
 function createBasePath(): Path {
-  return { index: 0, pathSegments: [], _unknownFields: {} };
+  return { index: 0, pathSegments: [], _unknownFields: undefined };
 }
 
 export const Path: MessageFns<Path> = {
@@ -772,7 +772,7 @@ export const Path: MessageFns<Path> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -830,7 +830,7 @@ function createBaseConnection(): Connection {
     networkServiceEndpointName: "",
     payload: "",
     state: 0,
-    _unknownFields: {},
+    _unknownFields: undefined,
   };
 }
 
@@ -968,7 +968,7 @@ export const Connection: MessageFns<Connection> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1086,7 +1086,7 @@ export const Connection: MessageFns<Connection> = {
 };
 
 function createBaseConnection_LabelsEntry(): Connection_LabelsEntry {
-  return { key: "", value: "", _unknownFields: {} };
+  return { key: "", value: "", _unknownFields: undefined };
 }
 
 export const Connection_LabelsEntry: MessageFns<Connection_LabelsEntry> = {
@@ -1143,7 +1143,7 @@ export const Connection_LabelsEntry: MessageFns<Connection_LabelsEntry> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1187,7 +1187,7 @@ export const Connection_LabelsEntry: MessageFns<Connection_LabelsEntry> = {
 };
 
 function createBaseConnectionEvent(): ConnectionEvent {
-  return { type: 0, connections: {}, _unknownFields: {} };
+  return { type: 0, connections: {}, _unknownFields: undefined };
 }
 
 export const ConnectionEvent: MessageFns<ConnectionEvent> = {
@@ -1247,7 +1247,7 @@ export const ConnectionEvent: MessageFns<ConnectionEvent> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1318,7 +1318,7 @@ export const ConnectionEvent: MessageFns<ConnectionEvent> = {
 };
 
 function createBaseConnectionEvent_ConnectionsEntry(): ConnectionEvent_ConnectionsEntry {
-  return { key: "", value: undefined, _unknownFields: {} };
+  return { key: "", value: undefined, _unknownFields: undefined };
 }
 
 export const ConnectionEvent_ConnectionsEntry: MessageFns<ConnectionEvent_ConnectionsEntry> = {
@@ -1375,7 +1375,7 @@ export const ConnectionEvent_ConnectionsEntry: MessageFns<ConnectionEvent_Connec
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1421,7 +1421,7 @@ export const ConnectionEvent_ConnectionsEntry: MessageFns<ConnectionEvent_Connec
 };
 
 function createBaseMonitorScopeSelector(): MonitorScopeSelector {
-  return { pathSegments: [], networkServices: [], _unknownFields: {} };
+  return { pathSegments: [], networkServices: [], _unknownFields: undefined };
 }
 
 export const MonitorScopeSelector: MessageFns<MonitorScopeSelector> = {
@@ -1478,7 +1478,7 @@ export const MonitorScopeSelector: MessageFns<MonitorScopeSelector> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];

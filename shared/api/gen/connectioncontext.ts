@@ -133,7 +133,7 @@ export interface ConnectionContext_ExtraContextEntry {
 }
 
 function createBaseIpNeighbor(): IpNeighbor {
-  return { ip: "", hardwareAddress: "", _unknownFields: {} };
+  return { ip: "", hardwareAddress: "", _unknownFields: undefined };
 }
 
 export const IpNeighbor: MessageFns<IpNeighbor> = {
@@ -190,7 +190,7 @@ export const IpNeighbor: MessageFns<IpNeighbor> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -238,7 +238,7 @@ export const IpNeighbor: MessageFns<IpNeighbor> = {
 };
 
 function createBaseRoute(): Route {
-  return { prefix: "", nextHop: "", _unknownFields: {} };
+  return { prefix: "", nextHop: "", _unknownFields: undefined };
 }
 
 export const Route: MessageFns<Route> = {
@@ -295,7 +295,7 @@ export const Route: MessageFns<Route> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -339,7 +339,7 @@ export const Route: MessageFns<Route> = {
 };
 
 function createBaseIpFamily(): IpFamily {
-  return { family: 0, _unknownFields: {} };
+  return { family: 0, _unknownFields: undefined };
 }
 
 export const IpFamily: MessageFns<IpFamily> = {
@@ -385,7 +385,7 @@ export const IpFamily: MessageFns<IpFamily> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -422,7 +422,7 @@ export const IpFamily: MessageFns<IpFamily> = {
 };
 
 function createBaseExtraPrefixRequest(): ExtraPrefixRequest {
-  return { addrFamily: undefined, prefixLen: 0, requiredNumber: 0, requestedNumber: 0, _unknownFields: {} };
+  return { addrFamily: undefined, prefixLen: 0, requiredNumber: 0, requestedNumber: 0, _unknownFields: undefined };
 }
 
 export const ExtraPrefixRequest: MessageFns<ExtraPrefixRequest> = {
@@ -501,7 +501,7 @@ export const ExtraPrefixRequest: MessageFns<ExtraPrefixRequest> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -573,7 +573,7 @@ export const ExtraPrefixRequest: MessageFns<ExtraPrefixRequest> = {
 };
 
 function createBasePolicyRoute(): PolicyRoute {
-  return { from: "", proto: "", dstPort: "", srcPort: "", routes: [], _unknownFields: {} };
+  return { from: "", proto: "", dstPort: "", srcPort: "", routes: [], _unknownFields: undefined };
 }
 
 export const PolicyRoute: MessageFns<PolicyRoute> = {
@@ -663,7 +663,7 @@ export const PolicyRoute: MessageFns<PolicyRoute> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -742,7 +742,7 @@ function createBaseIPContext(): IPContext {
     extraPrefixRequest: [],
     extraPrefixes: [],
     policies: [],
-    _unknownFields: {},
+    _unknownFields: undefined,
   };
 }
 
@@ -899,7 +899,7 @@ export const IPContext: MessageFns<IPContext> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1030,7 +1030,7 @@ export const IPContext: MessageFns<IPContext> = {
 };
 
 function createBaseDNSConfig(): DNSConfig {
-  return { dnsServerIps: [], searchDomains: [], _unknownFields: {} };
+  return { dnsServerIps: [], searchDomains: [], _unknownFields: undefined };
 }
 
 export const DNSConfig: MessageFns<DNSConfig> = {
@@ -1087,7 +1087,7 @@ export const DNSConfig: MessageFns<DNSConfig> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1139,7 +1139,7 @@ export const DNSConfig: MessageFns<DNSConfig> = {
 };
 
 function createBaseDNSContext(): DNSContext {
-  return { configs: [], _unknownFields: {} };
+  return { configs: [], _unknownFields: undefined };
 }
 
 export const DNSContext: MessageFns<DNSContext> = {
@@ -1185,7 +1185,7 @@ export const DNSContext: MessageFns<DNSContext> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1224,7 +1224,7 @@ export const DNSContext: MessageFns<DNSContext> = {
 };
 
 function createBaseEthernetContext(): EthernetContext {
-  return { srcMac: "", dstMac: "", vlanTag: 0, _unknownFields: {} };
+  return { srcMac: "", dstMac: "", vlanTag: 0, _unknownFields: undefined };
 }
 
 export const EthernetContext: MessageFns<EthernetContext> = {
@@ -1292,7 +1292,7 @@ export const EthernetContext: MessageFns<EthernetContext> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1359,7 +1359,7 @@ function createBaseConnectionContext(): ConnectionContext {
     ethernetContext: undefined,
     extraContext: {},
     MTU: 0,
-    _unknownFields: {},
+    _unknownFields: undefined,
   };
 }
 
@@ -1453,7 +1453,7 @@ export const ConnectionContext: MessageFns<ConnectionContext> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1570,7 +1570,7 @@ export const ConnectionContext: MessageFns<ConnectionContext> = {
 };
 
 function createBaseConnectionContext_ExtraContextEntry(): ConnectionContext_ExtraContextEntry {
-  return { key: "", value: "", _unknownFields: {} };
+  return { key: "", value: "", _unknownFields: undefined };
 }
 
 export const ConnectionContext_ExtraContextEntry: MessageFns<ConnectionContext_ExtraContextEntry> = {
@@ -1627,7 +1627,7 @@ export const ConnectionContext_ExtraContextEntry: MessageFns<ConnectionContext_E
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];

@@ -86,7 +86,7 @@ export function healthCheckResponse_ServingStatusToJSON(object: HealthCheckRespo
 }
 
 function createBaseHealthCheckRequest(): HealthCheckRequest {
-  return { service: "", _unknownFields: {} };
+  return { service: "", _unknownFields: undefined };
 }
 
 export const HealthCheckRequest: MessageFns<HealthCheckRequest> = {
@@ -132,7 +132,7 @@ export const HealthCheckRequest: MessageFns<HealthCheckRequest> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -169,7 +169,7 @@ export const HealthCheckRequest: MessageFns<HealthCheckRequest> = {
 };
 
 function createBaseHealthCheckResponse(): HealthCheckResponse {
-  return { status: 0, _unknownFields: {} };
+  return { status: 0, _unknownFields: undefined };
 }
 
 export const HealthCheckResponse: MessageFns<HealthCheckResponse> = {
@@ -215,7 +215,7 @@ export const HealthCheckResponse: MessageFns<HealthCheckResponse> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];

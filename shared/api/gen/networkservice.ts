@@ -37,7 +37,7 @@ export interface NetworkServiceRequest {
 }
 
 function createBaseNetworkServiceRequest(): NetworkServiceRequest {
-  return { connection: undefined, mechanismPreferences: [], _unknownFields: {} };
+  return { connection: undefined, mechanismPreferences: [], _unknownFields: undefined };
 }
 
 export const NetworkServiceRequest: MessageFns<NetworkServiceRequest> = {
@@ -94,7 +94,7 @@ export const NetworkServiceRequest: MessageFns<NetworkServiceRequest> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];

@@ -130,7 +130,7 @@ export interface NetworkServiceEndpointResponse {
 }
 
 function createBaseNetworkService(): NetworkService {
-  return { name: "", payload: "", matches: [], pathIds: [], _unknownFields: {} };
+  return { name: "", payload: "", matches: [], pathIds: [], _unknownFields: undefined };
 }
 
 export const NetworkService: MessageFns<NetworkService> = {
@@ -209,7 +209,7 @@ export const NetworkService: MessageFns<NetworkService> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -267,7 +267,7 @@ export const NetworkService: MessageFns<NetworkService> = {
 };
 
 function createBaseMatch(): Match {
-  return { sourceSelector: {}, routes: [], fallthrough: false, metadata: undefined, _unknownFields: {} };
+  return { sourceSelector: {}, routes: [], fallthrough: false, metadata: undefined, _unknownFields: undefined };
 }
 
 export const Match: MessageFns<Match> = {
@@ -349,7 +349,7 @@ export const Match: MessageFns<Match> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -445,7 +445,7 @@ export const Match: MessageFns<Match> = {
 };
 
 function createBaseMatch_SourceSelectorEntry(): Match_SourceSelectorEntry {
-  return { key: "", value: "", _unknownFields: {} };
+  return { key: "", value: "", _unknownFields: undefined };
 }
 
 export const Match_SourceSelectorEntry: MessageFns<Match_SourceSelectorEntry> = {
@@ -502,7 +502,7 @@ export const Match_SourceSelectorEntry: MessageFns<Match_SourceSelectorEntry> = 
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -546,7 +546,7 @@ export const Match_SourceSelectorEntry: MessageFns<Match_SourceSelectorEntry> = 
 };
 
 function createBaseMetadata(): Metadata {
-  return { labels: {}, _unknownFields: {} };
+  return { labels: {}, _unknownFields: undefined };
 }
 
 export const Metadata: MessageFns<Metadata> = {
@@ -595,7 +595,7 @@ export const Metadata: MessageFns<Metadata> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -661,7 +661,7 @@ export const Metadata: MessageFns<Metadata> = {
 };
 
 function createBaseMetadata_LabelsEntry(): Metadata_LabelsEntry {
-  return { key: "", value: "", _unknownFields: {} };
+  return { key: "", value: "", _unknownFields: undefined };
 }
 
 export const Metadata_LabelsEntry: MessageFns<Metadata_LabelsEntry> = {
@@ -718,7 +718,7 @@ export const Metadata_LabelsEntry: MessageFns<Metadata_LabelsEntry> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -762,7 +762,7 @@ export const Metadata_LabelsEntry: MessageFns<Metadata_LabelsEntry> = {
 };
 
 function createBaseDestination(): Destination {
-  return { destinationSelector: {}, weight: 0, _unknownFields: {} };
+  return { destinationSelector: {}, weight: 0, _unknownFields: undefined };
 }
 
 export const Destination: MessageFns<Destination> = {
@@ -822,7 +822,7 @@ export const Destination: MessageFns<Destination> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -904,7 +904,7 @@ export const Destination: MessageFns<Destination> = {
 };
 
 function createBaseDestination_DestinationSelectorEntry(): Destination_DestinationSelectorEntry {
-  return { key: "", value: "", _unknownFields: {} };
+  return { key: "", value: "", _unknownFields: undefined };
 }
 
 export const Destination_DestinationSelectorEntry: MessageFns<Destination_DestinationSelectorEntry> = {
@@ -961,7 +961,7 @@ export const Destination_DestinationSelectorEntry: MessageFns<Destination_Destin
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1005,7 +1005,7 @@ export const Destination_DestinationSelectorEntry: MessageFns<Destination_Destin
 };
 
 function createBaseNetworkServiceLabels(): NetworkServiceLabels {
-  return { labels: {}, _unknownFields: {} };
+  return { labels: {}, _unknownFields: undefined };
 }
 
 export const NetworkServiceLabels: MessageFns<NetworkServiceLabels> = {
@@ -1054,7 +1054,7 @@ export const NetworkServiceLabels: MessageFns<NetworkServiceLabels> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1120,7 +1120,7 @@ export const NetworkServiceLabels: MessageFns<NetworkServiceLabels> = {
 };
 
 function createBaseNetworkServiceLabels_LabelsEntry(): NetworkServiceLabels_LabelsEntry {
-  return { key: "", value: "", _unknownFields: {} };
+  return { key: "", value: "", _unknownFields: undefined };
 }
 
 export const NetworkServiceLabels_LabelsEntry: MessageFns<NetworkServiceLabels_LabelsEntry> = {
@@ -1177,7 +1177,7 @@ export const NetworkServiceLabels_LabelsEntry: MessageFns<NetworkServiceLabels_L
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1229,7 +1229,7 @@ function createBaseNetworkServiceEndpoint(): NetworkServiceEndpoint {
     expirationTime: undefined,
     initialRegistrationTime: undefined,
     pathIds: [],
-    _unknownFields: {},
+    _unknownFields: undefined,
   };
 }
 
@@ -1346,7 +1346,7 @@ export const NetworkServiceEndpoint: MessageFns<NetworkServiceEndpoint> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1477,7 +1477,7 @@ export const NetworkServiceEndpoint: MessageFns<NetworkServiceEndpoint> = {
 };
 
 function createBaseNetworkServiceEndpoint_NetworkServiceLabelsEntry(): NetworkServiceEndpoint_NetworkServiceLabelsEntry {
-  return { key: "", value: undefined, _unknownFields: {} };
+  return { key: "", value: undefined, _unknownFields: undefined };
 }
 
 export const NetworkServiceEndpoint_NetworkServiceLabelsEntry: MessageFns<
@@ -1539,7 +1539,7 @@ export const NetworkServiceEndpoint_NetworkServiceLabelsEntry: MessageFns<
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1589,7 +1589,7 @@ export const NetworkServiceEndpoint_NetworkServiceLabelsEntry: MessageFns<
 };
 
 function createBaseNetworkServiceQuery(): NetworkServiceQuery {
-  return { networkService: undefined, watch: false, _unknownFields: {} };
+  return { networkService: undefined, watch: false, _unknownFields: undefined };
 }
 
 export const NetworkServiceQuery: MessageFns<NetworkServiceQuery> = {
@@ -1646,7 +1646,7 @@ export const NetworkServiceQuery: MessageFns<NetworkServiceQuery> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1696,7 +1696,7 @@ export const NetworkServiceQuery: MessageFns<NetworkServiceQuery> = {
 };
 
 function createBaseNetworkServiceEndpointQuery(): NetworkServiceEndpointQuery {
-  return { networkServiceEndpoint: undefined, watch: false, _unknownFields: {} };
+  return { networkServiceEndpoint: undefined, watch: false, _unknownFields: undefined };
 }
 
 export const NetworkServiceEndpointQuery: MessageFns<NetworkServiceEndpointQuery> = {
@@ -1753,7 +1753,7 @@ export const NetworkServiceEndpointQuery: MessageFns<NetworkServiceEndpointQuery
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1804,7 +1804,7 @@ export const NetworkServiceEndpointQuery: MessageFns<NetworkServiceEndpointQuery
 };
 
 function createBaseNetworkServiceResponse(): NetworkServiceResponse {
-  return { networkService: undefined, deleted: false, _unknownFields: {} };
+  return { networkService: undefined, deleted: false, _unknownFields: undefined };
 }
 
 export const NetworkServiceResponse: MessageFns<NetworkServiceResponse> = {
@@ -1861,7 +1861,7 @@ export const NetworkServiceResponse: MessageFns<NetworkServiceResponse> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1911,7 +1911,7 @@ export const NetworkServiceResponse: MessageFns<NetworkServiceResponse> = {
 };
 
 function createBaseNetworkServiceEndpointResponse(): NetworkServiceEndpointResponse {
-  return { networkServiceEndpoint: undefined, deleted: false, _unknownFields: {} };
+  return { networkServiceEndpoint: undefined, deleted: false, _unknownFields: undefined };
 }
 
 export const NetworkServiceEndpointResponse: MessageFns<NetworkServiceEndpointResponse> = {
@@ -1968,7 +1968,7 @@ export const NetworkServiceEndpointResponse: MessageFns<NetworkServiceEndpointRe
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];

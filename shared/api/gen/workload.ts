@@ -127,7 +127,7 @@ export interface ValidateJWTSVIDResponse {
 }
 
 function createBaseX509SVIDRequest(): X509SVIDRequest {
-  return { _unknownFields: {} };
+  return { _unknownFields: undefined };
 }
 
 export const X509SVIDRequest: MessageFns<X509SVIDRequest> = {
@@ -162,7 +162,7 @@ export const X509SVIDRequest: MessageFns<X509SVIDRequest> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -195,7 +195,7 @@ export const X509SVIDRequest: MessageFns<X509SVIDRequest> = {
 };
 
 function createBaseX509SVIDResponse(): X509SVIDResponse {
-  return { svids: [], crl: [], federatedBundles: {}, _unknownFields: {} };
+  return { svids: [], crl: [], federatedBundles: {}, _unknownFields: undefined };
 }
 
 export const X509SVIDResponse: MessageFns<X509SVIDResponse> = {
@@ -266,7 +266,7 @@ export const X509SVIDResponse: MessageFns<X509SVIDResponse> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -355,7 +355,7 @@ export const X509SVIDResponse: MessageFns<X509SVIDResponse> = {
 };
 
 function createBaseX509SVIDResponse_FederatedBundlesEntry(): X509SVIDResponse_FederatedBundlesEntry {
-  return { key: "", value: Buffer.alloc(0), _unknownFields: {} };
+  return { key: "", value: Buffer.alloc(0), _unknownFields: undefined };
 }
 
 export const X509SVIDResponse_FederatedBundlesEntry: MessageFns<X509SVIDResponse_FederatedBundlesEntry> = {
@@ -412,7 +412,7 @@ export const X509SVIDResponse_FederatedBundlesEntry: MessageFns<X509SVIDResponse
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -462,7 +462,7 @@ function createBaseX509SVID(): X509SVID {
     x509SvidKey: Buffer.alloc(0),
     bundle: Buffer.alloc(0),
     hint: "",
-    _unknownFields: {},
+    _unknownFields: undefined,
   };
 }
 
@@ -553,7 +553,7 @@ export const X509SVID: MessageFns<X509SVID> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -624,7 +624,7 @@ export const X509SVID: MessageFns<X509SVID> = {
 };
 
 function createBaseX509BundlesRequest(): X509BundlesRequest {
-  return { _unknownFields: {} };
+  return { _unknownFields: undefined };
 }
 
 export const X509BundlesRequest: MessageFns<X509BundlesRequest> = {
@@ -659,7 +659,7 @@ export const X509BundlesRequest: MessageFns<X509BundlesRequest> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -692,7 +692,7 @@ export const X509BundlesRequest: MessageFns<X509BundlesRequest> = {
 };
 
 function createBaseX509BundlesResponse(): X509BundlesResponse {
-  return { crl: [], bundles: {}, _unknownFields: {} };
+  return { crl: [], bundles: {}, _unknownFields: undefined };
 }
 
 export const X509BundlesResponse: MessageFns<X509BundlesResponse> = {
@@ -752,7 +752,7 @@ export const X509BundlesResponse: MessageFns<X509BundlesResponse> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -823,7 +823,7 @@ export const X509BundlesResponse: MessageFns<X509BundlesResponse> = {
 };
 
 function createBaseX509BundlesResponse_BundlesEntry(): X509BundlesResponse_BundlesEntry {
-  return { key: "", value: Buffer.alloc(0), _unknownFields: {} };
+  return { key: "", value: Buffer.alloc(0), _unknownFields: undefined };
 }
 
 export const X509BundlesResponse_BundlesEntry: MessageFns<X509BundlesResponse_BundlesEntry> = {
@@ -880,7 +880,7 @@ export const X509BundlesResponse_BundlesEntry: MessageFns<X509BundlesResponse_Bu
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -924,7 +924,7 @@ export const X509BundlesResponse_BundlesEntry: MessageFns<X509BundlesResponse_Bu
 };
 
 function createBaseJWTSVIDRequest(): JWTSVIDRequest {
-  return { audience: [], spiffeId: "", _unknownFields: {} };
+  return { audience: [], spiffeId: "", _unknownFields: undefined };
 }
 
 export const JWTSVIDRequest: MessageFns<JWTSVIDRequest> = {
@@ -981,7 +981,7 @@ export const JWTSVIDRequest: MessageFns<JWTSVIDRequest> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1029,7 +1029,7 @@ export const JWTSVIDRequest: MessageFns<JWTSVIDRequest> = {
 };
 
 function createBaseJWTSVIDResponse(): JWTSVIDResponse {
-  return { svids: [], _unknownFields: {} };
+  return { svids: [], _unknownFields: undefined };
 }
 
 export const JWTSVIDResponse: MessageFns<JWTSVIDResponse> = {
@@ -1075,7 +1075,7 @@ export const JWTSVIDResponse: MessageFns<JWTSVIDResponse> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1112,7 +1112,7 @@ export const JWTSVIDResponse: MessageFns<JWTSVIDResponse> = {
 };
 
 function createBaseJWTSVID(): JWTSVID {
-  return { spiffeId: "", svid: "", hint: "", _unknownFields: {} };
+  return { spiffeId: "", svid: "", hint: "", _unknownFields: undefined };
 }
 
 export const JWTSVID: MessageFns<JWTSVID> = {
@@ -1180,7 +1180,7 @@ export const JWTSVID: MessageFns<JWTSVID> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1233,7 +1233,7 @@ export const JWTSVID: MessageFns<JWTSVID> = {
 };
 
 function createBaseJWTBundlesRequest(): JWTBundlesRequest {
-  return { _unknownFields: {} };
+  return { _unknownFields: undefined };
 }
 
 export const JWTBundlesRequest: MessageFns<JWTBundlesRequest> = {
@@ -1268,7 +1268,7 @@ export const JWTBundlesRequest: MessageFns<JWTBundlesRequest> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1301,7 +1301,7 @@ export const JWTBundlesRequest: MessageFns<JWTBundlesRequest> = {
 };
 
 function createBaseJWTBundlesResponse(): JWTBundlesResponse {
-  return { bundles: {}, _unknownFields: {} };
+  return { bundles: {}, _unknownFields: undefined };
 }
 
 export const JWTBundlesResponse: MessageFns<JWTBundlesResponse> = {
@@ -1350,7 +1350,7 @@ export const JWTBundlesResponse: MessageFns<JWTBundlesResponse> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1416,7 +1416,7 @@ export const JWTBundlesResponse: MessageFns<JWTBundlesResponse> = {
 };
 
 function createBaseJWTBundlesResponse_BundlesEntry(): JWTBundlesResponse_BundlesEntry {
-  return { key: "", value: Buffer.alloc(0), _unknownFields: {} };
+  return { key: "", value: Buffer.alloc(0), _unknownFields: undefined };
 }
 
 export const JWTBundlesResponse_BundlesEntry: MessageFns<JWTBundlesResponse_BundlesEntry> = {
@@ -1473,7 +1473,7 @@ export const JWTBundlesResponse_BundlesEntry: MessageFns<JWTBundlesResponse_Bund
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1517,7 +1517,7 @@ export const JWTBundlesResponse_BundlesEntry: MessageFns<JWTBundlesResponse_Bund
 };
 
 function createBaseValidateJWTSVIDRequest(): ValidateJWTSVIDRequest {
-  return { audience: "", svid: "", _unknownFields: {} };
+  return { audience: "", svid: "", _unknownFields: undefined };
 }
 
 export const ValidateJWTSVIDRequest: MessageFns<ValidateJWTSVIDRequest> = {
@@ -1574,7 +1574,7 @@ export const ValidateJWTSVIDRequest: MessageFns<ValidateJWTSVIDRequest> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -1618,7 +1618,7 @@ export const ValidateJWTSVIDRequest: MessageFns<ValidateJWTSVIDRequest> = {
 };
 
 function createBaseValidateJWTSVIDResponse(): ValidateJWTSVIDResponse {
-  return { spiffeId: "", claims: undefined, _unknownFields: {} };
+  return { spiffeId: "", claims: undefined, _unknownFields: undefined };
 }
 
 export const ValidateJWTSVIDResponse: MessageFns<ValidateJWTSVIDResponse> = {
@@ -1675,7 +1675,7 @@ export const ValidateJWTSVIDResponse: MessageFns<ValidateJWTSVIDResponse> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];

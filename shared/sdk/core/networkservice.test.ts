@@ -37,6 +37,20 @@ describe('chain', () => {
     expect(log).toEqual(['close:a', 'close:b', 'close:c', 'close:d']);
   });
 
+  test('an element is given the same next on every call and for Close, also inside a nested chain: nothing is rebuilt per connection', async () => {
+    const seen: NetworkServiceElement[] = [];
+    const keeper: NetworkServiceElement = {
+      request: (ctx, r, next) => (seen.push(next), next.request(ctx, r)),
+      close: (ctx, c, next) => (seen.push(next), next.close(ctx, c)),
+    };
+    const h = handler(chain(passThrough, chain(keeper, passThrough), passThrough));
+    await h.request(bg(), req(conn({ id: '1' })));
+    await h.request(bg(), req(conn({ id: '2' })));
+    await h.close(bg(), conn({ id: '1' }));
+    expect(seen).toHaveLength(3);
+    expect(new Set(seen).size).toBe(1);
+  });
+
   test('missing methods and empty elements pass through', async () => {
     const log: string[] = [];
     const h = handler(chain({}, passThrough, { close: undefined }, tracer('x', log)));

@@ -2,6 +2,7 @@
 // calling `next`; a chain is itself an element, so splicing a sub-chain equals inlining its elements.
 import type { Connection, NetworkServiceRequest } from '@nsm/api';
 import type { Context, Key } from './context';
+import { boundOnce } from './boundonce';
 
 /** What an element calls to continue: the rest of the chain. */
 export interface NetworkServiceHandler {
@@ -32,12 +33,16 @@ function bind(elements: readonly NetworkServiceElement[], index: number, last: N
   };
 }
 
-/** Composes elements in order into one element. */
+/**
+ * Composes elements in order into one element. The handlers that run it before a given `next` are
+ * made once and reused: an element that keeps `next` for later (expiry, heal) then holds the chain's
+ * handlers, not a copy of them per connection.
+ */
 export function chain(...elements: NetworkServiceElement[]): NetworkServiceElement {
-  const flat = elements.filter(Boolean);
+  const at = boundOnce(elements.filter(Boolean), bind);
   return {
-    request: (ctx, req, next) => bind(flat, 0, next).request(ctx, req),
-    close: (ctx, conn, next) => bind(flat, 0, next).close(ctx, conn),
+    request: (ctx, req, next) => at(next).request(ctx, req),
+    close: (ctx, conn, next) => at(next).close(ctx, conn),
   };
 }
 

@@ -1,6 +1,7 @@
 // The chain of responsibility for both registries. One generic shape serves NetworkService and
 // NetworkServiceEndpoint records: the gRPC boundary maps the wire's query/response wrappers onto it.
 import type { Context } from './context';
+import { boundOnce } from './boundonce';
 
 export interface FindQuery<T> {
   /** The template to match (api.md §8.5). */
@@ -50,12 +51,13 @@ function bind<T>(elements: readonly RegistryElement<T>[], index: number, last: R
   };
 }
 
+/** Composes elements in order into one element (handlers made once per `next`, as chain()). */
 export function registryChain<T>(...elements: RegistryElement<T>[]): RegistryElement<T> {
-  const flat = elements.filter(Boolean);
+  const at = boundOnce(elements.filter(Boolean), bind<T>);
   return {
-    register: (ctx, item, next) => bind(flat, 0, next).register(ctx, item),
-    find: (ctx, q, sink, next) => bind(flat, 0, next).find(ctx, q, sink),
-    unregister: (ctx, item, next) => bind(flat, 0, next).unregister(ctx, item),
+    register: (ctx, item, next) => at(next).register(ctx, item),
+    find: (ctx, q, sink, next) => at(next).find(ctx, q, sink),
+    unregister: (ctx, item, next) => at(next).unregister(ctx, item),
   };
 }
 

@@ -25,7 +25,7 @@ export interface Empty {
 }
 
 function createBaseEmpty(): Empty {
-  return { _unknownFields: {} };
+  return { _unknownFields: undefined };
 }
 
 export const Empty: MessageFns<Empty> = {
@@ -60,7 +60,7 @@ export const Empty: MessageFns<Empty> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];

@@ -123,7 +123,7 @@ export interface ListValue {
 }
 
 function createBaseStruct(): Struct {
-  return { fields: {}, _unknownFields: {} };
+  return { fields: {}, _unknownFields: undefined };
 }
 
 export const Struct: MessageFns<Struct> & StructWrapperFns = {
@@ -174,7 +174,7 @@ export const Struct: MessageFns<Struct> & StructWrapperFns = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -261,7 +261,7 @@ export const Struct: MessageFns<Struct> & StructWrapperFns = {
 };
 
 function createBaseStruct_FieldsEntry(): Struct_FieldsEntry {
-  return { key: "", value: undefined, _unknownFields: {} };
+  return { key: "", value: undefined, _unknownFields: undefined };
 }
 
 export const Struct_FieldsEntry: MessageFns<Struct_FieldsEntry> = {
@@ -318,7 +318,7 @@ export const Struct_FieldsEntry: MessageFns<Struct_FieldsEntry> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -362,7 +362,7 @@ export const Struct_FieldsEntry: MessageFns<Struct_FieldsEntry> = {
 };
 
 function createBaseValue(): Value {
-  return { kind: undefined, _unknownFields: {} };
+  return { kind: undefined, _unknownFields: undefined };
 }
 
 export const Value: MessageFns<Value> & AnyValueWrapperFns = {
@@ -468,7 +468,7 @@ export const Value: MessageFns<Value> & AnyValueWrapperFns = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
@@ -616,7 +616,7 @@ export const Value: MessageFns<Value> & AnyValueWrapperFns = {
 };
 
 function createBaseListValue(): ListValue {
-  return { values: [], _unknownFields: {} };
+  return { values: [], _unknownFields: undefined };
 }
 
 export const ListValue: MessageFns<ListValue> & ListValueWrapperFns = {
@@ -662,7 +662,7 @@ export const ListValue: MessageFns<ListValue> & ListValueWrapperFns = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];

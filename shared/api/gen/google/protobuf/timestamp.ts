@@ -121,7 +121,7 @@ export interface Timestamp {
 }
 
 function createBaseTimestamp(): Timestamp {
-  return { seconds: 0, nanos: 0, _unknownFields: {} };
+  return { seconds: 0, nanos: 0, _unknownFields: undefined };
 }
 
 export const Timestamp: MessageFns<Timestamp> = {
@@ -178,7 +178,7 @@ export const Timestamp: MessageFns<Timestamp> = {
         }
         const buf = reader.skip(tag & 7);
 
-        const list = message._unknownFields![tag];
+        const list = (message._unknownFields ??= {})[tag];
 
         if (list === undefined) {
           message._unknownFields![tag] = [buf];
