@@ -42,7 +42,13 @@ export const callPeerSlotKey = createKey<{ called?: boolean; peer?: TransportPee
 /** Peers seen recently, by certificate bytes: every call on a connection shows the same certificate. */
 const recent = new Map<string, TransportPeer | null>();
 
-function peerOfCertificate(raw: Buffer): TransportPeer | undefined {
+/** By the certificate object: a server connection reports the same object on every call (tls.ts). */
+const byObject = new WeakMap<object, TransportPeer | null>();
+
+function peerOfCertificate(cert: { raw: Buffer }): TransportPeer | undefined {
+  const known = byObject.get(cert);
+  if (known !== undefined) return known ?? undefined;
+  const raw = cert.raw;
   const key = raw.toString('base64');
   let p = recent.get(key);
   if (p === undefined) {
@@ -55,13 +61,14 @@ function peerOfCertificate(raw: Buffer): TransportPeer | undefined {
     if (recent.size >= 256) recent.delete(recent.keys().next().value!);
     recent.set(key, p);
   }
+  byObject.set(cert, p);
   return p ?? undefined;
 }
 
 export function peerFromAuthContext(ac: AuthContext | null | undefined): TransportPeer | undefined {
-  const raw = ac?.sslPeerCertificate?.raw;
-  if (!raw) return undefined;
-  const p = peerOfCertificate(raw);
+  const cert = ac?.sslPeerCertificate;
+  if (!cert?.raw) return undefined;
+  const p = peerOfCertificate(cert);
   if (!p) return undefined;
   const { sslLocalCertificate: localCertificate, spiffeTrustDomains: trustDomains } = ac as AuthContextWithLocal;
   if (!localCertificate && !trustDomains) return p;

@@ -65,6 +65,17 @@ describe('verifyEs256 refuses', () => {
   });
 });
 
+test('a verdict is remembered per key and token: the same answer again; another key, or a token changed by one character, is checked afresh', () => {
+  const token = signEs256({ sub: me.id, exp: 2_000_000_000 }, me.key);
+  const tampered = token.slice(0, -2) + (token.endsWith('A') ? 'B' : 'A') + token.slice(-1);
+  for (let i = 0; i < 3; i++) {
+    expect(verifyEs256(token, me.chain[0])).toBe(true);
+    expect(verifyEs256(token, mallory.chain[0])).toBe(false);
+    expect(verifyEs256(tampered, me.chain[0])).toBe(false);
+    expect(verifyEs256(token, me.chain[0].publicKey)).toBe(true);
+  }
+});
+
 test('parseJwt is strict about claim types', () => {
   const sig = 'AA';
   expect(parseJwt(`${b64({ alg: 'ES256' })}.${b64({ sub: 'a', aud: 'b', exp: 5 })}.${sig}`)?.claims).toEqual({ sub: 'a', aud: 'b', exp: 5 });

@@ -63,13 +63,44 @@ export function verifyEs256(token: string | ParsedJwt, key: KeyObject | X509Cert
   const jwt = typeof token === 'string' ? parseJwt(token) : token;
   if (!jwt || jwt.header.alg !== 'ES256') return false;
   if (jwt.header.typ !== undefined && jwt.header.typ !== 'JWT') return false;
-  const pub = key instanceof X509Certificate ? key.publicKey : key;
-  if (!isP256(pub) || jwt.signature.length !== 64) return false;
-  try {
-    return verify('sha256', Buffer.from(jwt.signingInput), { key: pub, dsaEncoding: 'ieee-p1363' }, jwt.signature);
-  } catch {
-    return false;
+  if (jwt.signature.length !== 64) return false;
+  // The same token is checked against the same certificate again and again (by each policy that
+  // looks at a segment, on the Request, its refreshes and its Close): the answer is remembered.
+  const known = verified.get(key);
+  const id = `${jwt.signingInput}.${jwt.signature.toString('base64url')}`;
+  const was = known?.get(id);
+  if (was !== undefined) return was;
+  const pub = key instanceof X509Certificate ? publicKeyOf(key) : key;
+  let ok = false;
+  if (isP256(pub)) {
+    try {
+      ok = verify('sha256', Buffer.from(jwt.signingInput), { key: pub, dsaEncoding: 'ieee-p1363' }, jwt.signature);
+    } catch {
+      ok = false;
+    }
   }
+  remember(verified, key, id, ok);
+  return ok;
+}
+
+/** Verdicts by key, then by token: a bounded memory per key (a key goes with its certificate). */
+const verified = new WeakMap<object, Map<string, boolean>>();
+const MEMO_PER_KEY = 256;
+
+/** Puts `value` under `id` in `key`'s map, dropping the oldest entry when full. */
+export function remember<V>(memo: WeakMap<object, Map<string, V>>, key: object, id: string, value: V): void {
+  let m = memo.get(key);
+  if (!m) memo.set(key, (m = new Map()));
+  if (m.size >= MEMO_PER_KEY) m.delete(m.keys().next().value!);
+  m.set(id, value);
+}
+
+/** A certificate's public key: X509Certificate#publicKey makes a new KeyObject on every read. */
+const publicKeys = new WeakMap<X509Certificate, KeyObject>();
+function publicKeyOf(cert: X509Certificate): KeyObject {
+  let k = publicKeys.get(cert);
+  if (!k) publicKeys.set(cert, (k = cert.publicKey));
+  return k;
 }
 
 /** The audiences of a token as a list. */

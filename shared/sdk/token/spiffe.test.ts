@@ -26,6 +26,25 @@ test('sub = own ID, aud = [peer ID], exp = now + max lifetime when the certifica
   expect(parseJwt(gen().token)!.claims.aud).toBeUndefined();
 });
 
+test('the same claims within one second give the same token; another audience or a later second a new one, each valid', async () => {
+  const me = await ca.issue('spiffe://nsm.local/nsc', { lifetimeMs: 3_600_000 });
+  const a = await ca.issue('spiffe://nsm.local/a', { lifetimeMs: 3_600_000 });
+  const b = await ca.issue('spiffe://nsm.local/b', { lifetimeMs: 3_600_000 });
+  const clock = new FakeClock(T0);
+  const gen = spiffeTokenGenerator({ source: new StaticX509Source(ctx(me)), maxLifetimeMs: 600_000, clock });
+  const first = gen({ id: a.id, certificate: a.chain[0] }).token;
+  await clock.advance(400);
+  expect(gen({ id: a.id, certificate: a.chain[0] }).token).toBe(first);
+  const toB = gen({ id: b.id, certificate: b.chain[0] }).token;
+  expect(toB).not.toBe(first);
+  expect(parseJwt(toB)!.claims.aud).toEqual([b.id]);
+  await clock.advance(700);
+  const later = gen({ id: a.id, certificate: a.chain[0] }).token;
+  expect(later).not.toBe(first);
+  expect(parseJwt(later)!.claims.exp).toBe(parseJwt(first)!.claims.exp! + 1);
+  for (const t of [first, toB, later]) expect(verifyEs256(t, me.chain[0])).toBe(true);
+});
+
 test('exp is capped by the own SVID NotAfter and by the peer certificate NotAfter', async () => {
   const shortMe = await ca.issue('spiffe://nsm.local/nsc', { lifetimeMs: 120_000 });
   const longMe = await ca.issue('spiffe://nsm.local/nsc', { lifetimeMs: 3_600_000 });

@@ -15,7 +15,7 @@ import { unavailable } from '../core/errors';
 import type { X509Source } from '../spiffe/source';
 import type { X509Svid } from '../spiffe/svid';
 import type { GeneratedToken, PeerInfo, TokenGenerator } from './index';
-import { parseJwt, signEs256, verifyEs256 } from './jwt';
+import { parseJwt, remember, signEs256, verifyEs256 } from './jwt';
 
 /** What the generator learns about the peer: its ID and, with TLS, its certificate. */
 export type TokenPeer = PeerInfo;
@@ -70,8 +70,14 @@ export function spiffeTokenGenerator(opts: SpiffeTokenOptions): TokenGenerator {
     const claims: Record<string, unknown> = { sub: svid.id, exp };
     const aud = peer?.id;
     if (aud) claims.aud = [aud];
-    return { token: signEs256(claims, svid.key), expires: exp * 1000 };
+    // Claims have a resolution of one second, and a hop asks for the same ones several times per
+    // Request (the call's credentials, its path segment): the same claims get the same token.
+    const id = `${exp} ${aud ?? ''}`;
+    let token = signed.get(svid)?.get(id);
+    if (!token) remember(signed, svid, id, (token = signEs256(claims, svid.key)));
+    return { token, expires: exp * 1000 };
   };
+  const signed = new WeakMap<object, Map<string, string>>();
   gen.resign = (token, localCertificate) => {
     const svid = history.signer(localCertificate);
     if (!svid || svid.chain[0].fingerprint256 !== localCertificate.fingerprint256) return token;
