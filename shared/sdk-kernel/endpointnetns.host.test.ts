@@ -74,6 +74,34 @@ describeHost('endpointNetns: an endpoint may only name its own namespace', () =>
     }
   });
 
+  it('probes a socket once while it stays the same; a socket made anew by another process is probed again', async () => {
+    const path = join(dir, 'again.sock');
+    const serve = (ns: Netns) => {
+      const p = spawn('ip', ['netns', 'exec', ns.name!, process.execPath, '-e', `require('net').createServer((s) => (process.stdout.write('c'), s.destroy())).listen(${JSON.stringify(path)})`], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const seen = { probes: 0 };
+      p.stdout!.on('data', (d: Buffer) => (seen.probes += d.length));
+      return { p, seen };
+    };
+    const first = serve(nseNs);
+    try {
+      for (let i = 0; i < 200 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 5; i++) expect((await ask(`unix://${path}`, inodeUrlOf(nseNs.path))).code).toBe(Code.OK);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(first.seen.probes).toBe(1);
+    } finally {
+      first.p.kill('SIGKILL');
+    }
+    rmSync(path, { force: true });
+    const second = serve(otherNs);
+    try {
+      for (let i = 0; i < 200 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await ask(`unix://${path}`, inodeUrlOf(nseNs.path))).toMatchObject({ code: Code.PERMISSION_DENIED, closes: 1 });
+      expect((await ask(`unix://${path}`, inodeUrlOf(otherNs.path))).code).toBe(Code.OK);
+    } finally {
+      second.p.kill('SIGKILL');
+    }
+  });
+
   it('refuses a local namespace from a next hop over TCP', async () => {
     const r = await ask('tcp://10.0.0.1:5001', inodeUrlOf(nseNs.path));
     expect(r).toMatchObject({ code: Code.PERMISSION_DENIED, closes: 1 });

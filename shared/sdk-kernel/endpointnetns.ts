@@ -6,14 +6,15 @@
 // endpoint's side again. A next hop reached over TCP (another node) may not answer with a local
 // mechanism that names a namespace at all. Limits: the probe is a second connection to the same
 // path, so a process that can replace the endpoint's socket file between the two (it lives in the
-// endpoint's own folder) could pass the check; and a listener's pid is read once, not pinned.
+// endpoint's own folder) could pass the check; and a listener's pid is read once, not pinned. The
+// answer is kept while the socket file and the listener's namespace stay the same (peer.ts).
 import { MechanismClass, MechanismType, Param } from '@nsm/api';
 import { permissionDenied } from '@nsm/sdk/core/errors';
 import { undoDownstream, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { clientUrlKey } from '@nsm/sdk/elements/clienturl';
 import { parseUrl } from '@nsm/sdk/grpc/urls';
 import { identityOf } from './nsinode';
-import { listenerOf } from './peer';
+import { listenerOfKnown } from './peer';
 
 const NAMED = /^file:\/\/\/(?:var\/)?run\/netns\/([^/]+)$/;
 
@@ -22,7 +23,7 @@ async function verify(nextUrl: string | undefined, answer: string): Promise<void
   if (!nextUrl || parseUrl(nextUrl).scheme !== 'unix') {
     throw permissionDenied(`${what}: a next hop on another node (${nextUrl ?? 'unknown'}) may not name a local namespace`);
   }
-  const listener = await listenerOf(parseUrl(nextUrl).address).catch((err: Error) => {
+  const listener = await listenerOfKnown(parseUrl(nextUrl).address).catch((err: Error) => {
     throw permissionDenied(`${what}: cannot learn who serves ${nextUrl} (${err.message})`);
   });
   if (!listener.netns) throw permissionDenied(`${what}: the namespace of the process serving ${nextUrl} (pid ${listener.pid}) cannot be read`);

@@ -44,3 +44,29 @@ export async function listenerOf(path: string, timeoutMs = 2000): Promise<Socket
     sock.destroy();
   }
 }
+
+/** Listeners learnt, by socket path: the socket file they were learnt through, and the answer. */
+const learnt = new Map<string, { dev: number; ino: number; peer: SocketPeer }>();
+const MAX_LEARNT = 1024;
+
+/**
+ * listenerOf, remembered: while `path` is the same socket file (device and inode) and the listener's
+ * pid still has the namespace it had, the answer is the same, and the probe connection (a connect
+ * and close on the endpoint's gRPC socket, which its server has to accept and drop) is not made
+ * again. A socket file made anew, or a listener gone, is probed again.
+ */
+export async function listenerOfKnown(path: string, timeoutMs = 2000): Promise<SocketPeer> {
+  const file = identityOf(path);
+  const known = learnt.get(path);
+  if (file && known && known.dev === file.dev && known.ino === file.ino && known.peer.netns) {
+    const now = identityOf(`/proc/${known.peer.pid}/ns/net`);
+    if (now && `inode://${now.dev}/${now.ino}` === known.peer.netns) return known.peer;
+  }
+  const peer = await listenerOf(path, timeoutMs);
+  if (file) {
+    learnt.delete(path);
+    if (learnt.size >= MAX_LEARNT) learnt.delete(learnt.keys().next().value!);
+    learnt.set(path, { dev: file.dev, ino: file.ino, peer });
+  }
+  return peer;
+}
