@@ -313,19 +313,41 @@ static void request_complete(napi_env env, napi_status status, void *data) {
   free(r);
 }
 
-static napi_value js_request(napi_env env, napi_callback_info info) {
+/*
+ * The (fd, batch) arguments of request and requestSync; false (a TypeError thrown) when they are not a
+ * non-negative integer and a Buffer of 16 bytes to 1 MiB.
+ */
+static bool request_args(napi_env env, napi_callback_info info, const char *fn, int32_t *fd, void **data, size_t *len) {
   size_t argc = 2;
   napi_value argv[2];
+  char msg[96];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int32_t fd;
   bool isbuf = false;
-  if (argc < 2 || !get_int(env, argv[0], &fd) || fd < 0) return throw_type(env, "request: fd must be a non-negative integer");
+  if (argc < 2 || !get_int(env, argv[0], fd) || *fd < 0) {
+    snprintf(msg, sizeof msg, "%s: fd must be a non-negative integer", fn);
+    throw_type(env, msg);
+    return false;
+  }
   napi_is_buffer(env, argv[1], &isbuf);
-  if (!isbuf) return throw_type(env, "request: batch must be a Buffer");
+  if (!isbuf) {
+    snprintf(msg, sizeof msg, "%s: batch must be a Buffer", fn);
+    throw_type(env, msg);
+    return false;
+  }
+  napi_get_buffer_info(env, argv[1], data, len);
+  if (*len < NLMSG_HDRLEN || *len > (1u << 20)) {
+    snprintf(msg, sizeof msg, "%s: batch must be 16 bytes to 1 MiB", fn);
+    throw_type(env, msg);
+    return false;
+  }
+  return true;
+}
+
+static napi_value js_request(napi_env env, napi_callback_info info) {
+  int32_t fd;
   void *data;
   size_t len;
-  napi_get_buffer_info(env, argv[1], &data, &len);
-  if (len < NLMSG_HDRLEN || len > (1u << 20)) return throw_type(env, "request: batch must be 16 bytes to 1 MiB");
+  if (!request_args(env, info, "request", &fd, &data, &len)) return NULL;
 
   request_t *r = calloc(1, sizeof *r);
   if (!r || !(r->msg = malloc(len))) {
@@ -349,18 +371,10 @@ static napi_value js_request(napi_env env, napi_callback_info info) {
  * timeout set at open bounds how long it can block.
  */
 static napi_value js_request_sync(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t fd;
-  bool isbuf = false;
-  if (argc < 2 || !get_int(env, argv[0], &fd) || fd < 0) return throw_type(env, "requestSync: fd must be a non-negative integer");
-  napi_is_buffer(env, argv[1], &isbuf);
-  if (!isbuf) return throw_type(env, "requestSync: batch must be a Buffer");
   void *data;
   size_t len;
-  napi_get_buffer_info(env, argv[1], &data, &len);
-  if (len < NLMSG_HDRLEN || len > (1u << 20)) return throw_type(env, "requestSync: batch must be 16 bytes to 1 MiB");
+  if (!request_args(env, info, "requestSync", &fd, &data, &len)) return NULL;
   request_t r = {0};
   r.msg = data;
   r.len = len;
