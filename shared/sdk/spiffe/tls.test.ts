@@ -1,5 +1,6 @@
 // Real gRPC servers with real TLS on TCP port 0 and unix sockets, identities from the local CA.
 import { mkdtempSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -179,6 +180,38 @@ test('rotation: a live stream survives, new connections get the new SVIDs, no re
   expect(after.reply.serial).toBe(clientSource.current()!.svid.chain[0].serialNumber);
   expect(after.reply.serial).not.toBe(before.reply.serial);
   stream.cancel();
+});
+
+test('an SVID rotating during a handshake: the channel reports the certificate that handshake presented, not the new one', async () => {
+  const clientSource = await sourceOf('spiffe://nsm.local/nsc');
+  const [host, port] = (await startServer(await sourceOf('spiffe://nsm.local/nsmgr'))).split(':');
+  // A relay that holds the server's side of the handshake for 300 ms: the client's TLS connection
+  // starts with its first SVID, which rotates before the server's flight arrives.
+  let held = 0;
+  const relay = net.createServer((down) => {
+    const up = net.connect(Number(port), host);
+    down.on('data', (d) => up.write(d));
+    up.on('data', (d) => {
+      held++;
+      setTimeout(() => down.writable && down.write(d), 300);
+    });
+    const end = () => (down.destroy(), up.destroy());
+    down.on('close', end).on('error', end);
+    up.on('close', end).on('error', end);
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise<void>((r) => relay.close(() => r())));
+  const relayed = `127.0.0.1:${(relay.address() as net.AddressInfo).port}`;
+
+  const first = clientSource.current()!.svid.chain[0];
+  const c = dial(relayed, clientSource);
+  const call = c.whoAmI(5000);
+  while (held === 0) await new Promise((r) => setTimeout(r, 10));
+  clientSource.set(ctxOf(await ca.issue('spiffe://nsm.local/nsc')));
+  const { reply } = await call;
+  expect(reply.serial).toBe(first.serialNumber);
+  expect(c.channel!.peer()!.localCertificate!.serialNumber).toBe(first.serialNumber);
+  expect(clientSource.current()!.svid.chain[0].serialNumber).not.toBe(first.serialNumber);
 });
 
 test('a new trust bundle applies to new handshakes: a CA dropped from the bundle is refused', async () => {

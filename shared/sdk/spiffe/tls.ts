@@ -195,7 +195,7 @@ function peerChainOf(socket: TLSSocket): PeerChain | undefined {
   return chain ?? undefined;
 }
 
-/** The certificate this server presented on the connection. */
+/** The certificate this end presented on the connection (server or client side). */
 function localCertificateOf(socket: TLSSocket | undefined): X509Certificate | undefined {
   if (!socket) return undefined;
   let cert = localCertificates.get(socket);
@@ -348,21 +348,61 @@ function chainOf(cert: PeerCertificate): { leaf: X509Certificate; rest: X509Cert
 export function spiffeChannelCredentials(source: X509Source, opts: SpiffeTlsOptions = {}): SpiffeChannel {
   const provider = new SourceCertificateProvider(source);
   let latest: TransportPeer | undefined;
+  /** The server of the handshake in progress, verified; completed by the socket's own certificate. */
+  let verified: { id: string; certificate: X509Certificate } | undefined;
   const checkServerIdentity = (_host: string, cert: PeerCertificate): Error | undefined => {
     try {
       const ctx = source.current();
       if (!ctx) return new Error('no local SVID yet');
       const { leaf, rest } = chainOf(cert);
       const id = verifyPeerChain(leaf, rest, ctx.bundles, opts);
-      // The handshake presents the latest identity the provider handed to grpc-js: the current SVID.
-      latest = { id, certificate: leaf, localCertificate: ctx.svid.chain[0] };
+      verified = { id, certificate: leaf };
+      // Until the connection reports the certificate it presented (onSecureSocket), the current SVID
+      // is the best guess; it is wrong when the SVID rotated while the handshake was in flight.
+      if (!hooked) latest = { ...verified, localCertificate: ctx.svid.chain[0] };
       return undefined;
     } catch (err) {
       return err as Error;
     }
   };
   const credentials = grpc.experimental.createCertificateProviderChannelCredentials(provider, provider, { checkServerIdentity, rejectUnauthorized: true });
+  const hooked = onSecureSocket(credentials, (socket) => {
+    if (!verified) return;
+    const local = localCertificateOf(socket);
+    latest = { ...verified, ...(local ? { localCertificate: local } : {}) };
+    verified = undefined;
+  });
   return { credentials, options: { 'grpc.ssl_target_name_override': 'spiffe' }, peer: () => latest };
+}
+
+/** grpc-js 1.14's connector of channel credentials: it wraps each new connection's socket in TLS. */
+interface SecureConnector {
+  connect(socket: unknown): Promise<{ socket: unknown; secure: boolean }>;
+}
+
+/**
+ * Calls `seen` with the TLS socket of every connection `credentials` complete, before grpc-js uses
+ * it. Which certificate a connection presented is known only to its socket: the secure context is
+ * made when the connection starts, and an SVID rotating before the handshake ends would otherwise
+ * make us sign tokens with a key the server never saw (refused: prev_token_signed) for as long as
+ * the connection lives. grpc-js has no public hook for it; false when its internals moved
+ * (spiffe/tls.test.ts fails then).
+ */
+function onSecureSocket(credentials: grpc.ChannelCredentials, seen: (socket: TLSSocket) => void): boolean {
+  const c = credentials as unknown as { _createSecureConnector?: (...args: unknown[]) => SecureConnector };
+  const make = c._createSecureConnector;
+  if (typeof make !== 'function') return false;
+  c._createSecureConnector = function (this: unknown, ...args: unknown[]): SecureConnector {
+    const connector = make.apply(this, args);
+    const connect = connector.connect.bind(connector);
+    connector.connect = async (socket) => {
+      const r = await connect(socket);
+      if (r.socket instanceof TLSSocket) seen(r.socket);
+      return r;
+    };
+    return connector;
+  };
+  return true;
 }
 
 export { peerFromAuthContext };
