@@ -4,6 +4,7 @@
 // Nothing on the Request/Close path starts a process: netlink for the kernel, OVSDB and OpenFlow
 // for Open vSwitch, wireguard-go devices from a pool.
 import { endpointNetns } from '@nsm/sdk-kernel/endpointnetns';
+import { releaseDeadNamespaces } from '@nsm/sdk-kernel/nsinode';
 import './threadpool';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,6 +75,9 @@ void runCommand({
         ],
         // An endpoint may only name its own namespace (learnt from who serves its socket).
         replyChecks: [endpointNetns()],
+        // An endpoint's stream broke: if its pod died, let go of its namespace before DOWN goes up, so
+        // that the namespace and its interfaces go now and a client's data-path check sees the path gone.
+        downstreamBroken: () => void releaseDeadNamespaces(),
       },
     });
     const server = await startServer([listenOn], fwd.services(), { source: id.source });

@@ -4,6 +4,7 @@
 // veth+af_packet for KERNEL, memif, a VXLAN tunnel, a WireGuard interface, a VLAN sub-interface) and a
 // cross-connect between them.
 import { endpointNetns } from '@nsm/sdk-kernel/endpointnetns';
+import { releaseDeadNamespaces } from '@nsm/sdk-kernel/nsinode';
 import { MechanismType, NetworkServiceEndpoint } from '@nsm/api';
 import { forwarder } from '@nsm/sdk/chains/forwarder';
 import { runCommand } from '@nsm/sdk/cmd/run';
@@ -92,6 +93,9 @@ void runCommand({
           ],
           // An endpoint may only name its own namespace (learnt from who serves its socket).
           replyChecks: [endpointNetns()],
+          // An endpoint's stream broke: if its pod died, let go of its namespace before DOWN goes up, so
+          // that the namespace and its interfaces go now and a client's data-path check sees the path gone.
+          downstreamBroken: () => void releaseDeadNamespaces(),
         },
       });
       server = await startServer([cfg.listenOn], fwd.services(), { source: id.source });

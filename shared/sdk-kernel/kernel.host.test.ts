@@ -8,7 +8,8 @@ import { exec } from './exec';
 import { applyIpContext } from './ipcontext';
 import { deleteLink, getMac, linkExists, listLinks, setMac } from './link';
 import { Netns, netnsFromPath, netnsFromUrl } from './netns';
-import { closeIdleNamespaces, inodeUrlOf, openNamespaceCount } from './nsinode';
+import { closeIdleNamespaces, inodeUrlOf, onNamespaceReleased, openNamespaceCount, releaseDeadNamespaces } from './nsinode';
+import { defaultNetlink } from './netlink/handles';
 import { TEMP_IF_PREFIX } from './names';
 import { ensureHostDeps, isRoot, TestNetnsSet } from './testhost';
 import { createVethPair } from './veth';
@@ -49,6 +50,13 @@ describeHost('sdk-kernel on the host', () => {
   });
 
   const names = async (ns: Netns) => (await listLinks(ns)).map((l) => l.name).sort();
+  const identityIno = (pid: number) => {
+    try {
+      return statSync(`/proc/${pid}/ns/net`).ino;
+    } catch {
+      return undefined;
+    }
+  };
 
   it('resolves netns URLs and rejects what is not one', () => {
     expect(netnsFromUrl(`file://${podA.path}`)).toMatchObject({ path: podA.path, name: podA.name });
@@ -86,6 +94,40 @@ describeHost('sdk-kernel on the host', () => {
     expect(openNamespaceCount()).toBe(0);
     expect(statSync(ns.path).ino).toBe(statSync(podB.path).ino);
     closeIdleNamespaces(0);
+  });
+
+  it('lets go of a pod\'s namespace once its last process has gone: descriptor and netlink sockets, so its interfaces go too', async () => {
+    const pod = await nets.add('dying');
+    const proc = spawn('ip', ['netns', 'exec', pod.name!, 'sleep', '600'], { stdio: 'ignore' });
+    try {
+      const want = statSync(pod.path).ino;
+      while (identityIno(proc.pid!) !== want) await new Promise((r) => setTimeout(r, 10));
+      const ns = netnsFromUrl(inodeUrlOf(pod.path));
+      await createVethPair({ hostName: 'veth-dying', hostNetns: node, peerName: 'nsm-dying', peerNetns: ns });
+      const sockets = defaultNetlink().size;
+      const released: string[] = [];
+      const stop = onNamespaceReleased((k) => released.push(k));
+      // Still a process in it: nothing is released, whatever happens to its name.
+      await exec(['ip', 'netns', 'del', pod.name!]);
+      expect(releaseDeadNamespaces()).toBe(0);
+      expect(await linkExists(node, 'veth-dying')).toBe(true);
+      proc.kill('SIGKILL');
+      await new Promise((r) => proc.once('exit', r));
+      // Held by us alone now: the pair is still there until we let go.
+      expect(await linkExists(node, 'veth-dying')).toBe(true);
+      expect(releaseDeadNamespaces()).toBe(1);
+      stop();
+      expect(released).toEqual([`${statSync('/proc/self/ns/net').dev}:${want}`]);
+      expect(openNamespaceCount()).toBe(0);
+      expect(defaultNetlink().size).toBeLessThan(sockets);
+      // The kernel frees the namespace, and the veth pair with it.
+      for (let i = 0; i < 200 && (await linkExists(node, 'veth-dying')); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await linkExists(node, 'veth-dying')).toBe(false);
+      expect(() => ns.path).toThrow(/names no network namespace of a running process/);
+    } finally {
+      proc.kill('SIGKILL');
+      await deleteLink(node, 'veth-dying').catch(() => undefined);
+    }
   });
 
   it('refuses an inode that names no namespace, the forwarder\'s own or the host\'s', () => {

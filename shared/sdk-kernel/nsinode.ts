@@ -11,6 +11,13 @@
 // Descriptors are kept while they are used and closed after a minute without a lookup, so a pod's
 // namespace is not held alive after its connections have gone; a later lookup opens it again (the
 // Netns's path is looked up on each use), or fails with NOT_FOUND, never names another namespace.
+// A descriptor is also closed as soon as no process is left in its namespace (the pod died): held
+// open, it would keep the dead pod's interfaces and addresses up, answering pings for an endpoint
+// that is gone (a data-path check could not tell), until the minute is over. That is checked every
+// second through the process the namespace was found by (one stat), and at once when a caller has
+// reason to think a pod died (releaseDeadNamespaces, e.g. the endpoint's monitor stream broke).
+// Whoever keeps other references on a namespace (netlink sockets) hears of the release
+// (onNamespaceReleased) and lets go of them too.
 import { closeSync, fstatSync, openSync, readdirSync, statSync } from 'node:fs';
 import { invalidArgument, notFound } from '@nsm/sdk/core/errors';
 
@@ -21,13 +28,28 @@ export interface NsIdentity {
 
 const IDLE_MS = 60_000;
 
+/** How often open descriptors are checked for a namespace that no process is in any more. */
+const DEAD_CHECK_MS = 1000;
+
 interface Open {
   fd: number;
   lastUsed: number;
+  /** A process found in the namespace (the latest seen): while it is there, the namespace is alive. */
+  pid: string;
 }
 
 const opened = new Map<string, Open>();
 let sweeper: NodeJS.Timeout | undefined;
+const releasedListeners = new Set<(key: string) => void>();
+
+/**
+ * Calls `listener` with the identity (`<dev>:<ino>`) of each namespace whose descriptor is closed
+ * because no process is left in it; returns the function that unsubscribes.
+ */
+export function onNamespaceReleased(listener: (key: string) => void): () => void {
+  releasedListeners.add(listener);
+  return () => releasedListeners.delete(listener);
+}
 
 const keyOf = (id: NsIdentity) => `${id.dev}:${id.ino}`;
 
@@ -72,6 +94,16 @@ function pids(): string[] {
   return readdirSync('/proc').filter((e) => /^\d+$/.test(e));
 }
 
+const inNamespace = (pid: string, id: NsIdentity) => {
+  const st = identityOf(`/proc/${pid}/ns/net`);
+  return st !== undefined && st.dev === id.dev && st.ino === id.ino;
+};
+
+const idOfKey = (key: string): NsIdentity => {
+  const [dev, ino] = key.split(':').map(Number);
+  return { dev, ino };
+};
+
 /**
  * The path of a descriptor of this process open on the namespace `id`, opening one when none is
  * (found through a process that is in it). NOT_FOUND when no visible process is in that namespace.
@@ -102,7 +134,7 @@ export function pathOfNamespace(id: NsIdentity, label: string): string {
       closeSync(fd);
       continue;
     }
-    opened.set(key, { fd, lastUsed: Date.now() });
+    opened.set(key, { fd, lastUsed: Date.now(), pid });
     arm();
     return `/proc/${process.pid}/fd/${fd}`;
   }
@@ -121,6 +153,36 @@ export function closeIdleNamespaces(idleMs = IDLE_MS, now = Date.now()): void {
     opened.delete(key);
     closeSync(o.fd);
   }
+  disarmWhenEmpty();
+}
+
+/**
+ * Closes the descriptors of namespaces no process is in any more, and tells onNamespaceReleased's
+ * listeners; returns how many. Costs a stat per descriptor, and a scan of /proc for one whose
+ * process has gone (another may still be in it).
+ */
+export function releaseDeadNamespaces(): number {
+  let released = 0;
+  let all: string[] | undefined;
+  for (const [key, o] of [...opened]) {
+    const id = idOfKey(key);
+    if (inNamespace(o.pid, id)) continue;
+    all ??= pids();
+    const other = all.find((pid) => inNamespace(pid, id));
+    if (other) {
+      o.pid = other;
+      continue;
+    }
+    opened.delete(key);
+    closeSync(o.fd);
+    released++;
+    for (const l of releasedListeners) l(key);
+  }
+  disarmWhenEmpty();
+  return released;
+}
+
+function disarmWhenEmpty(): void {
   if (opened.size === 0 && sweeper) {
     clearInterval(sweeper);
     sweeper = undefined;
@@ -129,6 +191,10 @@ export function closeIdleNamespaces(idleMs = IDLE_MS, now = Date.now()): void {
 
 function arm(): void {
   if (sweeper) return;
-  sweeper = setInterval(() => closeIdleNamespaces(), IDLE_MS / 2);
+  let ticks = 0;
+  sweeper = setInterval(() => {
+    releaseDeadNamespaces();
+    if (++ticks % (IDLE_MS / 2 / DEAD_CHECK_MS) === 0) closeIdleNamespaces();
+  }, DEAD_CHECK_MS);
   sweeper.unref();
 }

@@ -9,11 +9,13 @@
 // A socket holds a reference on its namespace: while it is open, the namespace (and every
 // interface in it) outlives the pod that owned it. So sockets are closed when idle (default 5 s),
 // when their namespace file no longer names the same namespace, on release(), when the last hold()
-// on the namespace is let go (its last connection closed), and on closeAll().
+// on the namespace is let go (its last connection closed), when the namespace's last process has gone
+// (../nsinode.ts notices), and on closeAll().
 import { statSync } from 'node:fs';
 import { Code, StatusError } from '@nsm/sdk/core/errors';
 import { NETLINK_GENERIC, NETLINK_ROUTE } from './consts';
 import { describeNetns, NetnsRef } from '../netns';
+import { onNamespaceReleased } from '../nsinode';
 import { DEFAULT_TIMEOUT_MS, NetlinkSocket } from './socket';
 
 export interface NetlinkCacheOptions {
@@ -63,6 +65,11 @@ export class NetlinkCache {
   constructor(opts: NetlinkCacheOptions = {}) {
     this.idleMs = opts.idleMs ?? 5000;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    // A pod that died: its sockets here are what would keep its namespace (and interfaces) alive.
+    onNamespaceReleased((key) => {
+      const e = this.entries.get(key);
+      if (e) this.drop(e);
+    });
   }
 
   /** The rtnetlink socket for `ns` (undefined: this process's namespace); a pod's runs even its dumps on the calling thread. */

@@ -10,7 +10,7 @@ import { chain, handler, NetworkServiceElement, NetworkServiceHandler } from '..
 import { metadata } from '../core/metadata';
 import { authorize } from '../elements/authorize';
 import { Begin, beginServer } from '../elements/begin';
-import { MonitorServer, monitor } from '../elements/monitor';
+import { MonitorOptions, MonitorServer, monitor } from '../elements/monitor';
 import { timeout } from '../elements/timeout';
 import { trimPathServer } from '../elements/trimpath';
 import { updatePath } from '../elements/updatepath';
@@ -30,6 +30,8 @@ export interface EndpointOptions {
   /** Replaces the authorize element altogether (tests of the chain without identities pass `{}`). */
   authorize?: NetworkServiceElement;
   additional?: NetworkServiceElement[];
+  /** Options of the monitor element. */
+  monitor?: MonitorOptions;
 }
 
 export interface Endpoint {
@@ -53,7 +55,7 @@ export function endpoint(opts: EndpointOptions): Endpoint {
     opts.authorize ?? authorize({ policies: opts.policies, clock }),
     metadata(),
     timeout(clock),
-    monitor(monitorServer),
+    monitor(monitorServer, opts.monitor),
     trimPathServer(),
     ...(opts.additional ?? []),
   ];

@@ -26,6 +26,8 @@ export interface ForwarderDataplane {
   client: NetworkServiceElement[];
   /** Checks of the next hop's answer that run before the client-side elements use it (the endpoint's namespace). */
   replyChecks?: NetworkServiceElement[];
+  /** Runs when a next hop's monitor stream breaks, before DOWN goes upstream (monitor's onDownstreamBroken). */
+  downstreamBroken?: () => void;
 }
 
 export interface ForwarderOptions {
@@ -51,6 +53,7 @@ export function forwarder(opts: ForwarderOptions): Endpoint {
     tokens: opts.tokens,
     clock: opts.clock,
     policies: opts.policies,
+    monitor: { onDownstreamBroken: opts.dataplane.downstreamBroken },
     additional: [
       opts.noDiscoveryCache
         ? discover({ ns: opts.ns, nse: opts.nse, clock: opts.clock })

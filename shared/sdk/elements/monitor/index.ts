@@ -34,7 +34,7 @@ export function translateDownstream(ours: Connection, theirs: Connection, delete
   return out;
 }
 
-function followDownstream(ctx: Context, downstream: DownstreamMonitors, server: MonitorServer, conn: Connection, since: number): Promise<() => void> {
+function followDownstream(ctx: Context, downstream: DownstreamMonitors, server: MonitorServer, conn: Connection, since: number, onBroken?: (conn: Connection) => void): Promise<() => void> {
   const cc = clientMeta(ctx).get(clientConnKey);
   if (!cc) return Promise.resolve(() => undefined);
   const own = currentSegment(conn)!;
@@ -48,6 +48,11 @@ function followDownstream(ctx: Context, downstream: DownstreamMonitors, server: 
     },
     broken(err) {
       log.info({ id: conn.id, url: cc.url, err: String(err) }, 'downstream monitor stream broke; reporting DOWN');
+      try {
+        onBroken?.(last);
+      } catch (e) {
+        log.warn({ id: conn.id, err: String(e) }, 'downstream-broken hook failed');
+      }
       server.publish(ConnectionEventType.UPDATE, [{ ...clone(last), state: State.DOWN }]);
     },
   }, since);
@@ -56,6 +61,12 @@ function followDownstream(ctx: Context, downstream: DownstreamMonitors, server: 
 export interface MonitorOptions {
   /** How long a next hop's monitor stream stays open after its last connection closed (default 60 s). */
   lingerMs?: number;
+  /**
+   * Runs when the next hop's stream breaks, before DOWN is reported upstream: what the hop should
+   * let go of first (a forwarder: the namespaces of endpoints that died, so that a data-path check
+   * sees them gone).
+   */
+  onDownstreamBroken?: (conn: Connection) => void;
 }
 
 export function monitor(server: MonitorServer, opts: MonitorOptions = {}): NetworkServiceElement {
@@ -67,7 +78,7 @@ export function monitor(server: MonitorServer, opts: MonitorOptions = {}): Netwo
       const out = await next.request(ctx, req);
       server.publish(ConnectionEventType.UPDATE, [out]);
       try {
-        serverMeta(ctx).set(loopKey, await followDownstream(ctx, downstream, server, out, since));
+        serverMeta(ctx).set(loopKey, await followDownstream(ctx, downstream, server, out, since, opts.onDownstreamBroken));
       } catch (err) {
         // Without a way to notice downstream failures the connection could not heal: undo it.
         await next.close(ctx, clone(out)).catch(() => undefined);
