@@ -19,7 +19,8 @@ const PACKAGES: Record<string, string[]> = {
   'cmd-admission-webhook': [],
   'cmd-nse-supplier-k8s': [],
   'cmd-forwarder-vpp': ['iproute2', 'libvppinfra', 'vpp', 'vpp-plugin-core'],
-  'cmd-nsc': ['iproute2'],
+  // ping: the data-path check (cmd-nsc/src/liveness.ts).
+  'cmd-nsc': ['iproute2', 'iputils-ping'],
   'cmd-nse-icmp-responder': ['iproute2', 'openvswitch-switch'],
   'cmd-forwarder-ovs': ['iproute2', 'openvswitch-switch', 'wireguard-tools', 'wireguard-go'],
 };

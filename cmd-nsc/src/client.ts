@@ -31,7 +31,7 @@ export async function startClient(cfg: ConfigOf<typeof schema>, ctx: Context, id
       // The reply of the nsmgr must carry a path signed and chained by the identities on it (sdk.md §5.8).
       authorize: authorizeClient(),
       dialTimeoutMs: cfg.dialTimeout,
-      heal: heal({ livenessCheck: cfg.livenessCheckInterval > 0 ? pingCheck : undefined, livenessIntervalMs: cfg.livenessCheckInterval }),
+      heal: heal({ livenessCheck: cfg.livenessCheckEnabled ? pingCheck(cfg.livenessCheckTimeout) : undefined, livenessIntervalMs: cfg.livenessCheckInterval }),
       additional: [kernelMechanismClient(), ...(dns ? [dnsContextClient(dns)] : [])],
     }),
   );

@@ -11,7 +11,15 @@ export const schema = {
   labels: { kind: 'map', env: 'NSM_LABELS', default: '', description: 'labels added to every request (key:value,key:value)' },
   mechanism: { kind: 'string', env: 'NSM_MECHANISM', default: 'kernel', description: 'default mechanism for network services whose URL names none' },
   networkServices: { kind: 'list', env: 'NSM_NETWORK_SERVICES', default: '', description: 'comma-separated network service URLs: kernel://<service>[/<interface>][?label=value&...]' },
-  livenessCheckInterval: { kind: 'duration', env: 'NSM_LIVENESS_CHECK_INTERVAL', default: '0', description: 'period of the data-path check (ping of the far address); 0 disables it' },
+  livenessCheckEnabled: {
+    kind: 'bool',
+    env: 'NSM_LIVENESS_CHECK_ENABLED',
+    default: 'true',
+    description:
+      "the data-path check (a ping of the endpoint's addresses): while healing, a failed restore of the same path is repeated as long as the endpoint answers (a restarting nsmgr or forwarder comes back to a data path that kept working) and the client reselects only once it does not; false = reselect after the first failed restore",
+  },
+  livenessCheckInterval: { kind: 'duration', env: 'NSM_LIVENESS_CHECK_INTERVAL', default: '0', description: 'period of the data-path check while the connection is up (heals when it fails); 0 = checked only while healing' },
+  livenessCheckTimeout: { kind: 'duration', env: 'NSM_LIVENESS_CHECK_TIMEOUT', default: '250ms', description: "how long the data-path check waits for the endpoint's reply" },
   dnsMode: {
     kind: 'enum',
     values: ['auto', 'resolvconf', 'corefile', 'off'] as const,

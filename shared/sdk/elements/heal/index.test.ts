@@ -94,6 +94,67 @@ describe('heal (client) against a real monitor stream', () => {
     await waitFor(() => nsmgr.subscriberCount === 0);
   });
 
+  test('while the data-path check says the far end answers, failed restores are repeated along the same path: no Close, no reselect', async () => {
+    const asked: string[] = [];
+    const s = setup({ livenessCheck: async (c) => (asked.push(c.networkServiceEndpointName), true) });
+    const out = await s.h.request(bg(), req(conn({ id: 'nsc-1' })));
+    await waitFor(() => nsmgr.subscriberCount === 1);
+    s.failing = 4;
+    nsmgr.publish(T.UPDATE, [asNsmgr(out, State.DOWN)]);
+    await waitFor(() => s.healed.length === 1);
+    expect(s.requests).toHaveLength(6);
+    expect(s.requests.slice(1).map((r) => r.networkServiceEndpointName)).toEqual(Array(5).fill('nse-1'));
+    expect(s.closes).toEqual([]);
+    // Asked about the connection as it was, once per attempt.
+    expect(asked.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(asked)).toEqual(new Set(['nse-1']));
+    await s.done();
+  });
+
+  test.each([
+    ['does not answer', false],
+    ['cannot tell (nothing to ask)', undefined],
+    ['throws', 'throw'],
+  ] as const)('when the data-path check %s, the failed restore is followed by reselects', async (_n, verdict) => {
+    const s = setup({
+      livenessCheck: async () => {
+        if (verdict === 'throw') throw new Error('no ping here');
+        return verdict;
+      },
+    });
+    const out = await s.h.request(bg(), req(conn({ id: 'nsc-1' })));
+    await waitFor(() => nsmgr.subscriberCount === 1);
+    s.failing = 2;
+    nsmgr.publish(T.UPDATE, [asNsmgr(out, State.DOWN)]);
+    await waitFor(() => s.healed.length === 1);
+    expect(s.requests).toHaveLength(4);
+    expect(s.requests[1].networkServiceEndpointName).toBe('nse-1');
+    expect(s.requests.slice(2).every((r) => r.networkServiceEndpointName === '' && r.mechanism === undefined)).toBe(true);
+    expect(s.closes[0].networkServiceEndpointName).toBe('nse-1');
+    await s.done();
+  });
+
+  test('a data path that stops answering during the restores ends them: the next attempt reselects, and later ones too', async () => {
+    let alive = true;
+    const s = setup({ livenessCheck: async () => alive });
+    const out = await s.h.request(bg(), req(conn({ id: 'nsc-1' })));
+    await waitFor(() => nsmgr.subscriberCount === 1);
+    s.failing = 1000;
+    nsmgr.publish(T.UPDATE, [asNsmgr(out, State.DOWN)]);
+    await waitFor(() => s.requests.length >= 4);
+    expect(s.closes).toEqual([]);
+    alive = false;
+    await waitFor(() => s.closes.length >= 1);
+    // Back alive does not bring restores back: the old path is closed.
+    alive = true;
+    const at = s.requests.length;
+    await waitFor(() => s.requests.length >= at + 3);
+    expect(s.requests.slice(at).every((r) => r.networkServiceEndpointName === '')).toBe(true);
+    s.failing = 0;
+    await waitFor(() => s.healed.length === 1);
+    await s.done();
+  });
+
   test('UP events and events about other connections are ignored; DELETE heals', async () => {
     const s = setup();
     const out = await s.h.request(bg(), req(conn({ id: 'nsc-1' })));

@@ -1,12 +1,14 @@
 // heal client (sdk.md §3.19): the client watches its own connection through the nsmgr's
 // MonitorConnections (eventloop.ts). When the connection turns DOWN or the stream breaks, it
 // re-requests every 200 ms, first along the same path, then with reselect, until a Request succeeds
-// (healer.ts). An optional data-path check (liveness.ts, for example a ping of the far address)
-// catches a broken data path with no control-plane event. A failed re-request (refresh) of a watched
-// connection heals too.
+// (healer.ts). An optional data-path check (for example a ping of the far address) decides, while
+// healing, whether restoring the same path is still worth it (it is while the far end answers); run
+// periodically (liveness.ts) it also catches a broken data path with no control-plane event. A failed
+// re-request (refresh) of a watched connection heals too.
 import type { Connection } from '@nsm/api';
 import { Clock, realClock } from '../../core/clock';
 import { Context, createKey } from '../../core/context';
+import { clone } from '../../core/conn';
 import { clientMeta } from '../../core/metadata';
 import type { NetworkServiceElement } from '../../core/networkservice';
 import { eventFactoryKey } from '../begin';
@@ -20,8 +22,12 @@ const loopKey = createKey<() => void>('heal.loop');
 export interface HealOptions {
   /** Time between reselect attempts. */
   attemptAfterMs?: number;
-  /** Data-path check; resolves false when the far end does not answer. */
-  livenessCheck?: (conn: Connection) => Promise<boolean>;
+  /**
+   * Data-path check: true when the far end answers, false when it does not, undefined when it cannot
+   * tell (nothing to ask). Asked while healing (see healer.ts) and, with `livenessIntervalMs`, all along.
+   */
+  livenessCheck?: (conn: Connection) => Promise<boolean | undefined>;
+  /** Period of the check while the connection is up; 0 or unset: asked only while healing. */
   livenessIntervalMs?: number;
   /** Called after a heal succeeds, with the time it took since trouble was detected. */
   onHealed?: (id: string, ms: number) => void;
@@ -52,9 +58,11 @@ export function heal(opts: HealOptions = {}): NetworkServiceElement {
       // One loop per connection: the watch and the data-path check, both ended by the first trouble,
       // the next Request or Close.
       const { ctx: loopCtx, cancel } = Context.background().withCancel();
+      const check = opts.livenessCheck;
+      const snapshot = check && clone(out);
       const trouble = (reason: string, dataPathFailed = false) => {
         cancel();
-        startHealing(factory, out.id, reason, dataPathFailed);
+        startHealing(factory, out.id, reason, dataPathFailed, check && (() => check(snapshot!)));
       };
       watchConnection(loopCtx, cc, out, (reason) => trouble(reason));
       if (opts.livenessCheck && (opts.livenessIntervalMs ?? 0) > 0) {
