@@ -3,6 +3,7 @@
 // netlink addon built (with a C compiler) and shipped beside the bundle of the commands that load it.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { imageEntrypoint, NODE_FLAGS } from '../local/paths';
 
 const root = join(__dirname, '..');
 const CMDS = ['cmd-nsmgr', 'cmd-registry-k8s', 'cmd-forwarder-vpp', 'cmd-forwarder-ovs', 'cmd-nsc', 'cmd-nse-icmp-responder', 'cmd-admission-webhook', 'cmd-nse-supplier-k8s'];
@@ -124,7 +125,9 @@ describe.each(CMDS)('%s/Dockerfile', (cmd) => {
     ]);
     const eps = r.instrs.filter((i) => i.op === 'ENTRYPOINT');
     expect(eps).toHaveLength(1);
-    expect(JSON.parse(eps[0].args)).toEqual(['node', `/bin/${cmd}.js`]);
+    // node with the V8 flags the local runtime runs every command with, then the bundle.
+    expect(JSON.parse(eps[0].args)).toEqual(imageEntrypoint(cmd));
+    expect(imageEntrypoint(cmd)).toEqual(['node', ...NODE_FLAGS, `/bin/${cmd}.js`]);
     expect(r.instrs.some((i) => i.op === 'CMD')).toBe(false);
   });
 
@@ -151,9 +154,9 @@ describe.each(CMDS)('%s/Dockerfile', (cmd) => {
     if (existsSync(join(dist, `${cmd}.js`))) expect(existsSync(join(dist, 'nsm_netlink.node'))).toBe(ADDON.has(cmd));
   });
 
-  test('runs with the young generation capped (NODE_OPTIONS, as local/paths.ts NODE_FLAGS)', () => {
+  test('sets no NODE_OPTIONS (the V8 flags are on the ENTRYPOINT: Node refuses --optimize-for-size there)', () => {
     const envs = runtime().instrs.filter((i) => i.op === 'ENV').map((i) => i.args);
-    expect(envs).toContain('NODE_OPTIONS=--max-semi-space-size=2');
+    expect(envs.filter((e) => e.startsWith('NODE_OPTIONS'))).toEqual([]);
   });
 
   test(`USER is ${NON_ROOT[cmd] ?? 'not set (root)'}`, () => {

@@ -10,7 +10,8 @@
 //            an image it may not pull. The pod runs if one container can.
 // Init containers run the same way, one by one to completion, before the containers.
 import type { ContainerRun, PodSpec } from '../topology';
-import { bundleOf, containerEnv, launchPlan, type Launch, type NoLaunch } from './podspec';
+import { imageEntrypoint } from '../paths';
+import { bundleOf, containerEnv, launchPlan, runsImageEntry, type Launch, type NoLaunch } from './podspec';
 import type { Container, Pod } from './types';
 
 type Node = { name: string; ip: string; nsmSocket: string };
@@ -21,9 +22,8 @@ export function containerPlan(pod: Pod, c: Container, node: Node): ContainerRun 
   const env = containerEnv(pod, c, node);
   if ('waiting' in env) return env;
   if (bundle) {
-    const entry = ['node', `/bin/cmd-${bundle}.js`];
-    if (c.command && JSON.stringify(c.command) !== JSON.stringify(entry)) {
-      return { waiting: { reason: 'CreateContainerError', message: `container ${c.name}: command ${JSON.stringify(c.command)}: the local runtime runs only the image's entry point ${JSON.stringify(entry)}` } };
+    if (c.command && !runsImageEntry(c.command, bundle)) {
+      return { waiting: { reason: 'CreateContainerError', message: `container ${c.name}: command ${JSON.stringify(c.command)}: the local runtime runs only the image's entry point ${JSON.stringify(imageEntrypoint(`cmd-${bundle}`))}` } };
     }
     return { name: c.name, bundle, argv: c.args ?? [], env: env.env };
   }

@@ -93,7 +93,9 @@ describe('launchPlan: the template onto a bundle', () => {
     expect(p).toEqual({ waiting: { reason, message: expect.stringMatching(msg) } });
   });
 
-  test('the entry point itself is fine', () => {
+  test('the entry point itself is fine, with its V8 flags or without; other flags are another command', () => {
     expect(plan({ containers: [{ name: 'c', image: 'x/cmd-nsc:1', command: ['node', '/bin/cmd-nsc.js'] }] })).toMatchObject({ spec: { command: 'nsc' } });
+    expect(plan({ containers: [{ name: 'c', image: 'x/cmd-nsc:1', command: ['node', '--max-semi-space-size=2', '--optimize-for-size', '/bin/cmd-nsc.js'] }] })).toMatchObject({ spec: { command: 'nsc' } });
+    expect(plan({ containers: [{ name: 'c', image: 'x/cmd-nsc:1', command: ['node', '--inspect', '/bin/cmd-nsc.js'] }] })).toEqual({ waiting: { reason: 'CreateContainerError', message: expect.stringMatching(/runs only the image's entry point/) } });
   });
 });

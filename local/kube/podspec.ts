@@ -19,6 +19,7 @@
 import { generatedSuffix, KubeError, status } from '@nsm/sdk-k8s/api-status';
 import { NSMGR_SOCKET_URL } from '@nsm/sdk/cmd/settings';
 import type { PodCommand, PodSpec } from '../topology';
+import { imageEntrypoint } from '../paths';
 import { POD_COMMANDS } from '../topology';
 import type { Container, EnvVar, Pod } from './types';
 
@@ -146,14 +147,22 @@ export function containerEnv(pod: Pod, c: Container, node: { ip: string; nsmSock
   return { env };
 }
 
+/**
+ * Whether a container's command runs bundle `bundle` as its image does: the image's entry point, or
+ * node and the bundle without its V8 flags (the local runtime runs it with them either way).
+ */
+export function runsImageEntry(command: string[], bundle: string): boolean {
+  const cmd = JSON.stringify(command);
+  return cmd === JSON.stringify(imageEntrypoint(`cmd-${bundle}`)) || cmd === JSON.stringify(['node', `/bin/cmd-${bundle}.js`]);
+}
+
 /** What to run for a scheduled pod, given its node's address and socket. */
 export function launchPlan(pod: Pod, node: { name: string; ip: string; nsmSocket: string }): Launch | NoLaunch {
   const c = pod.spec.containers[0];
   const command = bundleOf(c.image ?? '');
   if (!command) return { waiting: { reason: 'ErrImagePull', message: `image "${c.image}" is none of this repository's bundles (${POD_COMMANDS.map((x) => `cmd-${x}`).join(', ')})` } };
-  const entry = ['node', `/bin/cmd-${command}.js`];
-  if (c.command && JSON.stringify(c.command) !== JSON.stringify(entry)) {
-    return { waiting: { reason: 'CreateContainerError', message: `command ${JSON.stringify(c.command)}: the local runtime runs only the image's entry point ${JSON.stringify(entry)}` } };
+  if (c.command && !runsImageEntry(c.command, command)) {
+    return { waiting: { reason: 'CreateContainerError', message: `command ${JSON.stringify(c.command)}: the local runtime runs only the image's entry point ${JSON.stringify(imageEntrypoint(`cmd-${command}`))}` } };
   }
   const env = containerEnv(pod, c, node);
   if ('waiting' in env) return env;
