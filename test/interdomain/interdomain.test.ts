@@ -21,7 +21,7 @@ import { monitorStream, NsmConnection } from '@nsm/sdk/grpc/clients';
 import { nseRegistryClient, nsRegistryClient } from '@nsm/sdk/grpc/registry';
 import { NSMGR_PROXY_SERVICE, REGISTRY_SERVICE } from '@nsm/sdk/registry/dnsresolve/resolver';
 import { Dnsmasq, dnsmasqUnavailable, startDnsmasq } from '@nsm/sdk/testing/dnsmasq';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FABRIC_IP } from '../../local/host';
 import { waitForGrpc } from '../../local/mesh';
@@ -283,6 +283,13 @@ d('interdomain: two domains and a floating registry', () => {
     }
   });
 
+  /** Whether pod `name` logged its connection healed at or after `since`. */
+  const healedSince = (name: string, since: number) =>
+    readFileSync(join(t.paths.logs, `${name}.log`), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"connection healed"'))
+      .some((l) => Date.parse((JSON.parse(l) as { time: string }).time) >= since);
+
   test('heal across domains: a killed nsmgr-proxy or remote forwarder, and the client pings again', async () => {
     // Short tokens: the client refreshes every few seconds, and a refresh must cross the restarted
     // proxy, which has forgotten which URL `nse-heal@cluster2.nsm` is at (it looks the name up again).
@@ -296,8 +303,11 @@ d('interdomain: two domains and a floating registry', () => {
     await eventually('a refresh through the restarted nsmgr-proxy-d1', async () => (await atProxy1('nsc-heal')).some((c) => c.networkService === `icmp-heal@${D2}`), 30_000);
     ping('nsc-heal', '172.16.4.2');
     // The remote forwarder: its restart keeps the devices; the client's connection heals through it.
+    const killedAt = Date.now();
     expect(t.mesh.supervisor.signal('forwarder-node2', 'SIGKILL')).toBe(true);
-    // The client may heal by a new Request after the ping first works again; wait until it settles.
+    // The data path keeps working meanwhile, so the client restores the same path (no reselect) until
+    // the restarted forwarder takes the connection over: wait for that, not only for a ping.
+    await eventually('the client healed its connection through the restarted forwarder', () => healedSince('nsc-heal', killedAt), 60_000);
     await eventually(
       'a tunnel to the external address again, and pings',
       () => vxlanRemotes('node1').join() === EXTERNAL.d2['10.233.0.12'] && vxlanRemotes('node2').join() === EXTERNAL.d1['10.233.0.11'] && (ping('nsc-heal', '172.16.4.2'), true),

@@ -16,6 +16,8 @@ export interface EventOptions {
 
 export interface EventFactory {
   readonly id: string;
+  /** 'closed' once the connection was closed: an event then does nothing (and does not fail). */
+  readonly state: FactoryState;
   request(opts?: EventOptions): Promise<void>;
   close(opts?: EventOptions): Promise<void>;
 }

@@ -46,6 +46,11 @@ export function healer(opts: HealerOptions): StartHealing {
         for (let attempt = 0; ; attempt++) {
           try {
             await factory.request({ reselect });
+            // A connection closed meanwhile (its client stopped) is not healed: the event did nothing.
+            if (factory.state !== 'established') {
+              log.info({ id }, 'connection closed while healing');
+              return;
+            }
             const ms = opts.clock.now() - started;
             opts.onHealed?.(id, ms);
             log.info({ id, ms, reselected: reselect }, 'connection healed');

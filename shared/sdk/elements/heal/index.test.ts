@@ -155,6 +155,21 @@ describe('heal (client) against a real monitor stream', () => {
     await s.done();
   });
 
+  test('a connection closed while healing is not reported healed, and its attempts stop', async () => {
+    const s = setup({ livenessCheck: async () => true });
+    const out = await s.h.request(bg(), req(conn({ id: 'nsc-1' })));
+    await waitFor(() => nsmgr.subscriberCount === 1);
+    s.failing = 1000;
+    nsmgr.publish(T.UPDATE, [asNsmgr(out, State.DOWN)]);
+    await waitFor(() => s.requests.length >= 3);
+    await s.done();
+    const after = s.requests.length;
+    await new Promise((r) => setTimeout(r, 60));
+    expect(s.healed).toEqual([]);
+    // At most the attempt that was already running when the Close came.
+    expect(s.requests.length).toBeLessThanOrEqual(after + 1);
+  });
+
   test('UP events and events about other connections are ignored; DELETE heals', async () => {
     const s = setup();
     const out = await s.h.request(bg(), req(conn({ id: 'nsc-1' })));
