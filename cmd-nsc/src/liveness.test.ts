@@ -31,6 +31,14 @@ const isRoot = process.getuid?.() === 0;
   });
 });
 
+test('what is not an IP address never reaches ping: cannot tell', async () => {
+  // A ping that would say "alive" for anything: only the refusal can make these undefined.
+  for (const bad of ['-f', '--help/32', '127.0.0.1 -f', '127.0.0.1-f/32', 'example.com']) {
+    await expect(pingCheck(200, '/bin/true')(to(bad))).resolves.toBeUndefined();
+  }
+  await expect(pingCheck(200, '/bin/true')(to('127.0.0.1/32'))).resolves.toBe(true);
+});
+
 test('no address to ping, or no ping to run: cannot tell', async () => {
   await expect(pingCheck(200)(to())).resolves.toBeUndefined();
   await expect(pingCheck(200, '/nonexistent/ping')(to('127.0.0.1/32'))).resolves.toBeUndefined();

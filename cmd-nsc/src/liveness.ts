@@ -1,6 +1,7 @@
 // Data-path liveness: ping the endpoint side's addresses of the connection from this namespace. Used
 // while healing (is restoring the same path worth it?) and, when configured, periodically.
 import { execFile } from 'node:child_process';
+import { isIP } from 'node:net';
 import type { Connection } from '@nsm/api';
 
 /**
@@ -11,7 +12,9 @@ export function pingCheck(timeoutMs: number, ping = 'ping'): (conn: Connection) 
   const wait = String(Math.max(timeoutMs, 1) / 1000);
   return async (conn) => {
     const targets = (conn.context?.ipContext?.dstIpAddrs ?? []).map((a) => a.split('/')[0]);
-    if (targets.length === 0) return undefined;
+    // The addresses came from the endpoint (checked by validateclient); still, only an IP address
+    // reaches ping's argument vector, never something it could take for an option.
+    if (targets.length === 0 || !targets.every((ip) => isIP(ip) !== 0)) return undefined;
     const results = await Promise.all(
       targets.map(
         (ip) =>
