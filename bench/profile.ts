@@ -3,7 +3,8 @@
 // client in its own namespace run), then per process the CPU time per connection and the functions
 // that took most of it (self time). Not part of `make bench`; run it when the figures move:
 //   node --import=./tools/register-ts.mjs bench/profile.ts [n]
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection, Mechanism } from '@nsm/api';
@@ -19,7 +20,7 @@ const N = Number(process.argv[2] ?? 50);
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number };
   hitCount?: number;
   children?: number[];
 }
@@ -31,9 +32,21 @@ interface Profile {
   timeDeltas: number[];
 }
 
+// Bundled frames are shown at their source (the bundle's source map), e.g. shared/sdk/elements/x.ts:12.
+const maps = new Map<string, SourceMap | undefined>();
+function sourceOf(url: string, line: number, column: number): string | undefined {
+  if (!url.endsWith('.js') || !url.includes('/dist/')) return undefined;
+  const file = url.replace(/^file:\/\//, '');
+  if (!maps.has(file)) maps.set(file, existsSync(`${file}.map`) ? new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8'))) : undefined);
+  const e = maps.get(file)?.findEntry(line, column) as { originalSource?: string; originalLine?: number } | undefined;
+  return e?.originalSource ? `${e.originalSource.replace(/^.*?\/(node_modules|shared|cmd-[^/]+)\//, '$1/')}:${(e.originalLine ?? 0) + 1}` : undefined;
+}
+
 const label = (n: ProfileNode) => {
   const fn = n.callFrame.functionName || '(anonymous)';
-  return n.callFrame.url ? `${fn} ${n.callFrame.url.replace(/^.*\/(node_modules|shared|cmd-[^/]+|dist)\//, '$1/')}:${n.callFrame.lineNumber + 1}` : fn;
+  if (!n.callFrame.url) return fn;
+  const src = sourceOf(n.callFrame.url, n.callFrame.lineNumber, n.callFrame.columnNumber ?? 0);
+  return `${fn} ${src ?? `${n.callFrame.url.replace(/^.*\/(node_modules|shared|cmd-[^/]+|dist)\//, '$1/')}:${n.callFrame.lineNumber + 1}`}`;
 };
 
 /** Self time by function, and inclusive time (each function once per sample's stack), per connection. */

@@ -28,4 +28,7 @@ export interface VethPair {
   peerNetns: Netns;
   /** True when an identical pair already existed (e.g. made by a forwarder before a restart). */
   existed: boolean;
+  /** Interface indexes of both ends, when the kernel reported them at creation (saves looking them up). */
+  hostIndex?: number;
+  peerIndex?: number;
 }

@@ -56,13 +56,15 @@ d('kernel fast path (NSM_DATAPATH=auto) on a two-node mesh', () => {
       nse('nse-local', { NSM_SERVICE_NAMES: 'fp-local', NSM_CIDR_PREFIX: '172.16.20.0/24' }),
       nse('nse-eth', { NSM_SERVICE_NAMES: 'fp-eth', NSM_CIDR_PREFIX: '172.16.21.0/24' }, 'node2'),
       nse('nse-ip', { NSM_SERVICE_NAMES: 'fp-ip', NSM_PAYLOAD: 'IP', NSM_CIDR_PREFIX: '172.16.22.0/24' }, 'node2'),
+      // Room for one connection at a time: a second is refused by the endpoint.
+      nse('nse-one', { NSM_SERVICE_NAMES: 'fp-one', NSM_CIDR_PREFIX: '172.16.23.0/31' }),
     );
     await createNetns(client);
     const me = await t.mesh.workload('fp-client', 600_000);
     tokens = me.tokens;
     cc = new NsmConnection(`unix://${t.paths.nsmSocket('node1')}`, me.source);
     // The endpoints register a moment after they start.
-    for (const s of ['fp-local', 'fp-eth', 'fp-ip']) await close(await eventually(`${s} to answer`, () => connect(s)));
+    for (const s of ['fp-local', 'fp-eth', 'fp-ip', 'fp-one']) await close(await eventually(`${s} to answer`, () => connect(s)));
   });
 
   afterAll(async () => {
@@ -99,7 +101,21 @@ d('kernel fast path (NSM_DATAPATH=auto) on a two-node mesh', () => {
     await close(c);
   });
 
-  test('a WireGuard connection is routed, with a device from the pool renamed for it', async () => {
+  test("a Request the endpoint refuses leaves nothing: the client's veth pair, made while the Request travelled on, goes again", async () => {
+    const links = () => inNs(client, ['ip', '-o', 'link', 'show']).split('\n').map((l) => l.split(':')[1]?.trim().split('@')[0]).filter(Boolean);
+    const first = await connect('fp-one');
+    const name = `fp${n}`;
+    ping(first);
+    await expect(connect('fp-one')).rejects.toThrow(/IP pool 172\.16\.23\.0\/31 is exhausted/);
+    expect(links().filter((l) => l.startsWith('fp'))).toEqual([name]);
+    expect(hostEnds('node1')).toHaveLength(2);
+    ping(first);
+    await close(first);
+    expect(links().filter((l) => l.startsWith('fp'))).toEqual([]);
+    expect(hostEnds('node1')).toEqual([]);
+  });
+
+    test('a WireGuard connection is routed, with a device from the pool renamed for it', async () => {
     const c = await connect('fp-ip');
     ping(c);
     expect(t.links('node1').some((l) => l.startsWith('nsmwgd-'))).toBe(true);

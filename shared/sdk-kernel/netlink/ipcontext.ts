@@ -20,13 +20,13 @@ export async function applyIpContext(ns: NetnsRef, ifName: string, spec: IpConte
   await applyIpContextIndex(ns, ifName, spec, nl);
 }
 
-/** applyIpContext, resolving with the link's index. */
-export async function applyIpContextIndex(ns: NetnsRef, ifName: string, spec: IpContextSpec, nl: NetlinkCache = defaultNetlink()): Promise<number> {
+/** applyIpContext, resolving with the link's index; `index`, when the caller knows it (a device it just made), saves looking it up. */
+export async function applyIpContextIndex(ns: NetnsRef, ifName: string, spec: IpContextSpec, nl: NetlinkCache = defaultNetlink(), known?: number): Promise<number> {
   // Everything is validated before anything is sent.
   const addrs = (spec.addrs ?? []).map(parseCidr);
   if (spec.mtu) assertMtu(spec.mtu);
   const up = spec.up ?? true;
-  const [index] = await linkIndexes(ns, [ifName], nl);
+  const index = known ?? (await linkIndexes(ns, [ifName], nl))[0];
   const routes = routeMessagesVia('replace', index, (spec.routes ?? []).map((r) => ({ dst: r.prefix, ...(r.via ? { via: r.via } : {}) })));
   const neighbors = (spec.neighbors ?? []).map((n) => neighborMessage({ dev: ifName, ip: n.ip, mac: n.mac.toLowerCase(), state: n.state }, index));
   // IPv6 may be off for the device (a host-wide default); an address would then fail.

@@ -35,6 +35,7 @@ import {
   IFLA_VXLAN_PORT,
   IFLA_VXLAN_TTL,
   NLM_F_CREATE,
+  NLM_F_ECHO,
   NLM_F_EXCL,
   RTM_DELLINK,
   RTM_GETLINK,
@@ -357,6 +358,15 @@ export interface VethSpec {
   peerUp?: boolean;
   /** IFLA_IFALIAS of the `name` end (set in the same exchange). */
   alias?: string;
+  /** Made through the threadpool, so that the calling thread goes on meanwhile (NetlinkSocket ExchangeOptions). */
+  offThread?: boolean;
+}
+
+/** Interface indexes of a new pair, when the kernel echoed the creation (NLM_F_ECHO: Linux 6.3 and later). */
+export interface MadeVeth {
+  index?: number;
+  /** The peer's, in its own namespace. */
+  peerIndex?: number;
 }
 
 /**
@@ -365,7 +375,7 @@ export interface VethSpec {
  * neither end exists. EEXIST (either name taken) comes back as a NetlinkError with errno EEXIST;
  * ./veth.ts tells which name clashed.
  */
-export async function addVeth(ns: NetnsRef, spec: VethSpec, nl: NetlinkCache = defaultNetlink()): Promise<void> {
+export async function addVeth(ns: NetnsRef, spec: VethSpec, nl: NetlinkCache = defaultNetlink()): Promise<MadeVeth> {
   assertIfName(spec.name);
   assertIfName(spec.peerName);
   if (spec.mtu !== undefined) assertMtu(spec.mtu);
@@ -380,7 +390,9 @@ export async function addVeth(ns: NetnsRef, spec: VethSpec, nl: NetlinkCache = d
     }
   }
   try {
-    const create = message(RTM_NEWLINK, REQ | NLM_F_CREATE | NLM_F_EXCL, (w) => {
+    // NLM_F_ECHO: the new link comes back, with the peer's index (IFLA_LINK), so that addresses,
+    // routes and tc filters need not look either end up again.
+    const create = message(RTM_NEWLINK, REQ | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, (w) => {
       ifinfo(w, 0, up);
       w.attrString(IFLA_IFNAME, spec.name);
       if (spec.mtu !== undefined) w.attrU32(IFLA_MTU, spec.mtu);
@@ -403,7 +415,7 @@ export async function addVeth(ns: NetnsRef, spec: VethSpec, nl: NetlinkCache = d
     const peerHere = spec.peerNetns === undefined;
     const peerUp = spec.peerUp ?? up;
     const msgs = [create, ...(spec.alias ? [aliasMessage(spec.name, spec.alias)] : []), ...(peerUp && peerHere ? [upMessage(spec.peerName)] : [])];
-    const [made, ...rest] = await nl.route(ns).exchange(msgs);
+    const [made, ...rest] = await nl.route(ns).exchange(msgs, { offThread: spec.offThread });
     const where = `create veth ${spec.name} (peer ${spec.peerName}${spec.peerNetns ? ` in netns ${spec.peerNetns.label}` : ''}) in netns ${describeNetns(ns)}`;
     if (made.errno) throw new NetlinkError(made.errno, where, made.extack);
     try {
@@ -414,6 +426,11 @@ export async function addVeth(ns: NetnsRef, spec: VethSpec, nl: NetlinkCache = d
       await deleteLink(ns, spec.name, nl).catch(() => undefined);
       throw e;
     }
+    const echoed = made.replies.find((m) => m.type === RTM_NEWLINK);
+    if (!echoed) return {};
+    const info = parseLink(echoed);
+    // The echo is of `name`; a kernel that names another device (it should not) is not trusted.
+    return info.name === spec.name && info.kind === 'veth' ? { index: info.index, peerIndex: info.link } : {};
   } finally {
     if (nsFd !== undefined) closeSync(nsFd);
   }

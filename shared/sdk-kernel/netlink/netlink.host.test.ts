@@ -103,6 +103,9 @@ describeHost('netlink on the host', () => {
   it('creates a veth pair straight into a pod, idempotently, and names the clash when a name is taken', async () => {
     const pair = await createVethPair({ hostName: 'tap-a', hostNetns: node, peerName: 'nsm-1', peerNetns: podBByPid, mtu: 9000, alias: 'conn-1' }, nl);
     expect(pair.existed).toBe(false);
+    // Both ends' indexes come back with the creation (NLM_F_ECHO), each in its own namespace.
+    expect(pair.hostIndex).toBe((await getLink(node, 'tap-a', nl))!.index);
+    expect(pair.peerIndex).toBe((await getLink(podB, 'nsm-1', nl))!.index);
     const [host] = await ipJson<{ ifname: string; mtu: number; ifalias?: string; flags: string[]; linkinfo: { info_kind: string } }[]>(node, '-d', 'link', 'show', 'tap-a');
     expect(host).toMatchObject({ ifname: 'tap-a', mtu: 9000, ifalias: 'conn-1', linkinfo: { info_kind: 'veth' } });
     expect(host.flags).toContain('UP');
@@ -383,6 +386,12 @@ describeHost('netlink on the host', () => {
       expect(outcomes.map(([o]) => o.errno === 0)).toEqual(Array.from({ length: 20 }, (_, i) => i % 2 === 1));
       expect(pooled.counts.exchanges).toBe(20);
       expect(pooled.counts.sends).toBeLessThanOrEqual(3);
+      // offThread on the calling-thread socket: those go through the threadpool too (and so queue and merge).
+      const mid = { ...sock.counts };
+      const offThread = await Promise.all(Array.from({ length: 20 }, (_, i) => sock.exchange([get(i % 2 ? 'mrg0' : 'nope0')], { offThread: true })));
+      expect(offThread.map(([o]) => o.errno === 0)).toEqual(Array.from({ length: 20 }, (_, i) => i % 2 === 1));
+      expect(sock.counts.exchanges - mid.exchanges).toBe(20);
+      expect(sock.counts.sends - mid.sends).toBeLessThanOrEqual(3);
       await deleteLink(podA, 'mrg0', cache);
     } finally {
       cache.closeAll();

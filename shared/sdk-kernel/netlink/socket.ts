@@ -24,9 +24,18 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 const MAX_BATCH = 1024;
 const MAX_BATCH_BYTES = 512 * 1024;
 
+export interface ExchangeOptions {
+  /**
+   * Through the threadpool even on a socket that runs changes on the calling thread: for work that
+   * should overlap what this thread does next (e.g. a device made while a Request travels on).
+   */
+  offThread?: boolean;
+}
+
 interface Queued {
   msgs: readonly Buffer[];
   dump: boolean;
+  offThread: boolean;
   resolve(o: Outcome[]): void;
   reject(e: unknown): void;
 }
@@ -79,24 +88,24 @@ export class NetlinkSocket {
    * Sends `msgs` in one batch (several, one after the other, past MAX_BATCH messages or bytes);
    * resolves with one outcome per message, in order.
    */
-  async exchange(msgs: readonly Buffer[]): Promise<Outcome[]> {
+  async exchange(msgs: readonly Buffer[], opts: ExchangeOptions = {}): Promise<Outcome[]> {
     const out: Outcome[] = [];
     for (let i = 0; i < msgs.length; ) {
       let bytes = 0;
       let j = i;
       while (j < msgs.length && j - i < MAX_BATCH && bytes + msgs[j].length <= MAX_BATCH_BYTES) bytes += msgs[j++].length;
       if (j === i) throw new NetlinkError(90 /* EMSGSIZE */, `netlink message of ${msgs[i].length} bytes for ${this.label}`);
-      out.push(...(await this.submit(msgs.slice(i, j))));
+      out.push(...(await this.submit(msgs.slice(i, j), !!opts.offThread)));
       i = j;
     }
     return out;
   }
 
-  private submit(msgs: readonly Buffer[]): Promise<Outcome[]> {
+  private submit(msgs: readonly Buffer[], offThread: boolean): Promise<Outcome[]> {
     this.busy++;
     this.counts.exchanges++;
     return new Promise<Outcome[]>((resolve, reject) => {
-      this.queue.push({ msgs, dump: msgs.some(isDump), resolve, reject });
+      this.queue.push({ msgs, dump: msgs.some(isDump), offThread, resolve, reject });
       if (!this.running) void this.drain();
     }).finally(() => this.busy--);
   }
@@ -119,7 +128,8 @@ export class NetlinkSocket {
       }
       try {
         const msgs = batch.flatMap((q) => q.msgs);
-        const outcomes = this.sync === 'all' || (this.sync === 'changes' && !first.dump) ? this.sendSync(msgs) : await this.send(msgs);
+        const here = !first.offThread && (this.sync === 'all' || (this.sync === 'changes' && !first.dump));
+        const outcomes = here ? this.sendSync(msgs) : await this.send(msgs);
         let at = 0;
         for (const q of batch) q.resolve(outcomes.slice(at, (at += q.msgs.length)));
       } catch (e) {

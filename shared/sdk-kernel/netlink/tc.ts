@@ -98,14 +98,17 @@ export interface Redirect {
   to: string;
 }
 
+/** Interface indexes the caller knows already (devices it just made), by name: those are not looked up. */
+export type KnownIndexes = ReadonlyMap<string, number>;
+
 /**
  * Installs the redirects (each replaces an earlier one on its `from` device): one exchange to find
- * the devices, one to add clsact qdiscs and filters. For a vWire pass both directions.
+ * the devices (unless `known`), one to add clsact qdiscs and filters. For a vWire pass both directions.
  */
-export async function addRedirects(ns: NetnsRef, redirects: readonly Redirect[], nl: NetlinkCache = defaultNetlink()): Promise<void> {
+export async function addRedirects(ns: NetnsRef, redirects: readonly Redirect[], nl: NetlinkCache = defaultNetlink(), known: KnownIndexes = new Map()): Promise<void> {
   if (redirects.length === 0) return;
-  const names = [...new Set(redirects.flatMap((r) => [r.from, r.to]))];
-  const idx = new Map((await linkIndexes(ns, names, nl)).map((x, i) => [names[i], x]));
+  const names = [...new Set(redirects.flatMap((r) => [r.from, r.to]))].filter((n) => !known.has(n));
+  const idx = new Map([...known, ...(names.length ? (await linkIndexes(ns, names, nl)).map((x, i) => [names[i], x] as const) : [])]);
   const msgs: Buffer[] = [];
   const what: string[] = [];
   const kinds: ('qdisc' | 'del' | 'add')[] = [];

@@ -20,6 +20,8 @@ export interface NlVethPairSpec extends VethPairSpec {
   alias?: string;
   /** Bring the pod end up too (default: as `up`); false when the caller configures it right after. */
   peerUp?: boolean;
+  /** Create through the threadpool: the calling thread goes on while the kernel makes the pair. */
+  offThread?: boolean;
 }
 
 export async function createVethPair(spec: NlVethPairSpec, nl: NetlinkCache = defaultNetlink()): Promise<VethPair> {
@@ -32,8 +34,8 @@ export async function createVethPair(spec: NlVethPairSpec, nl: NetlinkCache = de
   }
   const result: VethPair = { hostName, hostNetns, peerName, peerNetns, existed: false };
   try {
-    await addVeth(hostNetns, { name: hostName, peerName, peerNetns, mtu: spec.mtu, up: spec.up ?? true, peerUp: spec.peerUp, alias: spec.alias }, nl);
-    return result;
+    const made = await addVeth(hostNetns, { name: hostName, peerName, peerNetns, mtu: spec.mtu, up: spec.up ?? true, peerUp: spec.peerUp, alias: spec.alias, offThread: spec.offThread }, nl);
+    return { ...result, hostIndex: made.index, peerIndex: made.peerIndex };
   } catch (e) {
     if (!isErrno(e, 'EEXIST')) throw e;
     if (await isSamePair(spec, nl)) return { ...result, existed: true };

@@ -9,8 +9,10 @@ import { failedPrecondition, invalidArgument } from '@nsm/sdk/core/errors';
 import { clientMeta, serverMeta } from '@nsm/sdk/core/metadata';
 import { closeThenRelease, makeOrUndo, makeOnce, type NetworkServiceElement } from '@nsm/sdk/core/networkservice';
 import { applyIpContext, createVethPair, getMac, hostIfName, netnsFromUrl } from '@nsm/sdk-kernel';
-import { applyIpContextIndex, defaultNetlink, deleteLinksTogether, flushNeighbors } from '@nsm/sdk-kernel/netlink';
-import type { Connection } from '@nsm/api';
+import { applyIpContextIndex, defaultNetlink, deleteLinksTogether, flushNeighbors, setLink } from '@nsm/sdk-kernel/netlink';
+import type { Connection, NetworkServiceRequest } from '@nsm/api';
+import type { Netns } from '@nsm/sdk-kernel/netns';
+import type { VethPair } from '@nsm/sdk-kernel/veth';
 import { ipSpecFor, Side } from '@nsm/sdk-kernel/connectioncontext';
 import { clientPortKey, once, OvsBridge, PortRecord, routedKey, serverPortKey } from './state';
 import { TrunkPorts } from './trunk';
@@ -19,20 +21,68 @@ import { TrunkPorts } from './trunk';
 export const VETH_ALIAS_PREFIX = 'nsm-connection:';
 export const vethAlias = (connId: string) => `${VETH_ALIAS_PREFIX}${Buffer.from(connId).subarray(0, 200).toString()}`;
 
-/**
- * Makes the veth pair of one side. The host end is joined later by the xconnect element. When the
- * connection is `routed` (an L3 tunnel on the other side), the pod gets static neighbours for its
- * peer's addresses (the host end's MAC), so that no ARP/ND has to be answered.
- */
-async function plugVeth(conn: Connection, mech: Mechanism, side: Side, connId: string, adopt: OvsBridge['adopt'], routed = false): Promise<PortRecord> {
+/** One side's veth pair, under way: its names, and the creation (started before or after the answer). */
+interface Pair {
+  netns: Netns;
+  podName: string;
+  hostName: string;
+  url: string;
+  mtu: number | undefined;
+  made: Promise<VethPair>;
+}
+
+/** Starts making the pair the mechanism asks for (validated here: names, the namespace URL). */
+function startPair(mech: Mechanism, side: Side, connId: string, mtu: number | undefined, offThread = false): Pair {
   const url = mech.parameters[Param.inodeURL];
   const podName = mech.parameters[Param.name];
   if (!url) throw invalidArgument(`KERNEL mechanism of the ${side === 'src' ? 'client' : 'endpoint'} side has no ${Param.inodeURL} parameter`);
   if (!podName) throw invalidArgument(`KERNEL mechanism of the ${side === 'src' ? 'client' : 'endpoint'} side has no ${Param.name} parameter`);
   const netns = netnsFromUrl(url);
   const hostName = hostIfName(connId, side);
-  // The pod end comes up with its IP context below, in the same batch.
-  const pair = await createVethPair({ hostName, peerName: podName, peerNetns: netns, mtu: conn.context?.MTU || undefined, alias: vethAlias(connId), peerUp: false });
+  // The pod end comes up with its IP context, in the same batch.
+  const made = createVethPair({ hostName, peerName: podName, peerNetns: netns, mtu, alias: vethAlias(connId), peerUp: false, offThread });
+  made.catch(() => undefined); // awaited (and reported) by whoever finishes or discards it
+  return { netns, podName, hostName, url, mtu, made };
+}
+
+/**
+ * The client side's pair, started while the Request goes on to the endpoint: the kernel makes it on
+ * a threadpool thread while this thread and the rest of the path work, instead of after the answer.
+ * Undefined when the mechanism is unusable (plugVeth reports that after the answer, as before).
+ */
+function startEarly(req: NetworkServiceRequest): Pair | undefined {
+  const c = req.connection;
+  if (!c?.mechanism || c.mechanism.type !== MechanismType.KERNEL) return undefined;
+  try {
+    return startPair(c.mechanism, 'src', c.id, c.context?.MTU || undefined, true);
+  } catch {
+    return undefined;
+  }
+}
+
+/** An early pair the answer did not use (the path failed, or it answered another mechanism): it goes. */
+async function discard(p: Pair): Promise<void> {
+  const pair = await p.made.catch(() => undefined);
+  if (pair && !pair.existed) await deleteLinksTogether(undefined, [p.hostName]).catch(() => undefined);
+}
+
+/**
+ * Makes (or finishes, when `early` was started for the same mechanism) the veth pair of one side.
+ * The host end is joined later by the xconnect element. When the connection is `routed` (an L3
+ * tunnel on the other side), the pod gets static neighbours for its peer's addresses (the host end's
+ * MAC), so that no ARP/ND has to be answered.
+ */
+async function plugVeth(conn: Connection, mech: Mechanism, side: Side, connId: string, adopt: OvsBridge['adopt'], routed = false, early?: Pair): Promise<PortRecord> {
+  const mtu = conn.context?.MTU || undefined;
+  let p: Pair;
+  if (early && early.url === mech.parameters[Param.inodeURL] && early.podName === mech.parameters[Param.name] && early.hostName === hostIfName(connId, side)) {
+    p = early;
+  } else {
+    if (early) await discard(early);
+    p = startPair(mech, side, connId, mtu);
+  }
+  const { netns, podName, hostName } = p;
+  const pair = await p.made;
   if (pair.existed) adopt?.(hostName);
   // The pod's netlink socket is kept while a connection goes into the pod, and closed with the last.
   const letGo = defaultNetlink().hold(netns);
@@ -44,6 +94,8 @@ async function plugVeth(conn: Connection, mech: Mechanism, side: Side, connId: s
     }
   });
   try {
+    // The answer changed the MTU after the pair was started: the host end follows (the pod end gets it with its IP context).
+    if (mtu !== undefined && mtu !== p.mtu && !pair.existed) await setLink(undefined, hostName, { mtu });
     if (routed) {
       const hostMac = await getMac(undefined, hostName);
       const spec = ipSpecFor(side, conn.context);
@@ -58,10 +110,10 @@ async function plugVeth(conn: Connection, mech: Mechanism, side: Side, connId: s
     if (!pair.existed) {
       const spec = ipSpecFor(side, conn.context);
       // An Ethernet payload with no addresses still gets an interface that is up.
-      podIndex = await applyIpContextIndex(netns, podName, conn.payload === Payload.ETHERNET && !spec.addrs?.length ? { up: true } : spec);
+      podIndex = await applyIpContextIndex(netns, podName, conn.payload === Payload.ETHERNET && !spec.addrs?.length ? { up: true } : spec, undefined, pair.peerIndex);
     }
     const settle = pair.existed ? undefined : async () => void (await flushNeighbors(netns, podName, undefined, podIndex));
-    return { name: hostName, ofport: 0, side, pod: { netns, name: podName }, existed: pair.existed, release, settle };
+    return { name: hostName, index: pair.hostIndex, ofport: 0, side, pod: { netns, name: podName }, existed: pair.existed, release, settle };
   } catch (err) {
     await release();
     throw err;
@@ -71,9 +123,17 @@ async function plugVeth(conn: Connection, mech: Mechanism, side: Side, connId: s
 export function kernelServer(br: OvsBridge): NetworkServiceElement {
   return {
     async request(ctx, req, next) {
-      const out = await next.request(ctx, req);
       const meta = serverMeta(ctx);
-      return makeOnce(ctx, next, out, meta, serverPortKey, () => plugVeth(out, out.mechanism!, 'src', out.id, br.adopt, !!meta.get(routedKey)));
+      // A first Request: the client's pair is made while the rest of the path works (startEarly).
+      const early = meta.get(serverPortKey) ? undefined : startEarly(req);
+      let out: Connection;
+      try {
+        out = await next.request(ctx, req);
+      } catch (err) {
+        if (early) await discard(early);
+        throw err;
+      }
+      return makeOnce(ctx, next, out, meta, serverPortKey, () => plugVeth(out, out.mechanism!, 'src', out.id, br.adopt, !!meta.get(routedKey), early));
     },
     async close(ctx, conn, next) {
       await closeThenRelease(ctx, next, conn, serverMeta(ctx).take(serverPortKey));

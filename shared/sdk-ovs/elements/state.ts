@@ -37,6 +37,8 @@ export interface OvsBridge {
 export interface PortRecord {
   /** The device in the forwarder's namespace (a veth's host end, a VXLAN or WireGuard device, a trunk, an uplink). */
   name: string;
+  /** Its interface index, when known from its creation (a tc join then need not look it up). */
+  index?: number;
   /**
    * OpenFlow port when the device is already a bridge port this side does not own alone (a VLAN
    * trunk shared by connections, the VLAN uplink): such a side can only be joined through OVS.

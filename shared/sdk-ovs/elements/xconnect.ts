@@ -111,10 +111,16 @@ async function joinTc(br: OvsBridge, connId: string, a: PortRecord, b: PortRecor
     await br.ovs.delFlows(br.bridge, { cookie: flowCookie(connId) }).catch(() => undefined);
     await br.ovs.delPorts(br.bridge, adopted).catch(() => undefined);
   }
-  await addRedirects(undefined, [
-    { from: a.name, to: b.name },
-    { from: b.name, to: a.name },
-  ]);
+  const known = new Map([a, b].flatMap((p) => (p.index ? [[p.name, p.index] as const] : [])));
+  await addRedirects(
+    undefined,
+    [
+      { from: a.name, to: b.name },
+      { from: b.name, to: a.name },
+    ],
+    undefined,
+    known,
+  );
   return { kind: 'tc', a, b };
 }
 
