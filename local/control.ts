@@ -71,7 +71,8 @@ export function serveControl(mesh: LocalMesh, socket: string, onDown: () => void
       if (req.method === 'POST' && url.pathname === '/down') {
         await clusters?.down();
         await mesh.down();
-        reply(200, { down: true });
+        // The daemon exits right after this reply: the caller waits for this pid to be gone.
+        reply(200, { down: true, pid: process.pid });
         return onDown();
       }
       reply(404, { error: `unknown request ${req.method} ${url.pathname}` });

@@ -41,6 +41,28 @@ async function ensureDaemon(): Promise<void> {
   }
 }
 
+/**
+ * Resolves once process `pid` has ended (or after `ms`: then it is killed). An ended process whose
+ * parent is gone may stay a zombie (an init that does not reap): that counts as ended.
+ */
+async function untilGone(pid: number, ms: number): Promise<void> {
+  const alive = () => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+    } catch {
+      return false;
+    }
+  };
+  for (const deadline = Date.now() + ms; alive(); ) {
+    if (Date.now() > deadline) {
+      process.kill(pid, 'SIGKILL');
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function mustCall(method: string, path: string, body?: string) {
   const r = await call(paths().control, method, path, body).catch(() => {
     throw new Error(`mesh "${paths().mesh}" is not running (start it with: nsm-local up)`);
@@ -265,6 +287,9 @@ program
     const p = paths();
     const r = existsSync(p.control) ? await call(p.control, 'POST', '/down').catch(() => undefined) : undefined;
     if (!r) await cleanupMesh(p);
+    // "down" means nothing of the mesh runs any more, the daemon included (it exits just after answering).
+    const pid = (r?.json as { pid?: unknown } | undefined)?.pid;
+    if (typeof pid === 'number' && Number.isInteger(pid) && pid > 1) await untilGone(pid, 5000);
     console.log(JSON.stringify({ down: p.mesh }));
   });
 
