@@ -10,6 +10,7 @@ import { exec } from '@nsm/sdk-kernel/exec';
 import { assertIfName } from '@nsm/sdk-kernel/names';
 import { Flow, parseDumpFlows } from './flows';
 import { asStringMap, decodeTable, quoteAtom } from './vsctl-json';
+import { vswitchdControlSocket } from './unixctl';
 
 export interface OvsEndpoint {
   /** Path of ovsdb-server's unix socket. */
@@ -243,6 +244,16 @@ export class Ovs {
   }
 
   /** Deletes the selected rules (all of them when `sel` is undefined); deleting nothing is success. */
+  /**
+   * Resolves once ovs-vswitchd's datapath follows the rules as they are now: its revalidators have
+   * run since the last change (`ovs-appctl revalidator/wait`). The OpenFlow barrier does not include
+   * that; it matters where a rule's match stays and its actions change (a shared VLAN rule gaining a
+   * member), as cached datapath flows keep the old actions until then.
+   */
+  async waitDatapathRevalidated(): Promise<void> {
+    await exec(['ovs-appctl', '-t', vswitchdControlSocket(this.runDir), 'revalidator/wait'], { timeoutMs: this.timeoutSec * 1000 });
+  }
+
   async delFlows(bridge: string, sel: FlowSelector = undefined): Promise<void> {
     assertBridgeName(bridge);
     await this.ofctl(bridge, 'del-flows', selectorArgs(sel));

@@ -20,6 +20,7 @@ import { OvsDaemon } from '../daemon';
 import { crossConnectFlows, flowCookie, vlanFlows, vlanUplinkDownFlow, vlanUplinkMemberFlow, vxlanFlows } from '../flows';
 import { isAlive } from '../proc';
 import { crossConnectSpecs } from '../openflow/flowspec';
+import { Unixctl, vswitchdControlSocket } from '../unixctl';
 import { DirectOvs } from './ovs';
 
 const describeHost = isRoot() ? describe : describe.skip;
@@ -359,6 +360,19 @@ describeHost('DirectOvs (OVSDB + OpenFlow, no processes) on the host', () => {
     expect(median(timing.arpBeforeFlush)).toBeLessThan(300);
     expect(median(timing.arpBeforeNoFlush)).toBeGreaterThan(median(timing.arpBeforeFlush));
   }, 180_000);
+
+  it('waits for the datapath to follow the rules over ovs-vswitchd\'s control socket (no ovs-appctl), again on the kept session', async () => {
+    expect(vswitchdControlSocket(daemon.runDir)).toBe(join(daemon.runDir, 'ovs-vswitchd.ctl'));
+    await ovs.waitDatapathRevalidated();
+    await ovs.waitDatapathRevalidated();
+    // A socket nobody serves: UNAVAILABLE naming it, not a hang.
+    const lost = new Unixctl(() => join(tmp, 'nobody.ctl'), 2000);
+    await expect(lost.call('revalidator/wait')).rejects.toMatchObject({ code: Code.UNAVAILABLE, message: expect.stringContaining('nobody.ctl') });
+    // A command ovs-vswitchd does not know: its own refusal.
+    const ctl = new Unixctl(() => vswitchdControlSocket(daemon.runDir));
+    await expect(ctl.call('no/such-command')).rejects.toThrow(/no\/such-command|not a valid command|unknown/i);
+    ctl.close();
+  });
 
   it('keeps its sessions alive with echo, and fails calls in flight clearly when the daemons die, then reconnects', async () => {
     const node2 = await nets.add('node2');

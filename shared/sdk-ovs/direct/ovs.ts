@@ -20,6 +20,7 @@ import { OpenFlowClient, OpenFlowError } from '../openflow/client';
 import { FlowFilter, formatActions, formatMatch, FlowSpec, parseFlowFilter, parseFlowText, toCookie } from '../openflow/flowspec';
 import { flowModOf, FlowMod, FlowStats } from '../openflow/wire';
 import { GroupCommit, mergedOrOneByOne, Outcome } from '@nsm/sdk/core/groupcommit';
+import { Unixctl, vswitchdControlSocket } from '../unixctl';
 
 export interface DirectOvsOptions {
   /** How long ovs-vswitchd may take to assign OpenFlow numbers or apply a removal (default 10 s). */
@@ -40,6 +41,8 @@ export class DirectOvs extends Ovs {
   private readonly adds = new Map<string, GroupCommit<PortSpec[], Record<string, number>>>();
   private readonly dels = new Map<string, GroupCommit<string[], void>>();
   private readonly flows = new Map<string, GroupCommit<FlowMod[], void>>();
+  /** ovs-vswitchd's control socket, for revalidator/wait (../unixctl.ts). */
+  private readonly unixctl = new Unixctl(() => vswitchdControlSocket(this.runDir));
 
   constructor(endpoint: OvsEndpoint, opts: DirectOvsOptions = {}) {
     super(endpoint, Math.ceil((opts.requestTimeoutMs ?? 15_000) / 1000));
@@ -58,6 +61,7 @@ export class DirectOvs extends Ovs {
 
   /** Closes every connection; calls in flight fail with UNAVAILABLE. */
   close(): void {
+    this.unixctl.close();
     this.ovsdb.close();
     for (const c of this.of.values()) c.close();
     this.of.clear();
@@ -117,6 +121,11 @@ export class DirectOvs extends Ovs {
   }
 
   // ---- flows -----------------------------------------------------------------------------------
+
+  /** Ovs.waitDatapathRevalidated over the control socket, no ovs-appctl process. */
+  override async waitDatapathRevalidated(): Promise<void> {
+    await this.unixctl.call('revalidator/wait');
+  }
 
   /** Rule text as flows.ts writes it ("delete <match>" lines remove rules), applied in order. */
   override async addFlows(bridge: string, flows: readonly string[]): Promise<void> {

@@ -75,6 +75,16 @@ function routedSpec(conn: Connection, a: PortRecord, b: PortRecord) {
   return { veth: veth.name, tunnel: tunnel.name, podMac: veth.routed.podMac, podAddrs };
 }
 
+/**
+ * Rules whose match other connections used before with other outputs (a VLAN from the uplink or a
+ * trunk: same port, same tag): the datapath's cached flows follow them only once OVS's revalidators
+ * have run, and a frame in between (the first ARP reply) goes to the old port. Waits for that; a
+ * failure only costs that frame (and the kernel's one-second ARP retry), so it is logged.
+ */
+async function revalidated(br: OvsBridge): Promise<void> {
+  await br.ovs.waitDatapathRevalidated().catch((err) => log.warn({ err: String(err) }, 'waiting for the datapath to follow the new rules failed'));
+}
+
 /** Lets both pods resolve their peers at once (PortRecord.settle); a failure only costs that second. */
 async function settle(a: PortRecord, b: PortRecord): Promise<void> {
   await Promise.all([a.settle?.(), b.settle?.()]).catch((err) => log.debug({ err: String(err) }, 'clearing neighbour entries failed'));
@@ -138,10 +148,12 @@ async function joinOvs(br: OvsBridge, connId: string, a: PortRecord, b: PortReco
     if (b.crossConnect) {
       // A port shared by several connections knows how to join them itself.
       const undo = await b.crossConnect(port(a), cookie);
+      await revalidated(br);
       return { kind: 'ovs', cookie, a, b, vlan: b.vlan, ports, undo };
     }
     // A next hop on a trunk (VLAN trunking to an endpoint): tag toward it, untag from it.
     await br.ovs.addFlows(br.bridge, b.vlan ? vlanFlows(port(b), port(a), b.vlan, cookie) : crossConnectFlows(port(a), port(b), cookie));
+    if (b.vlan) await revalidated(br);
     return { kind: 'ovs', cookie, a, b, vlan: b.vlan, ports };
   } catch (e) {
     if (ports.length) await br.ovs.delPorts(br.bridge, ports).catch(() => undefined);
