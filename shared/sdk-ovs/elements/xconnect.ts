@@ -78,11 +78,20 @@ function routedSpec(conn: Connection, a: PortRecord, b: PortRecord) {
 /**
  * Rules whose match other connections used before with other outputs (a VLAN from the uplink or a
  * trunk: same port, same tag): the datapath's cached flows follow them only once OVS's revalidators
- * have run, and a frame in between (the first ARP reply) goes to the old port. Waits for that; a
- * failure only costs that frame (and the kernel's one-second ARP retry), so it is logged.
+ * have run, and a frame in between (the first ARP reply) goes to the old port. Waits for that, at
+ * most REVALIDATE_WAIT_MS: the pass our change started takes a few milliseconds, and when it has
+ * already ended before we ask, revalidator/wait would wait for the next periodic pass (up to half a
+ * second here) for nothing. A failure only costs that frame (and the kernel's one-second ARP retry),
+ * so it is logged.
  */
+const REVALIDATE_WAIT_MS = 25;
+
 async function revalidated(br: OvsBridge): Promise<void> {
-  await br.ovs.waitDatapathRevalidated().catch((err) => log.warn({ err: String(err) }, 'waiting for the datapath to follow the new rules failed'));
+  let timer: NodeJS.Timeout | undefined;
+  const capped = new Promise<void>((r) => (timer = setTimeout(r, REVALIDATE_WAIT_MS)));
+  const wait = br.ovs.waitDatapathRevalidated().catch((err) => log.warn({ err: String(err) }, 'waiting for the datapath to follow the new rules failed'));
+  await Promise.race([wait, capped]);
+  clearTimeout(timer);
 }
 
 /** Lets both pods resolve their peers at once (PortRecord.settle); a failure only costs that second. */
