@@ -105,6 +105,28 @@ describeHost('VLAN breakout through OVS', () => {
   }, 60_000);
 });
 
+/**
+ * One connection's chain on a forwarder's VLAN breakout: `host` (a veth end in the node) made an OVS
+ * port and recorded as the caller's side, and a stand-in endpoint that selects VLAN 100.
+ */
+async function memberOnVlan100(br: { ovs: OvsDaemon['ovs']; bridge: string }, vlan: NetworkServiceElement, host: string) {
+  const ofport = (await br.ovs.addPorts(br.bridge, [host]))[host];
+  const caller: NetworkServiceElement = {
+    async request(ctx, r, next) {
+      const out = await next.request(ctx, r);
+      serverMeta(ctx).set(serverPortKey, { name: host, ofport, release: async () => undefined });
+      return out;
+    },
+  };
+  const endpoint: NetworkServiceElement = {
+    async request(_ctx, r) {
+      return { ...r.connection!, mechanism: Mechanism.fromPartial({ cls: MechanismClass.REMOTE, type: MechanismType.VLAN, parameters: { [Param.vlanId]: '100' } }) };
+    },
+    async close() {},
+  };
+  return handler(chain(metadata(), xconnect(br), caller, vlan, endpoint));
+}
+
 describeHost('VLAN breakout shared by two connections on one VLAN', () => {
   const nets = new TestNetnsSet();
   const tmp = mkdtempSync('/tmp/nsmvlan2-');
@@ -144,21 +166,7 @@ describeHost('VLAN breakout shared by two connections on one VLAN', () => {
       const host = `tapsrc-vl2${i}`;
       await createVethPair({ hostName: host, hostNetns: node, peerName: 'nsm-1', peerNetns: ns });
       await applyIpContext(ns, 'nsm-1', { addrs: [`192.0.2.${i + 1}/24`], up: true });
-      const ofport = (await br.ovs.addPorts(BR, [host]))[host];
-      const caller: NetworkServiceElement = {
-        async request(ctx, r, next) {
-          const out = await next.request(ctx, r);
-          serverMeta(ctx).set(serverPortKey, { name: host, ofport, release: async () => undefined });
-          return out;
-        },
-      };
-      const endpoint: NetworkServiceElement = {
-        async request(_ctx, r) {
-          return { ...r.connection!, mechanism: Mechanism.fromPartial({ cls: MechanismClass.REMOTE, type: MechanismType.VLAN, parameters: { [Param.vlanId]: '100' } }) };
-        },
-        async close() {},
-      };
-      const h = handler(chain(metadata(), xconnect(br), caller, vlan, endpoint));
+      const h = await memberOnVlan100(br, vlan, host);
       handlers.push(h);
       conns.push(await h.request(bg(), req(conn({ id: `shared-vlan-${i}` }))));
     }
@@ -193,21 +201,7 @@ describeHost('VLAN breakout shared by two connections on one VLAN', () => {
       const host = `tapsrc-vlr${round}`;
       await createVethPair({ hostName: host, hostNetns: node, peerName: 'nsm-9', peerNetns: ns });
       await applyIpContext(ns, 'nsm-9', { addrs: ['192.0.2.9/24'], up: true });
-      const ofport = (await br.ovs.addPorts(BR, [host]))[host];
-      const caller: NetworkServiceElement = {
-        async request(ctx, r, next) {
-          const out = await next.request(ctx, r);
-          serverMeta(ctx).set(serverPortKey, { name: host, ofport, release: async () => undefined });
-          return out;
-        },
-      };
-      const endpoint: NetworkServiceElement = {
-        async request(_ctx, r) {
-          return { ...r.connection!, mechanism: Mechanism.fromPartial({ cls: MechanismClass.REMOTE, type: MechanismType.VLAN, parameters: { [Param.vlanId]: '100' } }) };
-        },
-        async close() {},
-      };
-      const h = handler(chain(metadata(), xconnect(br), caller, vlan, endpoint));
+      const h = await memberOnVlan100(br, vlan, host);
       const c = await h.request(bg(), req(conn({ id: `replace-vlan-${round}` })));
       const t0 = Date.now();
       // One echo request at once, then every 50 ms: the first answer comes within a few of them unless the kernel's ARP retry (1 s) is needed.
