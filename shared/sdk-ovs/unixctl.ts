@@ -53,7 +53,7 @@ export class Unixctl {
     const existing = this.session && (await this.session.catch(() => undefined));
     if (existing && !existing.isClosed) return existing;
     const path = this.socketPath();
-    this.session = JsonRpcSession.connect(path, { label: `ovs-vswitchd control socket ${path}`, probeIntervalMs: 0, onNotification: () => undefined, onClose: () => undefined }, this.timeoutMs);
+    this.session = JsonRpcSession.connect(path, { label: `ovs-vswitchd control socket ${path}`, peer: 'ovs-vswitchd', probeIntervalMs: 0, onNotification: () => undefined, onClose: () => undefined }, this.timeoutMs);
     return this.session;
   }
 }

@@ -1,4 +1,5 @@
-// One JSON-RPC 1.0 session with ovsdb-server over its unix socket (RFC 7047 §4): numbered requests
+// One JSON-RPC 1.0 session with ovsdb-server over its unix socket (RFC 7047 §4; ovs-vswitchd's
+// control socket speaks the same, ../unixctl.ts): numbered requests
 // matched to their replies (ovsdb-server may answer out of order, e.g. a transaction waiting on a
 // "wait" operation), notifications handed to a callback, the server's "echo" answered, and our own
 // echo sent when the line has been quiet, so a hung server is noticed. A session never reconnects:
@@ -10,6 +11,8 @@ import { JsonStreamSplitter } from './jsonstream';
 export interface JsonRpcSessionOptions {
   /** Used in error messages. */
   label: string;
+  /** The daemon at the other end, for error messages (default "ovsdb-server"). */
+  peer?: string;
   /** Echo after this much silence; the session is dropped if the echo gets no answer in as long again. 0 = off. */
   probeIntervalMs: number;
   onNotification(method: string, params: unknown): void;
@@ -46,7 +49,7 @@ export class JsonRpcSession {
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.close(new StatusError(Code.UNAVAILABLE, `${opts.label}: ${err.message}`, { cause: err })));
-    socket.on('close', () => this.close(new StatusError(Code.UNAVAILABLE, `${opts.label}: connection closed by ovsdb-server`)));
+    socket.on('close', () => this.close(new StatusError(Code.UNAVAILABLE, `${opts.label}: connection closed by ${opts.peer ?? 'ovsdb-server'}`)));
     if (opts.probeIntervalMs > 0) {
       this.probe = setInterval(() => this.keepalive(), opts.probeIntervalMs);
       this.probe.unref();
@@ -68,7 +71,8 @@ export class JsonRpcSession {
       });
       socket.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        const why = err.code === 'ENOENT' ? 'socket does not exist (is ovsdb-server running?)' : err.code === 'ECONNREFUSED' ? 'nobody listens (is ovsdb-server running?)' : err.message;
+        const peer = opts.peer ?? 'ovsdb-server';
+        const why = err.code === 'ENOENT' ? `socket does not exist (is ${peer} running?)` : err.code === 'ECONNREFUSED' ? `nobody listens (is ${peer} running?)` : err.message;
         reject(new StatusError(Code.UNAVAILABLE, `${opts.label}: ${why}`, { cause: err }));
       });
     });
